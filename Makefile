@@ -1,0 +1,33 @@
+# Fidelis: `make run` starts a demo, `make test` runs the whole suite, `make bench` measures.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: run test bench system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Tools the tests drive as real peers (socat pty pairs for the serial devices).
+system-deps:
+	@command -v socat >/dev/null || { \
+	  echo "installing socat (serial port pairs for the device tests)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq socat >/dev/null; }
+
+test: $(STAMP) system-deps
+	$(BIN)/pytest -n 2 -q
+
+run: $(STAMP)
+	$(BIN)/python -m demo
+
+bench: $(STAMP)
+	$(BIN)/python bench/edge_sale.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis

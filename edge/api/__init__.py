@@ -1,0 +1,36 @@
+"""The till API (CONTRACT.md "Till API"), prefix ``/api/v1``."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+
+from ..errors import ApiError
+from ..tills import authenticate
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+PUBLIC_ENDPOINTS = {"api.health"}
+
+
+@api.before_request
+def require_till_key():
+    """Every endpoint but /health needs ``Authorization: Bearer <till key>``."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.partition(" ")
+    till = authenticate(key.strip()) if scheme.lower() == "bearer" and key.strip() else None
+    if till is None:
+        raise ApiError(401, "unauthorized", "a valid till key is required: Authorization: Bearer <key>")
+    g.till = till
+    return None
+
+
+from . import customers, meta, sales  # noqa: E402,F401  (routes register on import)
+
+
+def error_response(error: ApiError):
+    response = jsonify(error.body())
+    response.status_code = error.status
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="fidelis-edge"'
+    return response

@@ -1,0 +1,25 @@
+"""Health, status and the OpenAPI document."""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from ..openapi import document
+from ..status import status
+from . import api
+from .context import box
+
+
+@api.get("/health")
+def health():
+    return jsonify({"status": "ok"})
+
+
+@api.get("/status")
+def get_status():
+    return jsonify(status(box()))
+
+
+@api.get("/openapi.json")
+def openapi():
+    return jsonify(document())

@@ -1,0 +1,35 @@
+"""Basket quotes, sales and returns."""
+
+from __future__ import annotations
+
+from flask import g, jsonify
+
+from .. import returns, sales
+from . import api
+from .context import body, box, now
+from .idempotency import idempotent
+
+
+@api.post("/baskets/quote")
+def quote_basket():
+    request = sales.validate_sale(body(), payments_required=False)
+    return jsonify(sales.quote(request, now()))
+
+
+@api.post("/sales")
+@idempotent
+def commit_sale():
+    request = sales.validate_sale(body(), payments_required=True)
+    return sales.commit(box(), request, g.till.id, now()), 201
+
+
+@api.get("/sales/<sale_id>")
+def get_sale(sale_id: str):
+    return jsonify(sales.sale_view(sales.get(sale_id)))
+
+
+@api.post("/sales/<sale_id>/returns")
+@idempotent
+def return_sale_lines(sale_id: str):
+    wanted = returns.validate_return(body())
+    return returns.return_lines(box(), sale_id, wanted, now()), 201

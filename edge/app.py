@@ -1,0 +1,54 @@
+"""The edge's Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from . import box as boxes
+from .db import database
+from .errors import ApiError
+
+log = logging.getLogger("fidelis.edge")
+
+
+def create_app(data_dir: str | Path, config: dict[str, Any] | None = None) -> Flask:
+    """Build the till API for the initialised edge in ``data_dir``."""
+    app = Flask(__name__)
+    app.config.update(CLOCK=lambda: datetime.now(timezone.utc), MAX_CONTENT_LENGTH=1 << 20)
+    app.config.update(config or {})
+    app.extensions["fidelis_edge"] = boxes.load(Path(data_dir))
+
+    from .api import api, error_response
+
+    app.register_blueprint(api)
+
+    @app.before_request
+    def _connect():
+        # Connections are per thread and kept open: waitress reuses a fixed pool of threads.
+        database.connect(reuse_if_open=True)
+
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError):
+        return error_response(error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        code = (error.name or "error").lower().replace(" ", "_")
+        response = jsonify({"error": {"code": code, "message": error.description, "details": {}}})
+        response.status_code = error.code or 500
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unexpected error")
+        response = jsonify({"error": {"code": "internal_error", "message": "unexpected error; see the edge log", "details": {}}})
+        response.status_code = 500
+        return response
+
+    return app

@@ -1,0 +1,169 @@
+"""``fidelis-edge``: the technician's command line, thin over the same services as the API.
+
+Every command exits 0 on success and non-zero with one clear line on stderr otherwise.
+Commands that make a secret print just that secret on stdout; hints go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from . import box as boxes
+from . import tills
+from .changelog import export_lines
+from .status import status
+
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8701
+
+
+class CliError(Exception):
+    """Ends the command with this message on stderr and exit code 1."""
+
+
+def _hint(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _read_json_file(path: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CliError(f"no such file: {path}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CliError(f"{path} is not valid JSON: {exc}") from None
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    rules = _read_json_file(args.rules) if args.rules else None
+    box, created = boxes.initialise(args.data_dir, args.store, rules)
+    if args.json:
+        print(json.dumps({"store": box.store_code, "device_id": box.device_id, "created": created,
+                          "data_dir": str(box.data_dir), "device_public_key": box.public_key_b64}))
+    else:
+        verb = "initialised" if created else "already initialised"
+        print(f"edge {verb} for store {box.store_code} in {box.data_dir} (device {box.device_id})")
+
+
+def cmd_till_add(args: argparse.Namespace) -> None:
+    box = boxes.load(args.data_dir)
+    try:
+        till, key = tills.add(box, args.name)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps({"id": till.id, "name": till.name, "key": key}))
+    else:
+        print(key)
+        _hint(f"till {till.name!r} added ({till.id}); the key is shown once: give it to the till now")
+
+
+def cmd_status(args: argparse.Namespace) -> None:
+    report = status(boxes.load(args.data_dir))
+    if args.json:
+        print(json.dumps(report))
+        return
+    print(f"store            {report['store']}")
+    print(f"device           {report['device_id']}")
+    print(f"public key       {report['device_public_key']}")
+    print(f"log head         seq {report['log_head']['seq']}")
+    print(f"pending entries  {report['pending_entries']}")
+    print(f"last sync        {report['last_sync'] or 'never'}")
+    print(f"rules version    {report['rules_version']}")
+    print(f"online           {'yes' if report['online'] else 'no'}")
+
+
+def cmd_log_export(args: argparse.Namespace) -> None:
+    boxes.load(args.data_dir)
+    out = sys.stdout
+    for line in export_lines(after_seq=args.after):
+        out.write(line + "\n")
+    out.flush()
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import waitress
+
+    from .app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(args.data_dir)
+    _hint(f"fidelis-edge serving the till API on http://{args.host}:{args.port}/api/v1 "
+          f"(store {app.extensions['fidelis_edge'].store_code})")
+    waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="fidelis-edge")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS,
+                        help="database, keys and config (default: $FIDELIS_DATA_DIR or ./var/edge)")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print one JSON object instead of prose")
+
+    parser = argparse.ArgumentParser(
+        prog="fidelis-edge", parents=[common],
+        description="Fidelis shop edge: till API, local ledger and signed change log.",
+        epilog="Example: fidelis-edge init --store S001 --rules rules.json && fidelis-edge serve",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, func: Callable, help: str, example: str, sub=commands) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, parents=[common], help=help, description=help, epilog=f"Example: {example}")
+        command.set_defaults(func=func)
+        return command
+
+    init = add("init", cmd_init, "prepare a standalone edge: database, device key pair, local rules",
+               "fidelis-edge init --store S001 --rules rules.json")
+    init.add_argument("--store", required=True, help="the store code head office chose, e.g. S001")
+    init.add_argument("--rules", help="a rules document (JSON) to sell with until central sends rules")
+
+    till = commands.add_parser("till", help="manage till API keys", description="manage till API keys")
+    till_commands = till.add_subparsers(dest="till_command", metavar="COMMAND", required=True)
+    till_add = add("add", cmd_till_add, "print a new till API key", "fidelis-edge till add --name till-1",
+                   sub=till_commands)
+    till_add.add_argument("--name", required=True, help="a name for the till, e.g. till-1")
+
+    add("status", cmd_status, "store, device id, public key, pending entries, last sync, rules version",
+        "fidelis-edge status --json")
+
+    log = commands.add_parser("log", help="the device's change log", description="the device's change log")
+    log_commands = log.add_subparsers(dest="log_command", metavar="COMMAND", required=True)
+    export = add("export", cmd_log_export, "print the change log as JSON lines, oldest first",
+                 "fidelis-edge log export > log.jsonl", sub=log_commands)
+    export.add_argument("--after", type=int, default=0, help="only entries with seq greater than this")
+
+    serve = add("serve", cmd_serve, "serve the till API (and the sync loop, once provisioned)",
+                "fidelis-edge serve --host 0.0.0.0 --port 8701")
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    serve.add_argument("--threads", type=int, default=8, help="request threads (default 8)")
+    serve.add_argument("--no-sync", action="store_true", help="do not run the background sync loop")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``fidelis-edge`` console script."""
+    args = _parser().parse_args(argv)
+    args.data_dir = boxes.data_dir_from(str(args.data_dir) if getattr(args, "data_dir", None) else None)
+    args.json = getattr(args, "json", False)
+    try:
+        args.func(args)
+    except (CliError, boxes.BoxError) as exc:
+        print(f"fidelis-edge: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `fidelis-edge log export | head` closes the pipe early; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

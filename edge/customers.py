@@ -1,0 +1,111 @@
+"""Customer registration and lookup on the edge."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime
+from typing import Any
+
+from shared.times import format_time
+
+from . import rulebook
+from .box import EdgeBox
+from .db import write_transaction
+from .errors import ApiError, not_found
+from .models import Customer
+from .validation import Checker, normalize_phone
+
+REGISTRATION_FIELDS = {"first_name", "last_name", "email", "phone", "birth_date", "card_number"}
+CARD_PREFIX = "2"  # EAN-13 numbers starting with 2 are reserved for in-store use
+
+
+def validate_registration(body: Any, now: datetime) -> dict[str, Any]:
+    """Check a registration body; 422 ``validation_error`` listing every problem."""
+    check = Checker()
+    body = check.obj(body, "$", REGISTRATION_FIELDS)
+    fields = {
+        "first_name": check.text(body.get("first_name"), "first_name", 100),
+        "last_name": check.text(body.get("last_name"), "last_name", 100),
+        "email": check.email(body.get("email"), "email"),
+        "phone": check.phone(body.get("phone"), "phone"),
+        "birth_date": check.birth_date(body.get("birth_date"), "birth_date", now.date()),
+        "card_number": check.card(body.get("card_number"), "card_number"),
+    }
+    check.raise_if_failed()
+    return fields
+
+
+def new_card_number() -> str:
+    """A random 13-digit in-store EAN-13 number with a valid check digit."""
+    body = CARD_PREFIX + "".join(secrets.choice("0123456789") for _ in range(11))
+    weighted = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    return body + str((10 - weighted % 10) % 10)
+
+
+def register(box: EdgeBox, fields: dict[str, Any], now: datetime) -> Customer:
+    """Create a customer and log ``customer.registered``; 409 when card, email or phone is taken."""
+    with write_transaction():
+        card = fields.get("card_number")
+        if card and Customer.get_or_none(Customer.card_number == card):
+            raise ApiError(409, "card_in_use", f"card {card} already belongs to a customer")
+        for field in ("email", "phone"):
+            value = fields.get(field)
+            if value and Customer.get_or_none(getattr(Customer, field) == value):
+                raise ApiError(409, f"{field}_in_use", f"this {field} already belongs to a customer")
+        while not card or Customer.get_or_none(Customer.card_number == card):
+            card = new_card_number()
+        rules = rulebook.in_force(now)
+        stamp = format_time(now)
+        customer = Customer.create(
+            id=str(uuid.uuid4()),
+            card_number=card,
+            first_name=fields["first_name"],
+            last_name=fields["last_name"],
+            email=fields.get("email"),
+            phone=fields.get("phone"),
+            birth_date=fields.get("birth_date"),
+            tier=rules.tiers[0].name if rules.tiers else None,
+            qualifying_spend=0,
+            created_at=stamp,
+            updated_at=stamp,
+        )
+        box.changelog.append(
+            "customer.registered",
+            {
+                "customer_id": customer.id,
+                "card_number": customer.card_number,
+                "first_name": customer.first_name,
+                "last_name": customer.last_name,
+                "email": customer.email,
+                "phone": customer.phone,
+                "birth_date": customer.birth_date,
+                "tier": customer.tier,
+            },
+        )
+    return customer
+
+
+def get(customer_id: str) -> Customer:
+    customer = Customer.get_or_none(Customer.id == customer_id)
+    if customer is None:
+        raise not_found("customer_not_found", f"no customer with id {customer_id}")
+    return customer
+
+
+def lookup(card: str | None = None, phone: str | None = None, email: str | None = None) -> Customer:
+    """Find a customer by exactly one of card number, phone or email."""
+    given = [(name, value) for name, value in (("card", card), ("phone", phone), ("email", email)) if value]
+    if len(given) != 1:
+        raise ApiError(400, "bad_lookup", "give exactly one of card=, phone= or email=")
+    name, value = given[0]
+    if name == "card":
+        query = Customer.card_number == value.strip()
+    elif name == "phone":
+        query = Customer.phone == normalize_phone(value.strip())
+    else:
+        query = Customer.email == value.strip().lower()
+    customer = Customer.get_or_none(query)
+    if customer is None:
+        raise not_found("customer_not_found", f"no customer with {name} {value}")
+    return customer

@@ -1,0 +1,129 @@
+"""Peewee models of the edge database.
+
+Customer balances are never stored: they are folds over ``PointMovement`` rows (see
+``shared.ledger``). Every write that changes state also appends a ``LogEntry`` in the same
+transaction (``edge.changelog``).
+"""
+
+from __future__ import annotations
+
+from peewee import (
+    BooleanField,
+    CharField,
+    CompositeKey,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from .db import database
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+
+
+class Setting(BaseModel):
+    """Key/value facts about this box: store code, device id, HLC high-water mark."""
+
+    key = CharField(primary_key=True)
+    value = TextField()
+
+
+class RulesVersion(BaseModel):
+    """A rules document this edge may apply; version 0 is the local one from ``init``."""
+
+    version = IntegerField(primary_key=True)
+    effective_from = CharField(null=True)
+    document = TextField()
+    installed_at = CharField()
+
+
+class Till(BaseModel):
+    id = CharField(primary_key=True)
+    name = CharField()
+    key_hash = CharField(unique=True)
+    created_at = CharField()
+    revoked = BooleanField(default=False)
+
+
+class Customer(BaseModel):
+    id = CharField(primary_key=True)
+    card_number = CharField(unique=True)
+    first_name = CharField()
+    last_name = CharField()
+    email = CharField(null=True, unique=True)
+    phone = CharField(null=True, unique=True)
+    birth_date = CharField(null=True)
+    tier = CharField(null=True)
+    qualifying_spend = IntegerField(default=0)
+    created_at = CharField()
+    updated_at = CharField()
+
+
+class Sale(BaseModel):
+    id = CharField(primary_key=True)
+    customer = ForeignKeyField(Customer, null=True, backref="sales", on_delete="RESTRICT")
+    till = CharField(null=True)
+    total = IntegerField()
+    eligible_amount = IntegerField()
+    points_earned = IntegerField()
+    points_paid = IntegerField()
+    reward_points = IntegerField()
+    rules_version = IntegerField()
+    tier = CharField(null=True)
+    lines = TextField()
+    payments = TextField()
+    created_at = CharField(index=True)
+
+
+class SaleReturn(BaseModel):
+    id = CharField(primary_key=True)
+    sale = ForeignKeyField(Sale, backref="returns", on_delete="RESTRICT")
+    lines = TextField()
+    amount_refunded = IntegerField()
+    points_reversed = IntegerField()
+    created_at = CharField()
+
+
+class PointMovement(BaseModel):
+    """One ledger entry of ``shared.ledger``; ``ref`` names the lot an earn opens."""
+
+    id = CharField(primary_key=True)
+    customer = ForeignKeyField(Customer, backref="movements", on_delete="RESTRICT")
+    kind = CharField()
+    points = IntegerField()
+    at = CharField()
+    available_at = CharField(null=True)
+    expires_at = CharField(null=True)
+    lot = CharField(null=True)
+    sale = CharField(null=True, index=True)
+
+
+class LogEntry(BaseModel):
+    """The signed change log; ``line`` is the exact JSON the device signed, with ``sig``."""
+
+    seq = IntegerField(primary_key=True)
+    id = CharField(unique=True)
+    kind = CharField()
+    hash = CharField()
+    line = TextField()
+
+
+class IdempotencyRecord(BaseModel):
+    """The first response to a POST with an ``Idempotency-Key``, replayed for repeats."""
+
+    till = CharField()
+    key = CharField()
+    request_hash = CharField()
+    status = IntegerField()
+    response = TextField()
+    created_at = CharField()
+
+    class Meta:
+        primary_key = CompositeKey("till", "key")
+
+
+MODELS = [Setting, RulesVersion, Till, Customer, Sale, SaleReturn, PointMovement, LogEntry, IdempotencyRecord]

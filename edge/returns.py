@@ -1,0 +1,138 @@
+"""Returns: money back for the returned lines, points reversed under the sale's own rules."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from shared.engine import Line, basket_total, points_to_reverse
+from shared.times import format_time
+
+from . import accounts, rulebook, sales
+from .box import EdgeBox
+from .db import write_transaction
+from .errors import unprocessable
+from .models import PointMovement, SaleReturn
+from .validation import Checker
+
+
+def validate_return(body: Any) -> Counter[str]:
+    """``{"lines": [{"sku", "qty"}]}`` → quantities by SKU; 422 listing every problem."""
+    check = Checker()
+    body = check.obj(body, "$", {"lines"})
+    raw = body.get("lines")
+    wanted: Counter[str] = Counter()
+    if not isinstance(raw, list) or not raw:
+        check.fail("lines", "must be a non-empty list of {sku, qty}")
+        raw = []
+    for i, item in enumerate(raw):
+        item = check.obj(item, f"lines[{i}]", {"sku", "qty"})
+        sku = check.text(item.get("sku"), f"lines[{i}].sku", 64)
+        qty = check.integer(item.get("qty"), f"lines[{i}].qty", 1, sales.MAX_QTY)
+        if sku is not None and qty is not None:
+            wanted[sku] += qty
+    check.raise_if_failed()
+    return wanted
+
+
+def _kept(lines: list[dict], returned: Counter[str]) -> list[Line]:
+    """The sale's lines less ``returned`` units (taken from the first lines with that SKU).
+
+    A partly returned line keeps its discount in proportion, rounded down, so returning
+    every unit refunds exactly what was paid.
+    """
+    left = Counter(returned)
+    kept = []
+    for raw in lines:
+        qty = raw["qty"]
+        take = 0 if raw.get("reward") else min(qty, left[raw["sku"]])
+        left[raw["sku"]] -= take
+        remaining = qty - take
+        kept.append(
+            Line(
+                sku=raw["sku"],
+                qty=remaining,
+                unit_price=raw["unit_price"],
+                discount=raw["discount"] * remaining // qty,
+                category=raw.get("category"),
+                reward=bool(raw.get("reward")),
+            )
+        )
+    return kept
+
+
+def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime) -> dict[str, Any]:
+    """Record a return; 422 ``return_exceeds_sale`` when more would come back than was sold."""
+    with write_transaction():
+        sale = sales.get(sale_id)
+        lines = json.loads(sale.lines)
+        sold = Counter()
+        for raw in lines:
+            if not raw.get("reward"):
+                sold[raw["sku"]] += raw["qty"]
+        previous = list(SaleReturn.select().where(SaleReturn.sale == sale))
+        already: Counter[str] = Counter()
+        for row in previous:
+            for item in json.loads(row.lines):
+                already[item["sku"]] += item["qty"]
+        over = {sku: {"requested": qty, "returnable": sold[sku] - already[sku]}
+                for sku, qty in wanted.items() if qty > sold[sku] - already[sku]}
+        if over:
+            raise unprocessable("return_exceeds_sale", "more would be returned than was sold", lines=over)
+
+        kept_before = _kept(lines, already)
+        kept_after = _kept(lines, already + wanted)
+        refund = basket_total(kept_before) - basket_total(kept_after)
+        rules = rulebook.version(sale.rules_version)
+        reversible = points_to_reverse(
+            kept_after, sale.points_paid * rules.point_value, sale.points_earned, rules, rules.tier(sale.tier)
+        )
+        points_reversed = max(0, reversible - sum(row.points_reversed for row in previous))
+        return_id = str(uuid.uuid4())
+        stamp = format_time(now)
+        returned = [{"sku": sku, "qty": qty} for sku, qty in wanted.items()]
+        if points_reversed and sale.customer_id:
+            PointMovement.create(
+                id=f"{return_id}:reverse",
+                customer=sale.customer_id,
+                kind="reverse",
+                points=-points_reversed,
+                at=stamp,
+                lot=f"{sale.id}:earn",
+                sale=sale.id,
+            )
+        SaleReturn.create(
+            id=return_id,
+            sale=sale,
+            lines=json.dumps(returned),
+            amount_refunded=refund,
+            points_reversed=points_reversed,
+            created_at=stamp,
+        )
+        box.changelog.append(
+            "sale.returned",
+            {
+                "return_id": return_id,
+                "sale_id": sale.id,
+                "customer_id": sale.customer_id,
+                "lines": returned,
+                "amount_refunded": refund,
+                "points_reversed": points_reversed,
+                "rules_version": sale.rules_version,
+            },
+        )
+        result = {
+            "id": return_id,
+            "sale_id": sale.id,
+            "lines": returned,
+            "amount_refunded": refund,
+            "points_reversed": points_reversed,
+            "created_at": stamp,
+        }
+        if sale.customer_id:
+            customer = sale.customer
+            result["customer"] = accounts.customer_view(customer, rulebook.in_force(now), now)
+    return result

@@ -1,0 +1,305 @@
+"""Quoting and committing sales on the edge.
+
+A committed sale, its point movements, the customer's qualifying spend and its change-log
+entry are written in one transaction: all of it or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.engine import Line, Payment, Quote, SaleProblem, price_sale
+from shared.ledger import available_from, expires_at
+from shared.rules import RuleSet
+from shared.times import format_time
+
+from . import accounts, customers, rulebook
+from .box import EdgeBox
+from .db import write_transaction
+from .errors import ApiError, not_found
+from .models import Customer, PointMovement, Sale, SaleReturn
+from .validation import Checker
+
+LINE_FIELDS = {"sku", "name", "qty", "unit_price", "discount", "category", "reward"}
+MAX_LINES = 500
+MAX_QTY = 100_000
+
+
+@dataclass(frozen=True)
+class SaleRequest:
+    customer_id: str | None
+    card_number: str | None
+    lines: tuple[Line, ...]
+    names: tuple[str | None, ...]
+    payments: tuple[Payment, ...] | None
+
+
+def validate_sale(body: Any, *, payments_required: bool) -> SaleRequest:
+    """Check a sale (or quote) body; 422 ``validation_error`` listing every problem."""
+    check = Checker()
+    body = check.obj(body, "$", {"customer_id", "card_number", "lines", "payments"})
+    customer_id = check.text(body.get("customer_id"), "customer_id", 64, required=False)
+    card = check.card(body.get("card_number"), "card_number")
+    if customer_id and card:
+        check.fail("card_number", "give customer_id or card_number, not both")
+    lines, names = _lines(check, body.get("lines"))
+    payments = None
+    if payments_required or "payments" in body:
+        payments = _payments(check, body.get("payments"))
+    check.raise_if_failed()
+    return SaleRequest(customer_id, card, tuple(lines), tuple(names), payments)
+
+
+def _lines(check: Checker, raw: Any) -> tuple[list[Line], list[str | None]]:
+    if not isinstance(raw, list) or not raw:
+        check.fail("lines", "must be a non-empty list of lines")
+        return [], []
+    if len(raw) > MAX_LINES:
+        check.fail("lines", f"at most {MAX_LINES} lines per sale")
+        return [], []
+    lines, names = [], []
+    for i, item in enumerate(raw):
+        path = f"lines[{i}]"
+        item = check.obj(item, path, LINE_FIELDS)
+        sku = check.text(item.get("sku"), f"{path}.sku", 64)
+        name = check.text(item.get("name"), f"{path}.name", 120, required=False)
+        qty = check.integer(item.get("qty"), f"{path}.qty", 1, MAX_QTY)
+        price = check.integer(item.get("unit_price"), f"{path}.unit_price", 0)
+        discount = check.integer(item.get("discount", 0), f"{path}.discount", 0)
+        category = check.text(item.get("category"), f"{path}.category", 64, required=False)
+        reward = check.boolean(item.get("reward", False), f"{path}.reward")
+        if None in (sku, qty, price, discount):
+            continue
+        if discount > qty * price:
+            check.fail(f"{path}.discount", "must not exceed qty × unit_price")
+        if reward and (price or discount):
+            check.fail(f"{path}.unit_price", "a reward line costs points: unit_price and discount must be 0")
+        lines.append(Line(sku, qty, price, discount, category, reward))
+        names.append(name)
+    return lines, names
+
+
+def _payments(check: Checker, raw: Any) -> list[Payment]:
+    if not isinstance(raw, list):
+        check.fail("payments", "must be a list of payments")
+        return []
+    payments = []
+    for i, item in enumerate(raw):
+        path = f"payments[{i}]"
+        item = check.obj(item, path, {"method", "amount", "points"})
+        method = check.text(item.get("method"), f"{path}.method", 32)
+        if method == "points":
+            if "amount" in item:
+                check.fail(f"{path}.amount", "a points payment gives points, not amount")
+            points = check.integer(item.get("points"), f"{path}.points", 1)
+            if points is not None:
+                payments.append(Payment("points", points=points))
+        elif method is not None:
+            if "points" in item:
+                check.fail(f"{path}.points", "only a points payment gives points")
+            amount = check.integer(item.get("amount"), f"{path}.amount", 0)
+            if amount is not None:
+                payments.append(Payment(method, amount=amount))
+    return payments
+
+
+def _customer_of(request: SaleRequest) -> Customer | None:
+    if request.customer_id:
+        return customers.get(request.customer_id)
+    if request.card_number:
+        return customers.lookup(card=request.card_number)
+    return None
+
+
+def _price(request: SaleRequest, customer: Customer | None, rules: RuleSet, now: datetime):
+    spendable = None
+    if customer is not None:
+        spendable = accounts.offline_spendable(accounts.points_of(customer, now), rules)
+    tier = rules.tier(customer.tier) if customer else None
+    return price_sale(request.lines, request.payments, rules, spendable=spendable, tier=tier)
+
+
+def quote(request: SaleRequest, now: datetime) -> dict[str, Any]:
+    """Price a basket without committing anything."""
+    customer = _customer_of(request)
+    rules = rulebook.in_force(now)
+    priced, problems = _price(request, customer, rules, now)
+    return {
+        "total": priced.total,
+        "eligible_amount": priced.eligible_amount,
+        "points_to_earn": priced.points_to_earn if customer else 0,
+        "max_points_redeemable": priced.max_points_redeemable,
+        "rewards": [
+            {"sku": r.sku, "name": r.name, "cost": r.cost, "affordable": r.affordable} for r in priced.rewards
+        ],
+        "rules_version": rules.version,
+        "problems": [{"code": p.code, "message": p.message} for p in problems if p.code != "payment_mismatch"],
+    }
+
+
+def _refuse(problems: list[SaleProblem]) -> ApiError:
+    first = problems[0]
+    status = 422
+    return ApiError(
+        status, first.code, first.message, {"problems": [{"code": p.code, "message": p.message} for p in problems]}
+    )
+
+
+def commit(box: EdgeBox, request: SaleRequest, till_id: str | None, now: datetime) -> dict[str, Any]:
+    """Commit a sale: the sale, its point movements and its log entry in one transaction."""
+    with write_transaction():
+        customer = _customer_of(request)
+        rules = rulebook.in_force(now)
+        priced, problems = _price(request, customer, rules, now)
+        if problems:
+            raise _refuse(problems)
+        sale_id = str(uuid.uuid4())
+        stamp = format_time(now)
+        earned = priced.points_to_earn if customer else 0
+        movement_body = _write_movements(sale_id, customer, priced, earned, rules, now) if customer else {}
+        tier_before = customer.tier if customer else None
+        if customer is not None:
+            _add_qualifying_spend(customer, priced.eligible_amount, rules, stamp)
+        lines = [_line_json(line, name) for line, name in zip(request.lines, request.names)]
+        payments = [_payment_json(p) for p in request.payments or ()]
+        Sale.create(
+            id=sale_id,
+            customer=customer,
+            till=till_id,
+            total=priced.total,
+            eligible_amount=priced.eligible_amount,
+            points_earned=earned,
+            points_paid=priced.points_paid,
+            reward_points=priced.reward_points,
+            rules_version=rules.version,
+            tier=tier_before,
+            lines=json.dumps(lines),
+            payments=json.dumps(payments),
+            created_at=stamp,
+        )
+        box.changelog.append(
+            "sale.completed",
+            {
+                "sale_id": sale_id,
+                "customer_id": customer.id if customer else None,
+                "till_id": till_id,
+                "lines": lines,
+                "payments": payments,
+                "total": priced.total,
+                "eligible_amount": priced.eligible_amount,
+                "rules_version": rules.version,
+                "tier": tier_before,
+                "tier_after": customer.tier if customer else None,
+                "points_earned": earned,
+                "points_paid": priced.points_paid,
+                "reward_points": priced.reward_points,
+                **movement_body,
+            },
+        )
+        sale = Sale.get_by_id(sale_id)
+        view = sale_view(sale)
+        if customer is not None:
+            view["customer"] = accounts.customer_view(customer, rules, now)
+    return view
+
+
+def _write_movements(
+    sale_id: str, customer: Customer, priced: Quote, earned: int, rules: RuleSet, now: datetime
+) -> dict[str, Any]:
+    """Ledger rows for the sale; returns what the log entry records about them."""
+    stamp = format_time(now)
+    body: dict[str, Any] = {}
+    if earned:
+        available = available_from(rules, now)
+        expiry = expires_at(rules, available)
+        earn_id = f"{sale_id}:earn"
+        PointMovement.create(
+            id=earn_id,
+            customer=customer,
+            kind="earn",
+            points=earned,
+            at=stamp,
+            available_at=format_time(available),
+            expires_at=format_time(expiry) if expiry else None,
+            sale=sale_id,
+        )
+        body["available_at"] = format_time(available)
+        body["expires_at"] = format_time(expiry) if expiry else None
+    if priced.points_redeemed:
+        PointMovement.create(
+            id=f"{sale_id}:redeem",
+            customer=customer,
+            kind="redeem",
+            points=-priced.points_redeemed,
+            at=stamp,
+            sale=sale_id,
+        )
+    return body
+
+
+def _add_qualifying_spend(customer: Customer, amount: int, rules: RuleSet, stamp: str) -> None:
+    """Raise cumulative spend and upgrade the tier when a threshold is crossed (never down)."""
+    customer.qualifying_spend += amount
+    reached = rules.tier_for_spend(customer.qualifying_spend)
+    current = rules.tier(customer.tier)
+    if reached is not None and (current is None or reached.threshold > current.threshold):
+        customer.tier = reached.name
+    customer.updated_at = stamp
+    customer.save()
+
+
+def _line_json(line: Line, name: str | None) -> dict[str, Any]:
+    data: dict[str, Any] = {"sku": line.sku, "qty": line.qty, "unit_price": line.unit_price, "discount": line.discount}
+    if name:
+        data["name"] = name
+    if line.category:
+        data["category"] = line.category
+    if line.reward:
+        data["reward"] = True
+    return data
+
+
+def _payment_json(payment: Payment) -> dict[str, Any]:
+    if payment.is_points:
+        return {"method": "points", "points": payment.points}
+    return {"method": payment.method, "amount": payment.amount}
+
+
+def get(sale_id: str) -> Sale:
+    sale = Sale.get_or_none(Sale.id == sale_id)
+    if sale is None:
+        raise not_found("sale_not_found", f"no sale with id {sale_id}")
+    return sale
+
+
+def sale_view(sale: Sale) -> dict[str, Any]:
+    """The sale as committed, with its returns."""
+    returns = SaleReturn.select().where(SaleReturn.sale == sale).order_by(SaleReturn.created_at)
+    return {
+        "id": sale.id,
+        "customer_id": sale.customer_id,
+        "till_id": sale.till,
+        "created_at": sale.created_at,
+        "lines": json.loads(sale.lines),
+        "payments": json.loads(sale.payments),
+        "total": sale.total,
+        "eligible_amount": sale.eligible_amount,
+        "points_earned": sale.points_earned,
+        "points_redeemed": sale.points_paid + sale.reward_points,
+        "rules_version": sale.rules_version,
+        "tier": sale.tier,
+        "returns": [
+            {
+                "id": r.id,
+                "lines": json.loads(r.lines),
+                "amount_refunded": r.amount_refunded,
+                "points_reversed": r.points_reversed,
+                "created_at": r.created_at,
+            }
+            for r in returns
+        ],
+    }

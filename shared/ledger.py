@@ -1,0 +1,149 @@
+"""Ledger maths: balances are folds over point movements, never stored counters.
+
+A customer's points are *lots*: each earn (or positive adjustment) is a lot that becomes
+spendable at ``available_at`` and may expire at ``expires_at``. Debits (redemptions,
+reversals, negative adjustments) consume the oldest spendable lots first (FIFO by expiry,
+then by availability). A debit larger than what is spendable leaves a *debt* — a negative
+balance, as when two shops spend the same points offline — which later lots repay first.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Iterable
+
+from .money import Points
+from .rules import RuleSet
+
+EARN, REDEEM, REVERSE, ADJUST = "earn", "redeem", "reverse", "adjust"
+KINDS = (EARN, REDEEM, REVERSE, ADJUST)
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One ledger entry.
+
+    ``points`` is positive for earn and positive adjustments, negative for redeem, reverse
+    and negative adjustments. ``lot`` names the earn a reversal cancels (its ``ref``).
+    """
+
+    kind: str
+    points: Points
+    at: datetime
+    ref: str
+    available_at: datetime | None = None
+    expires_at: datetime | None = None
+    lot: str | None = None
+
+
+@dataclass(frozen=True)
+class Balance:
+    """A customer's points at one moment. ``available`` is negative when in debt."""
+
+    available: Points
+    pending: Points
+    expired: Points
+
+    @property
+    def negative(self) -> bool:
+        return self.available < 0
+
+
+def available_from(rules: RuleSet, earned_at: datetime) -> datetime:
+    """When points earned at ``earned_at`` become spendable under ``rules.accrual``."""
+    if rules.accrual_day_of_next_month is not None:
+        first = _first_of_next_month(earned_at)
+        return first.replace(day=rules.accrual_day_of_next_month)
+    return earned_at + timedelta(days=rules.accrual_delay_days or 0)
+
+
+def expires_at(rules: RuleSet, available_at: datetime) -> datetime | None:
+    """When points that became spendable at ``available_at`` expire (None: never)."""
+    if rules.expiry_policy == "end_of_month":
+        return _first_of_next_month(available_at)
+    if rules.expiry_policy == "end_of_year":
+        return datetime(available_at.year + 1, 1, 1, tzinfo=timezone.utc)
+    if rules.expiry_policy == "after_days":
+        return available_at + timedelta(days=rules.expiry_days or 0)
+    return None
+
+
+def _first_of_next_month(moment: datetime) -> datetime:
+    moment = moment.astimezone(timezone.utc)
+    days = calendar.monthrange(moment.year, moment.month)[1]
+    last = moment.replace(day=days, hour=0, minute=0, second=0, microsecond=0)
+    return last + timedelta(days=1)
+
+
+@dataclass
+class _Lot:
+    ref: str
+    remaining: int
+    available_at: datetime
+    expires_at: datetime | None
+    state: str = "pending"  # pending -> available -> expired
+
+    def order(self) -> tuple:
+        # Oldest-expiring first; lots that never expire are spent last.
+        return (self.expires_at is None, self.expires_at or self.available_at, self.available_at, self.ref)
+
+
+def balance(movements: Iterable[Movement], now: datetime) -> Balance:
+    """Fold movements up to ``now`` into a balance.
+
+    Events at the same instant apply in this order: lots becoming available, lots expiring,
+    then debits, so a lot that expires at ``t`` cannot pay for a debit at ``t``.
+    """
+    lots: dict[str, _Lot] = {}
+    events: list[tuple[datetime, int, int, object]] = []
+    for index, m in enumerate(movements):
+        if m.points > 0:
+            start = m.available_at or m.at
+            lot = _Lot(m.ref, m.points, start, m.expires_at)
+            lots[m.ref] = lot
+            events.append((start, 0, index, lot))
+            if m.expires_at is not None:
+                events.append((max(m.expires_at, start), 1, index, lot))
+        elif m.points < 0:
+            events.append((m.at, 2, index, m))
+    events.sort(key=lambda e: (e[0], e[1], e[2]))
+
+    debt = expired = 0
+    for when, order, _, item in events:
+        if when > now:
+            break
+        if order == 0:
+            item.state = "available"
+            repaid = min(debt, item.remaining)
+            item.remaining -= repaid
+            debt -= repaid
+        elif order == 1:
+            if item.state == "available":
+                expired += item.remaining
+                item.remaining = 0
+                item.state = "expired"
+        else:
+            debt += _debit(lots, item)
+    available = sum(lot.remaining for lot in lots.values() if lot.state == "available") - debt
+    pending = sum(lot.remaining for lot in lots.values() if lot.state == "pending")
+    return Balance(available=available, pending=pending, expired=expired)
+
+
+def _debit(lots: dict[str, _Lot], movement: Movement) -> int:
+    """Take ``-movement.points`` from the lots; return what could not be covered."""
+    owed = -movement.points
+    own = lots.get(movement.lot) if movement.lot else None
+    if own is not None and own.state != "expired":
+        # A reversal cancels its own lot first, pending or not.
+        taken = min(owed, own.remaining)
+        own.remaining -= taken
+        owed -= taken
+    for lot in sorted((lot for lot in lots.values() if lot.state == "available"), key=_Lot.order):
+        if owed == 0:
+            break
+        taken = min(owed, lot.remaining)
+        lot.remaining -= taken
+        owed -= taken
+    return owed
