@@ -8,27 +8,35 @@ from shared.ledger import Balance, Movement, balance
 from shared.rules import RuleSet
 from shared.times import parse_time
 
-from .models import Customer, PointMovement
+from .db import database
+from .models import Customer
 
 
-def movements(customer: Customer) -> list[Movement]:
-    rows = PointMovement.select().where(PointMovement.customer == customer).order_by(PointMovement.at)
+_MOVEMENTS_SQL = (
+    "SELECT kind, points, at, id, available_at, expires_at, lot FROM pointmovement"
+    " WHERE customer_id = ? ORDER BY at"
+)
+
+
+def movements(customer_id: str) -> list[Movement]:
+    """The customer's ledger, oldest first (raw SQL: this runs on every sale)."""
+    rows = database.execute_sql(_MOVEMENTS_SQL, (customer_id,)).fetchall()
     return [
         Movement(
-            kind=row.kind,
-            points=row.points,
-            at=parse_time(row.at),
-            ref=row.id,
-            available_at=parse_time(row.available_at) if row.available_at else None,
-            expires_at=parse_time(row.expires_at) if row.expires_at else None,
-            lot=row.lot,
+            kind=kind,
+            points=points,
+            at=parse_time(at),
+            ref=ref,
+            available_at=parse_time(available) if available else None,
+            expires_at=parse_time(expires) if expires else None,
+            lot=lot,
         )
-        for row in rows
+        for kind, points, at, ref, available, expires, lot in rows
     ]
 
 
 def points_of(customer: Customer, now: datetime) -> Balance:
-    return balance(movements(customer), now)
+    return balance(movements(customer.id), now)
 
 
 def offline_spendable(points: Balance, rules: RuleSet) -> int:
@@ -40,9 +48,9 @@ def offline_spendable(points: Balance, rules: RuleSet) -> int:
     return max(0, min(points.available, rules.offline_cap))
 
 
-def customer_view(customer: Customer, rules: RuleSet, now: datetime) -> dict:
-    """The contract's customer object."""
-    points = points_of(customer, now)
+def customer_view(customer: Customer, rules: RuleSet, now: datetime, points: Balance | None = None) -> dict:
+    """The contract's customer object (``points`` when the caller has just folded them)."""
+    points = points if points is not None else points_of(customer, now)
     return {
         "id": customer.id,
         "card_number": customer.card_number,

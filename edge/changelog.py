@@ -14,12 +14,11 @@ from typing import Any, Callable, Iterator
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.times import format_time
-from sync.canonical import canonical_bytes
-from sync.entry import GENESIS_PREV, entry_hash, make_entry
+from sync.entry import GENESIS_PREV, seal_entry
 from sync.hlc import HybridClock
 
 from .db import database
-from .models import LogEntry
+from .models import LogEntry, fast_insert
 
 
 class ChangeLog:
@@ -41,9 +40,9 @@ class ChangeLog:
         """Sign and store the next entry; call inside ``write_transaction``."""
         if not database.in_transaction():
             raise RuntimeError("change-log entries must be written inside the change's transaction")
-        head = LogEntry.select(LogEntry.seq, LogEntry.hash).order_by(LogEntry.seq.desc()).first()
-        seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS_PREV)
-        entry = make_entry(
+        last_seq, prev = head()
+        seq = last_seq + 1
+        sealed = seal_entry(
             device=self.device_id,
             seq=seq,
             prev=prev,
@@ -54,20 +53,15 @@ class ChangeLog:
             body=body,
             private_key=self._key,
         )
-        LogEntry.create(
-            seq=seq,
-            id=entry["id"],
-            kind=kind,
-            hash=entry_hash(entry),
-            line=canonical_bytes(entry).decode("utf-8"),
-        )
-        return entry
+        fast_insert(LogEntry, seq=seq, id=sealed.entry["id"], kind=kind, hash=sealed.hash,
+                    line=sealed.line.decode("utf-8"))
+        return sealed.entry
 
 
 def head() -> tuple[int, str]:
     """The last entry's ``(seq, hash)``, or ``(0, 64 zeros)`` for an empty log."""
-    last = LogEntry.select(LogEntry.seq, LogEntry.hash).order_by(LogEntry.seq.desc()).first()
-    return (last.seq, last.hash) if last else (0, GENESIS_PREV)
+    row = database.execute_sql("SELECT seq, hash FROM logentry ORDER BY seq DESC LIMIT 1").fetchone()
+    return (row[0], row[1]) if row else (0, GENESIS_PREV)
 
 
 def export_lines(after_seq: int = 0, batch: int = 1000) -> Iterator[str]:

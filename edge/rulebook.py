@@ -8,17 +8,22 @@ from datetime import datetime
 
 from shared.rules import RuleSet, parse_rules, rules_in_effect
 
+from .db import database
 from .models import RulesVersion
 
-_cache: dict[tuple[int, str], RuleSet] = {}
+# A stored version never changes (version 0 is refused a second document, central versions
+# are immutable), so parsed rule sets are cached by (database, version) for the process.
+_cache: dict[tuple[str, int], RuleSet] = {}
 _lock = threading.Lock()
 
 
-def _parsed(row: RulesVersion) -> RuleSet:
-    key = (row.version, row.document)
+def version(number: int) -> RuleSet:
+    """A specific stored version (a return is priced under its sale's version)."""
+    key = (database.database, number)
     with _lock:
         ruleset = _cache.get(key)
     if ruleset is None:
+        row = RulesVersion.get(RulesVersion.version == number)
         ruleset, problems = parse_rules(json.loads(row.document), version=row.version)
         if ruleset is None:  # stored documents were validated on the way in
             raise RuntimeError(f"stored rules version {row.version} is invalid: {problems}")
@@ -29,13 +34,9 @@ def _parsed(row: RulesVersion) -> RuleSet:
 
 def in_force(now: datetime) -> RuleSet:
     """The rule set that applies to a sale made at ``now``."""
-    versions = [_parsed(row) for row in RulesVersion.select()]
-    ruleset = rules_in_effect(versions, now)
+    numbers = [row[0] for row in database.execute_sql("SELECT version FROM rulesversion")]
+    ruleset = rules_in_effect([version(n) for n in numbers], now)
     if ruleset is None:
         raise RuntimeError("no rules in force: run 'fidelis-edge init' or pull rules from central")
     return ruleset
 
-
-def version(number: int) -> RuleSet:
-    """A specific stored version (a return is priced under its sale's version)."""
-    return _parsed(RulesVersion.get(RulesVersion.version == number))

@@ -13,15 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from shared.engine import Line, Payment, Quote, SaleProblem, price_sale
-from shared.ledger import available_from, expires_at
+from shared.ledger import Movement, available_from, balance, expires_at
 from shared.rules import RuleSet
 from shared.times import format_time
 
 from . import accounts, customers, rulebook
 from .box import EdgeBox
-from .db import write_transaction
+from .db import database, write_transaction
 from .errors import ApiError, not_found
-from .models import Customer, PointMovement, Sale, SaleReturn
+from .models import Customer, PointMovement, Sale, SaleReturn, fast_insert
 from .validation import Checker
 
 LINE_FIELDS = {"sku", "name", "qty", "unit_price", "discount", "category", "reward"}
@@ -115,10 +115,10 @@ def _customer_of(request: SaleRequest) -> Customer | None:
     return None
 
 
-def _price(request: SaleRequest, customer: Customer | None, rules: RuleSet, now: datetime):
+def _price(request: SaleRequest, customer: Customer | None, rules: RuleSet, ledger: list[Movement], now: datetime):
     spendable = None
     if customer is not None:
-        spendable = accounts.offline_spendable(accounts.points_of(customer, now), rules)
+        spendable = accounts.offline_spendable(balance(ledger, now), rules)
     tier = rules.tier(customer.tier) if customer else None
     return price_sale(request.lines, request.payments, rules, spendable=spendable, tier=tier)
 
@@ -127,7 +127,8 @@ def quote(request: SaleRequest, now: datetime) -> dict[str, Any]:
     """Price a basket without committing anything."""
     customer = _customer_of(request)
     rules = rulebook.in_force(now)
-    priced, problems = _price(request, customer, rules, now)
+    ledger = accounts.movements(customer.id) if customer else []
+    priced, problems = _price(request, customer, rules, ledger, now)
     return {
         "total": priced.total,
         "eligible_amount": priced.eligible_amount,
@@ -154,21 +155,23 @@ def commit(box: EdgeBox, request: SaleRequest, till_id: str | None, now: datetim
     with write_transaction():
         customer = _customer_of(request)
         rules = rulebook.in_force(now)
-        priced, problems = _price(request, customer, rules, now)
+        ledger = accounts.movements(customer.id) if customer else []
+        priced, problems = _price(request, customer, rules, ledger, now)
         if problems:
             raise _refuse(problems)
         sale_id = str(uuid.uuid4())
         stamp = format_time(now)
         earned = priced.points_to_earn if customer else 0
-        movement_body = _write_movements(sale_id, customer, priced, earned, rules, now) if customer else {}
+        movement_body = _write_movements(sale_id, customer, priced, earned, rules, now, ledger) if customer else {}
         tier_before = customer.tier if customer else None
         if customer is not None:
             _add_qualifying_spend(customer, priced.eligible_amount, rules, stamp)
         lines = [_line_json(line, name) for line, name in zip(request.lines, request.names)]
         payments = [_payment_json(p) for p in request.payments or ()]
-        Sale.create(
+        fast_insert(
+            Sale,
             id=sale_id,
-            customer=customer,
+            customer=customer.id if customer else None,
             till=till_id,
             total=priced.total,
             eligible_amount=priced.eligible_amount,
@@ -200,26 +203,33 @@ def commit(box: EdgeBox, request: SaleRequest, till_id: str | None, now: datetim
                 **movement_body,
             },
         )
-        sale = Sale.get_by_id(sale_id)
-        view = sale_view(sale)
+        view = {
+            "id": sale_id, "customer_id": customer.id if customer else None, "till_id": till_id,
+            "created_at": stamp, "lines": lines, "payments": payments, "total": priced.total,
+            "eligible_amount": priced.eligible_amount, "points_earned": earned,
+            "points_redeemed": priced.points_redeemed, "rules_version": rules.version, "tier": tier_before,
+            "returns": [],
+        }
         if customer is not None:
-            view["customer"] = accounts.customer_view(customer, rules, now)
+            view["customer"] = accounts.customer_view(customer, rules, now, balance(ledger, now))
     return view
 
 
 def _write_movements(
-    sale_id: str, customer: Customer, priced: Quote, earned: int, rules: RuleSet, now: datetime
+    sale_id: str, customer: Customer, priced: Quote, earned: int, rules: RuleSet, now: datetime,
+    ledger: list[Movement],
 ) -> dict[str, Any]:
-    """Ledger rows for the sale; returns what the log entry records about them."""
+    """Ledger rows for the sale, also appended to ``ledger``; returns what the log entry says."""
     stamp = format_time(now)
     body: dict[str, Any] = {}
     if earned:
         available = available_from(rules, now)
         expiry = expires_at(rules, available)
         earn_id = f"{sale_id}:earn"
-        PointMovement.create(
+        fast_insert(
+            PointMovement,
             id=earn_id,
-            customer=customer,
+            customer=customer.id,
             kind="earn",
             points=earned,
             at=stamp,
@@ -227,17 +237,20 @@ def _write_movements(
             expires_at=format_time(expiry) if expiry else None,
             sale=sale_id,
         )
+        ledger.append(Movement("earn", earned, now, earn_id, available_at=available, expires_at=expiry))
         body["available_at"] = format_time(available)
         body["expires_at"] = format_time(expiry) if expiry else None
     if priced.points_redeemed:
-        PointMovement.create(
+        fast_insert(
+            PointMovement,
             id=f"{sale_id}:redeem",
-            customer=customer,
+            customer=customer.id,
             kind="redeem",
             points=-priced.points_redeemed,
             at=stamp,
             sale=sale_id,
         )
+        ledger.append(Movement("redeem", -priced.points_redeemed, now, f"{sale_id}:redeem"))
     return body
 
 
@@ -249,7 +262,10 @@ def _add_qualifying_spend(customer: Customer, amount: int, rules: RuleSet, stamp
     if reached is not None and (current is None or reached.threshold > current.threshold):
         customer.tier = reached.name
     customer.updated_at = stamp
-    customer.save()
+    database.execute_sql(
+        "UPDATE customer SET qualifying_spend = ?, tier = ?, updated_at = ? WHERE id = ?",
+        (customer.qualifying_spend, customer.tier, stamp, customer.id),
+    )
 
 
 def _line_json(line: Line, name: str | None) -> dict[str, Any]:

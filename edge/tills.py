@@ -6,12 +6,13 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from shared.times import format_time
 
 from .box import EdgeBox
-from .db import write_transaction
+from .db import database, write_transaction
 from .models import Till
 
 KEY_PREFIX = "ftk_"
@@ -36,11 +37,18 @@ def add(box: EdgeBox, name: str) -> tuple[Till, str]:
     return till, key
 
 
-def authenticate(key: str) -> Till | None:
+@dataclass(frozen=True)
+class AuthenticatedTill:
+    id: str
+    name: str
+
+
+def authenticate(key: str) -> AuthenticatedTill | None:
     """The till that owns ``key``, or None. Every live till is compared, in constant time."""
     digest = _digest(key)
     found = None
-    for till in Till.select().where(Till.revoked == False):  # noqa: E712 (peewee expression)
-        if hmac.compare_digest(till.key_hash, digest):
-            found = till
+    rows = database.execute_sql("SELECT id, name, key_hash FROM till WHERE revoked = 0").fetchall()
+    for till_id, name, key_hash in rows:
+        if hmac.compare_digest(key_hash, digest):
+            found = AuthenticatedTill(till_id, name)
     return found

@@ -20,7 +20,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -140,6 +140,40 @@ def make_entry(
                 "hlc": hlc, "kind": kind, "id": id, "body": body}
     _check_shape(unsigned, _UNSIGNED_FIELDS)
     return sign_entry(unsigned, private_key)
+
+
+class SealedEntry(NamedTuple):
+    """A signed entry with its hash and the exact canonical bytes to store (``sig`` included)."""
+
+    entry: Entry
+    hash: str
+    line: bytes
+
+
+def seal_entry(
+    *,
+    device: str,
+    seq: int,
+    prev: str,
+    at: str,
+    hlc: str,
+    kind: str,
+    id: str,  # noqa: A002 - the contract's field name
+    body: dict[str, Any],
+    private_key: Ed25519PrivateKey,
+) -> SealedEntry:
+    """``make_entry`` plus the entry's hash and its stored line.
+
+    A device calls this on every state change, so the hash reuses the bytes that were
+    signed instead of canonicalizing the entry again.
+    """
+    unsigned = {"v": ENTRY_VERSION, "device": device, "seq": seq, "prev": prev, "at": at,
+                "hlc": hlc, "kind": kind, "id": id, "body": body}
+    _check_shape(unsigned, _UNSIGNED_FIELDS)
+    message = entry_bytes(unsigned)
+    signed = json.loads(message)
+    signed["sig"] = b64url_encode(private_key.sign(LOG_DOMAIN + message))
+    return SealedEntry(signed, hashlib.sha256(message).hexdigest(), canonical_bytes(signed))
 
 
 def verify_entry(entry: Entry, public_key: Ed25519PublicKey) -> None:

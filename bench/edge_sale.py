@@ -1,0 +1,154 @@
+"""Sale latency and throughput of a real edge over HTTP, against the physical floor.
+
+Run with ``make bench`` (or ``python bench/edge_sale.py``). It starts ``fidelis-edge serve``
+on a loopback port with a temp data dir, then measures:
+
+* the floor: one SQLite commit (WAL, synchronous=FULL) plus one Ed25519 signature;
+* p50/p99 latency and sales/s for 1 till and for 8 concurrent tills, over HTTP.
+
+Target (issue 2): p50 for one till within 10× the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def floor_cost(samples: int, directory: Path) -> float:
+    """Median seconds of one durable commit plus one signature."""
+    db = sqlite3.connect(directory / "floor.db", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+    key = Ed25519PrivateKey.generate()
+    payload = b"x" * 500
+    times = []
+    for i in range(samples):
+        start = time.perf_counter()
+        sig = key.sign(payload + str(i).encode())
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO t (body) VALUES (?)", (sig.hex(),))
+        db.execute("COMMIT")
+        times.append(time.perf_counter() - start)
+    db.close()
+    return statistics.median(times)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def run_tills(url: str, keys: list[str], customers: list[str], sales_per_till: int) -> tuple[list[float], float]:
+    """Each till posts sales back to back, cycling through the customers; returns latencies and wall time."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def till(key: str) -> None:
+        # A till keeps one connection open, as POS software does; http.client adds the least
+        # client-side overhead, so the figures are the edge's, not the HTTP library's.
+        mine = []
+        parsed = urlsplit(url)
+        connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        for n in range(sales_per_till):
+            body = json.dumps({"customer_id": customers[n % len(customers)],
+                               "lines": [{"sku": "A1", "qty": 2, "unit_price": 1250}],
+                               "payments": [{"method": "cash", "amount": 2500}]})
+            start = time.perf_counter()
+            connection.request("POST", f"{parsed.path}/sales", body=body, headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
+            mine.append(time.perf_counter() - start)
+            if response.status != 201:
+                raise SystemExit(f"sale failed: {response.status} {payload!r}")
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=till, args=(k,)) for k in keys]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sales", type=int, default=400, help="sales for the one-till run (default 400)")
+    parser.add_argument("--threads", type=int, default=8, help="edge request threads (default 8)")
+    parser.add_argument("--customers", type=int, default=200, help="customers the sales cycle through (default 200)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        data = tmp_path / "edge"
+        edge_cmd = str(BIN / "fidelis-edge")
+        subprocess.run([edge_cmd, "init", "--store", "BENCH", "--rules", str(ROOT / "demo" / "rules.json"),
+                        "--data-dir", str(data)], check=True, capture_output=True)
+        keys = [subprocess.run([edge_cmd, "till", "add", "--name", f"t{i}", "--data-dir", str(data)],
+                               check=True, capture_output=True, text=True).stdout.strip() for i in range(8)]
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = subprocess.Popen([edge_cmd, "serve", "--no-sync", "--port", str(port), "--data-dir", str(data),
+                                   "--threads", str(args.threads)],
+                                  stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}/api/v1"
+        try:
+            for _ in range(200):
+                try:
+                    requests.get(f"{url}/health", timeout=1)
+                    break
+                except requests.ConnectionError:
+                    time.sleep(0.05)
+            customers = [
+                requests.post(f"{url}/customers", json={"first_name": "Bench", "last_name": f"{i}"},
+                              headers={"Authorization": f"Bearer {keys[0]}"}).json()["id"]
+                for i in range(args.customers)
+            ]
+            run_tills(url, keys[:1], customers, 30)  # warm-up
+            floor = floor_cost(1000, tmp_path)
+            one, one_wall = run_tills(url, keys[:1], customers, args.sales)
+            eight, eight_wall = run_tills(url, keys, customers, max(1, args.sales // 4))
+            # One loyal customer with a long history: the fold over their ledger is the cost.
+            loyal, _ = run_tills(url, keys[:1], customers[:1], args.sales)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+    p50_one = statistics.median(one)
+    print(f"floor: SQLite commit (WAL, synchronous=FULL) + Ed25519 sign, median {floor * 1e6:8.0f} µs")
+    print(f"1 till : {len(one):5d} sales  p50 {p50_one * 1e3:6.2f} ms  p99 {percentile(one, 99) * 1e3:6.2f} ms"
+          f"  {len(one) / one_wall:7.1f} sales/s")
+    print(f"8 tills: {len(eight):5d} sales  p50 {statistics.median(eight) * 1e3:6.2f} ms"
+          f"  p99 {percentile(eight, 99) * 1e3:6.2f} ms  {len(eight) / eight_wall:7.1f} sales/s")
+    print(f"1 till, one customer's history growing to {len(loyal)} sales: p50 {statistics.median(loyal) * 1e3:6.2f} ms"
+          f"  p99 {percentile(loyal, 99) * 1e3:6.2f} ms")
+    ratio = p50_one / floor
+    print(f"ratio: 1-till p50 / floor = {ratio:.1f}x  (target <= 10x: {'met' if ratio <= 10 else 'NOT met'})")
+    print(f"(machine: {os.cpu_count()} cores, Python {sys.version.split()[0]})")
+
+
+if __name__ == "__main__":
+    main()
