@@ -64,7 +64,7 @@ def expires_at(rules: RuleSet, available_at: datetime) -> datetime | None:
     if rules.expiry_policy == "end_of_month":
         return _first_of_next_month(available_at)
     if rules.expiry_policy == "end_of_year":
-        return datetime(available_at.year + 1, 1, 1, tzinfo=timezone.utc)
+        return datetime(available_at.astimezone(timezone.utc).year + 1, 1, 1, tzinfo=timezone.utc)
     if rules.expiry_policy == "after_days":
         return available_at + timedelta(days=rules.expiry_days or 0)
     return None
@@ -97,17 +97,21 @@ def balance(movements: Iterable[Movement], now: datetime) -> Balance:
     then debits, so a lot that expires at ``t`` cannot pay for a debit at ``t``.
     """
     lots: dict[str, _Lot] = {}
-    events: list[tuple[datetime, int, int, object]] = []
-    for index, m in enumerate(movements):
+    # (time, phase, tie-break, item): ties break on the lot's FIFO order or the movement's
+    # ref, never on list position, so the same movements in any order fold the same.
+    events: list[tuple[datetime, int, tuple, object]] = []
+    for m in movements:
+        if m.at > now:
+            continue  # not happened yet
         if m.points > 0:
             start = m.available_at or m.at
             lot = _Lot(m.ref, m.points, start, m.expires_at)
             lots[m.ref] = lot
-            events.append((start, 0, index, lot))
+            events.append((start, 0, lot.order(), lot))
             if m.expires_at is not None:
-                events.append((max(m.expires_at, start), 1, index, lot))
+                events.append((max(m.expires_at, start), 1, lot.order(), lot))
         elif m.points < 0:
-            events.append((m.at, 2, index, m))
+            events.append((m.at, 2, (m.ref,), m))
     events.sort(key=lambda e: (e[0], e[1], e[2]))
 
     debt = expired = 0

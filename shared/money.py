@@ -23,7 +23,7 @@ def parse_rate(text: str) -> Fraction:
 
     Raises ``ValueError`` for anything else (floats, signs, exponents, empty strings).
     """
-    if not isinstance(text, str) or not _DECIMAL.match(text):
+    if not isinstance(text, str) or not _DECIMAL.fullmatch(text):
         raise ValueError(f"not a non-negative decimal string: {text!r}")
     return Fraction(text)
 

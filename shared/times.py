@@ -15,7 +15,7 @@ def parse_time(text: str) -> datetime:
 
     Raises ``ValueError`` for naive or malformed times.
     """
-    if not isinstance(text, str) or not _RFC3339.match(text):
+    if not isinstance(text, str) or not _RFC3339.fullmatch(text):
         raise ValueError(f"not an RFC 3339 time with offset: {text!r}")
     normalized = text.replace("z", "Z").replace("Z", "+00:00")
     # fromisoformat accepts at most 6 fractional digits; extra precision is noise here.
