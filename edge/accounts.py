@@ -1,27 +1,60 @@
-"""Customer points on the edge: movements in, balances out (folded by ``shared.ledger``)."""
+"""Customer points on the edge: central's last word plus this edge's own movements since.
+
+Central sends each customer's brand-wide balance together with the last entry of this
+device it had applied for them (``CentralBalance.applied_seq``). The edge's view is that
+balance plus the fold of its own movements from later entries. A standalone edge has no
+central balance, so every local movement counts.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.ledger import Balance, Movement, balance
+from shared.ledger import REDEEM, Balance, Movement, balance
 from shared.rules import RuleSet
 from shared.times import parse_time
 
 from .db import database
-from .models import Customer
-
+from .models import CentralBalance, Customer
 
 _MOVEMENTS_SQL = (
     "SELECT kind, points, at, id, available_at, expires_at, lot FROM pointmovement"
-    " WHERE customer_id = ? ORDER BY at"
+    " WHERE customer_id = ? AND (log_seq IS NULL OR log_seq > ?) ORDER BY at"
 )
 
 
-def movements(customer_id: str) -> list[Movement]:
-    """The customer's ledger, oldest first (raw SQL: this runs on every sale)."""
-    rows = database.execute_sql(_MOVEMENTS_SQL, (customer_id,)).fetchall()
-    return [
+@dataclass
+class Account:
+    """What the edge knows of one customer's points."""
+
+    central: Balance | None
+    local: list[Movement] = field(default_factory=list)
+
+    def points(self, now: datetime) -> Balance:
+        """Central's balance plus the fold of this edge's later movements."""
+        mine = balance(self.local, now)
+        if self.central is None:
+            return mine
+        return Balance(
+            available=self.central.available + mine.available,
+            pending=self.central.pending + mine.pending,
+            expired=mine.expired,
+        )
+
+    def spent_here(self) -> int:
+        """Points this edge let the customer spend that central has not seen yet."""
+        return -sum(m.points for m in self.local if m.kind == REDEEM)
+
+
+def account(customer_id: str) -> Account:
+    """Load the customer's account (plain SQL: this runs on every sale)."""
+    row = database.execute_sql(
+        "SELECT available, pending, applied_seq FROM centralbalance WHERE customer_id = ?", (customer_id,)
+    ).fetchone()
+    central, applied_seq = (Balance(row[0], row[1], 0), row[2]) if row else (None, 0)
+    rows = database.execute_sql(_MOVEMENTS_SQL, (customer_id, applied_seq)).fetchall()
+    local = [
         Movement(
             kind=kind,
             points=points,
@@ -33,24 +66,28 @@ def movements(customer_id: str) -> list[Movement]:
         )
         for kind, points, at, ref, available, expires, lot in rows
     ]
+    return Account(central, local)
 
 
-def points_of(customer: Customer, now: datetime) -> Balance:
-    return balance(movements(customer.id), now)
-
-
-def offline_spendable(points: Balance, rules: RuleSet) -> int:
+def offline_spendable(acct: Account, rules: RuleSet, now: datetime) -> int:
     """What this edge lets the customer spend without asking central (DESIGN.md §5).
 
-    A standalone edge knows only its own movements, so that is its balance, capped by
-    ``redeem.offline_cap`` because the customer may have spent elsewhere meanwhile.
+    The known balance (central's plus this edge's since), and never more than
+    ``redeem.offline_cap`` beyond what central has seen: each edge can add at most the cap
+    to the brand's exposure, whatever the customer does at other shops meanwhile.
     """
-    return max(0, min(points.available, rules.offline_cap))
+    return max(0, min(acct.points(now).available, rules.offline_cap - acct.spent_here()))
 
 
-def customer_view(customer: Customer, rules: RuleSet, now: datetime, points: Balance | None = None) -> dict:
-    """The contract's customer object (``points`` when the caller has just folded them)."""
-    points = points if points is not None else points_of(customer, now)
+def customer_view(customer: Customer, rules: RuleSet, now: datetime, acct: Account | None = None) -> dict:
+    """The contract's customer object (``acct`` when the caller has just loaded it)."""
+    acct = acct if acct is not None else account(customer.id)
+    points = acct.points(now)
+    negative = points.negative or bool(
+        CentralBalance.select(CentralBalance.balance_negative).where(
+            (CentralBalance.customer == customer.id) & CentralBalance.balance_negative
+        ).exists()
+    )
     return {
         "id": customer.id,
         "card_number": customer.card_number,
@@ -63,8 +100,8 @@ def customer_view(customer: Customer, rules: RuleSet, now: datetime, points: Bal
         "points": {
             "available": points.available,
             "pending": points.pending,
-            "offline_spendable": offline_spendable(points, rules),
+            "offline_spendable": offline_spendable(acct, rules, now),
         },
-        "balance_negative": points.negative,
+        "balance_negative": negative,
         "alerts": [],
     }

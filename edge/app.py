@@ -11,6 +11,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from . import box as boxes
+from . import rulebook
 from .db import database
 from .errors import ApiError
 
@@ -36,6 +37,10 @@ def create_app(data_dir: str | Path, config: dict[str, Any] | None = None) -> Fl
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError):
         return error_response(error)
+
+    @app.errorhandler(rulebook.NoRules)
+    def _no_rules(error: rulebook.NoRules):
+        return error_response(ApiError(503, "no_rules_in_force", str(error)))
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):

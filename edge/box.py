@@ -70,11 +70,29 @@ def _setting(key: str) -> str | None:
     return row.value if row else None
 
 
-def initialise(data_dir: Path, store_code: str, rules_document: Any | None = None) -> tuple[EdgeBox, bool]:
+def prepare_identity(data_dir: Path) -> tuple[Ed25519PrivateKey, str]:
+    """The device key (made once, mode 0600) and device id (a UUID, made once) of this box."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key_path = data_dir / KEY_FILE
+    if not key_path.exists():
+        write_private_key_file(key_path, generate_private_key())
+    open_database(str(data_dir / DB_FILE))
+    device_id = _setting("device_id")
+    if device_id is None:
+        device_id = str(uuid.uuid4())
+        with write_transaction():
+            Setting.replace(key="device_id", value=device_id).execute()
+    return load_private_key(key_path.read_bytes()), device_id
+
+
+def initialise(
+    data_dir: Path, store_code: str, rules_document: Any | None = None, *, local_rules: bool = True
+) -> tuple[EdgeBox, bool]:
     """Prepare a standalone edge; safe to run again. Returns the box and whether it was new.
 
     Never replaces an existing key, store or local rules: a second run with a different
     store or different rules is refused rather than silently rewriting history.
+    ``local_rules=False`` (provisioning) installs none: the rules come from central.
     """
     if not store_code or len(store_code) > STORE_CODE_MAX or not store_code.replace("-", "").isalnum():
         raise BoxError(f"store code must be 1-{STORE_CODE_MAX} letters, digits or dashes, e.g. S001")
@@ -83,12 +101,7 @@ def initialise(data_dir: Path, store_code: str, rules_document: Any | None = Non
     if problems:
         raise RulesInvalid(problems)
 
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key_path = data_dir / KEY_FILE
-    if not key_path.exists():
-        write_private_key_file(key_path, generate_private_key())
-    open_database(str(data_dir / DB_FILE))
-
+    _, device_id = prepare_identity(data_dir)
     existing_store = _setting("store_code")
     if existing_store and existing_store != store_code:
         raise BoxError(f"this box is already initialised for store {existing_store}")
@@ -98,14 +111,13 @@ def initialise(data_dir: Path, store_code: str, rules_document: Any | None = Non
     if existing_store:
         return load(data_dir), False
 
-    device_id = _setting("device_id") or str(uuid.uuid4())
     now = format_time(datetime.now(timezone.utc))
     with write_transaction():
         Setting.replace(key="device_id", value=device_id).execute()
         Setting.replace(key="store_code", value=store_code).execute()
         box = load(data_dir)
         box.changelog.append("device.initialised", {"store": store_code, "public_key": box.public_key_b64})
-        if local is None:
+        if local is None and local_rules:
             RulesVersion.create(version=0, effective_from=None, document=json.dumps(document), installed_at=now)
             box.changelog.append("rules.installed", {"version": 0, "effective_from": None, "document": document})
     return box, True

@@ -36,6 +36,10 @@ class ChangeLog:
         last = LogEntry.select(LogEntry.line).order_by(LogEntry.seq.desc()).first()
         self.clock = HybridClock(json.loads(last.line)["hlc"] if last else None)
 
+    def next_seq(self) -> int:
+        """The seq the next ``append`` in this write transaction will get."""
+        return head()[0] + 1
+
     def append(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         """Sign and store the next entry; call inside ``write_transaction``."""
         if not database.in_transaction():

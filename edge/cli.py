@@ -75,7 +75,67 @@ def cmd_status(args: argparse.Namespace) -> None:
     print(f"pending entries  {report['pending_entries']}")
     print(f"last sync        {report['last_sync'] or 'never'}")
     print(f"rules version    {report['rules_version']}")
+    print(f"central          {report['central'] or 'none (standalone)'}  [{report['sync_state']}]")
     print(f"online           {'yes' if report['online'] else 'no'}")
+
+
+def cmd_provision(args: argparse.Namespace) -> None:
+    from .provisioning import provision
+    from .syncer import SyncStopped, client_for, sync_once
+    from sync.client import SyncError
+
+    box, reply = provision(args.data_dir, args.central, args.token)
+    try:
+        sync_once(box, client_for(box))
+        synced = True
+    except (SyncError, SyncStopped) as exc:
+        _hint(f"provisioned, but the first sync failed ({exc}); 'fidelis-edge sync' retries")
+        synced = False
+    if args.json:
+        print(json.dumps({"store": box.store_code, "device_id": box.device_id, "synced": synced}))
+    else:
+        print(f"store {box.store_code} device {box.device_id}")
+
+
+def cmd_sync(args: argparse.Namespace) -> None:
+    from sync.client import Offline, Refused
+
+    from .changelog import head
+    from .syncer import SyncStopped, client_for, sync_once
+
+    box = boxes.load(args.data_dir)
+    client = client_for(box)
+    if client is None:
+        raise CliError("this box is standalone: run 'fidelis-edge provision --central URL --token T' first")
+    try:
+        report = sync_once(box, client)
+    except Offline as exc:
+        raise CliError(f"central cannot be reached: {exc}") from None
+    except (Refused, SyncStopped) as exc:
+        raise CliError(str(exc)) from None
+    local_seq = head()[0]
+    if args.json:
+        print(json.dumps({"pushed": report.pushed, "acked_seq": report.acked_seq, "log_seq": local_seq,
+                          "pulled": report.pulled}))
+    else:
+        print(f"pushed {report.pushed}, central acknowledged up to {report.acked_seq} of {local_seq}, "
+              f"pulled {report.pulled}")
+    if report.acked_seq != local_seq:
+        raise CliError(f"central acknowledged {report.acked_seq} of {local_seq} entries")
+
+
+def cmd_doctor(args: argparse.Namespace) -> None:
+    from .doctor import checks
+
+    results = checks(args.data_dir)
+    if args.json:
+        print(json.dumps({"checks": [{"name": n, "ok": ok, "detail": d} for n, ok, d in results]}))
+    else:
+        for name, ok, detail in results:
+            print(f"{'ok  ' if ok else 'FAIL'} {name:<10} {detail}")
+    failed = [name for name, ok, _ in results if not ok]
+    if failed:
+        raise CliError(f"{len(failed)} check(s) failed: {', '.join(failed)}")
 
 
 def cmd_log_export(args: argparse.Namespace) -> None:
@@ -92,10 +152,21 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from .app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .syncer import SyncLoop, setting
+
     app = create_app(args.data_dir)
-    _hint(f"fidelis-edge serving the till API on http://{args.host}:{args.port}/api/v1 "
-          f"(store {app.extensions['fidelis_edge'].store_code})")
-    waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="fidelis-edge")
+    box = app.extensions["fidelis_edge"]
+    loop = None
+    if not args.no_sync and setting("central_url"):
+        loop = SyncLoop(box, interval=args.sync_interval)
+        loop.start()
+    _hint(f"fidelis-edge serving the till API on http://{args.host}:{args.port}/api/v1 (store {box.store_code}; "
+          f"sync {'on, every %g s' % args.sync_interval if loop else 'off'})")
+    try:
+        waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="fidelis-edge")
+    finally:
+        if loop:
+            loop.stop()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -143,6 +214,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     serve.add_argument("--threads", type=int, default=8, help="request threads (default 8)")
     serve.add_argument("--no-sync", action="store_true", help="do not run the background sync loop")
+    serve.add_argument("--sync-interval", type=float, default=5.0, help="seconds between syncs (default 5)")
+
+    provision = add("provision", cmd_provision, "enrol this box with central using a one-time token",
+                    "fidelis-edge provision --central https://central.example.com --token TOKEN")
+    provision.add_argument("--central", required=True, help="central's base URL")
+    provision.add_argument("--token", required=True, help="one-time token from 'fidelis-central enroll create'")
+
+    add("sync", cmd_sync, "push every local entry and pull the feed now; exit 0 when all are acknowledged",
+        "fidelis-edge sync")
+    add("doctor", cmd_doctor, "check database, keys, clock, central and devices; one line each",
+        "fidelis-edge doctor")
     return parser
 
 

@@ -12,12 +12,34 @@ from peewee import SqliteDatabase
 from . import models
 
 
+_V1_TABLES = ["setting", "rulesversion", "till", "customer", "sale", "salereturn", "pointmovement", "logentry",
+              "idempotencyrecord"]
+
+
 def _initial_schema(db: SqliteDatabase) -> None:
-    db.create_tables(models.MODELS)
+    db.create_tables([m for m in models.MODELS if m._meta.table_name in _V1_TABLES])
+    if "log_seq" in {c.name for c in db.get_columns("pointmovement")}:
+        return  # created from today's models: migration 2 has nothing to add to this table
     db.execute_sql("CREATE INDEX IF NOT EXISTS pointmovement_customer_at ON pointmovement (customer_id, at)")
 
 
-MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [_initial_schema]
+def _sync_state(db: SqliteDatabase) -> None:
+    """Movements remember their log entry; central's balances get a table."""
+    if "log_seq" not in {c.name for c in db.get_columns("pointmovement")}:
+        db.execute_sql("ALTER TABLE pointmovement ADD COLUMN log_seq INTEGER")
+        db.execute_sql(
+            "UPDATE pointmovement SET log_seq = (SELECT seq FROM logentry WHERE kind = 'sale.completed'"
+            " AND json_extract(line, '$.body.sale_id') = pointmovement.sale) WHERE kind IN ('earn', 'redeem')"
+        )
+        db.execute_sql(
+            "UPDATE pointmovement SET log_seq = (SELECT seq FROM logentry WHERE kind = 'sale.returned'"
+            " AND json_extract(line, '$.body.return_id') = substr(pointmovement.id, 1, 36)) WHERE kind = 'reverse'"
+        )
+    db.execute_sql("CREATE INDEX IF NOT EXISTS pointmovement_customer_at ON pointmovement (customer_id, at)")
+    db.create_tables([models.CentralBalance])
+
+
+MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [_initial_schema, _sync_state]
 
 
 def schema_version(db: SqliteDatabase) -> int:

@@ -100,6 +100,22 @@ class PointMovement(BaseModel):
     expires_at = CharField(null=True)
     lot = CharField(null=True)
     sale = CharField(null=True, index=True)
+    log_seq = IntegerField(null=True)  # the change-log entry that made it (migration 2)
+
+
+class CentralBalance(BaseModel):
+    """The brand-wide balance central last sent for a customer (migration 2).
+
+    ``applied_seq`` is the last entry of this device central had applied for that customer;
+    the edge adds its own movements from later entries on top.
+    """
+
+    customer = ForeignKeyField(Customer, primary_key=True, on_delete="CASCADE")
+    available = IntegerField()
+    pending = IntegerField()
+    balance_negative = BooleanField(default=False)
+    applied_seq = IntegerField(default=0)
+    updated_at = CharField()
 
 
 class LogEntry(BaseModel):
@@ -126,7 +142,8 @@ class IdempotencyRecord(BaseModel):
         primary_key = CompositeKey("till", "key")
 
 
-MODELS = [Setting, RulesVersion, Till, Customer, Sale, SaleReturn, PointMovement, LogEntry, IdempotencyRecord]
+MODELS = [Setting, RulesVersion, Till, Customer, Sale, SaleReturn, PointMovement, LogEntry, IdempotencyRecord,
+          CentralBalance]
 
 
 _insert_sql: dict[tuple, str] = {}

@@ -103,6 +103,7 @@ def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime
                 at=stamp,
                 lot=f"{sale.id}:earn",
                 sale=sale.id,
+                log_seq=box.changelog.next_seq(),
             )
         SaleReturn.create(
             id=return_id,

@@ -17,6 +17,10 @@ _cache: dict[tuple[str, int], RuleSet] = {}
 _lock = threading.Lock()
 
 
+class NoRules(RuntimeError):
+    """No rules version is in force yet (a provisioned box before central published any)."""
+
+
 def version(number: int) -> RuleSet:
     """A specific stored version (a return is priced under its sale's version)."""
     key = (database.database, number)
@@ -37,6 +41,6 @@ def in_force(now: datetime) -> RuleSet:
     numbers = [row[0] for row in database.execute_sql("SELECT version FROM rulesversion")]
     ruleset = rules_in_effect([version(n) for n in numbers], now)
     if ruleset is None:
-        raise RuntimeError("no rules in force: run 'fidelis-edge init' or pull rules from central")
+        raise NoRules("no rules in force yet: central has not published rules this box can use")
     return ruleset
 

@@ -13,11 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from shared.engine import Line, Payment, Quote, SaleProblem, price_sale
-from shared.ledger import Movement, available_from, balance, expires_at
+from shared.ledger import Movement, available_from, expires_at
 from shared.rules import RuleSet
 from shared.times import format_time
 
-from . import accounts, customers, rulebook
+from sync.client import Refused
+
+from . import accounts, customers, rulebook, syncer
 from .box import EdgeBox
 from .db import database, write_transaction
 from .errors import ApiError, not_found
@@ -115,10 +117,10 @@ def _customer_of(request: SaleRequest) -> Customer | None:
     return None
 
 
-def _price(request: SaleRequest, customer: Customer | None, rules: RuleSet, ledger: list[Movement], now: datetime):
-    spendable = None
-    if customer is not None:
-        spendable = accounts.offline_spendable(balance(ledger, now), rules)
+def _price(request: SaleRequest, customer: Customer | None, rules: RuleSet, acct: accounts.Account | None,
+           now: datetime, spendable: int | None = None):
+    if customer is not None and spendable is None:
+        spendable = accounts.offline_spendable(acct, rules, now)
     tier = rules.tier(customer.tier) if customer else None
     return price_sale(request.lines, request.payments, rules, spendable=spendable, tier=tier)
 
@@ -127,8 +129,8 @@ def quote(request: SaleRequest, now: datetime) -> dict[str, Any]:
     """Price a basket without committing anything."""
     customer = _customer_of(request)
     rules = rulebook.in_force(now)
-    ledger = accounts.movements(customer.id) if customer else []
-    priced, problems = _price(request, customer, rules, ledger, now)
+    acct = accounts.account(customer.id) if customer else None
+    priced, problems = _price(request, customer, rules, acct, now)
     return {
         "total": priced.total,
         "eligible_amount": priced.eligible_amount,
@@ -142,6 +144,37 @@ def quote(request: SaleRequest, now: datetime) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Ticket:
+    """What was settled before the write: the sale's id and central's word on spending."""
+
+    sale_id: str
+    central_available: int | None = None  # None: not asked (no points spent) or offline
+
+
+def authorize(box: EdgeBox, request: SaleRequest, now: datetime) -> Ticket:
+    """Ask central to hold the points this sale spends; outside any lock, at most ~1 s.
+
+    Central's refusal is final (422 ``insufficient_points``); no answer means offline and the
+    offline allowance applies at commit.
+    """
+    ticket = Ticket(str(uuid.uuid4()))
+    customer = _customer_of(request)
+    if customer is None:
+        return ticket
+    rules = rulebook.in_force(now)
+    points = sum(p.points for p in request.payments or () if p.is_points)
+    points += sum(line.qty * r.cost for line in request.lines if line.reward and (r := rules.reward(line.sku)))
+    if not points:
+        return ticket
+    try:
+        available = syncer.authorize(box, customer.id, points, ticket.sale_id)
+    except Refused as exc:
+        raise ApiError(422, "insufficient_points", f"central refused: {exc.message if hasattr(exc, 'message') else exc}",
+                       {"available": exc.details.get("available")}) from None
+    return Ticket(ticket.sale_id, available)
+
+
 def _refuse(problems: list[SaleProblem]) -> ApiError:
     first = problems[0]
     status = 422
@@ -150,19 +183,27 @@ def _refuse(problems: list[SaleProblem]) -> ApiError:
     )
 
 
-def commit(box: EdgeBox, request: SaleRequest, till_id: str | None, now: datetime) -> dict[str, Any]:
+def commit(
+    box: EdgeBox, request: SaleRequest, till_id: str | None, now: datetime, ticket: Ticket | None = None
+) -> dict[str, Any]:
     """Commit a sale: the sale, its point movements and its log entry in one transaction."""
+    ticket = ticket or Ticket(str(uuid.uuid4()))
     with write_transaction():
         customer = _customer_of(request)
         rules = rulebook.in_force(now)
-        ledger = accounts.movements(customer.id) if customer else []
-        priced, problems = _price(request, customer, rules, ledger, now)
+        acct = accounts.account(customer.id) if customer else None
+        spendable = None
+        if customer is not None and ticket.central_available is not None:
+            spendable = ticket.central_available  # central authorized against the brand-wide balance
+        priced, problems = _price(request, customer, rules, acct, now, spendable)
         if problems:
             raise _refuse(problems)
-        sale_id = str(uuid.uuid4())
+        sale_id = ticket.sale_id
         stamp = format_time(now)
         earned = priced.points_to_earn if customer else 0
-        movement_body = _write_movements(sale_id, customer, priced, earned, rules, now, ledger) if customer else {}
+        movement_body = _write_movements(
+            sale_id, customer, priced, earned, rules, now, acct.local, box.changelog.next_seq()
+        ) if customer else {}
         tier_before = customer.tier if customer else None
         if customer is not None:
             _add_qualifying_spend(customer, priced.eligible_amount, rules, stamp)
@@ -211,13 +252,13 @@ def commit(box: EdgeBox, request: SaleRequest, till_id: str | None, now: datetim
             "returns": [],
         }
         if customer is not None:
-            view["customer"] = accounts.customer_view(customer, rules, now, balance(ledger, now))
+            view["customer"] = accounts.customer_view(customer, rules, now, acct)
     return view
 
 
 def _write_movements(
     sale_id: str, customer: Customer, priced: Quote, earned: int, rules: RuleSet, now: datetime,
-    ledger: list[Movement],
+    ledger: list[Movement], log_seq: int,
 ) -> dict[str, Any]:
     """Ledger rows for the sale, also appended to ``ledger``; returns what the log entry says."""
     stamp = format_time(now)
@@ -236,6 +277,7 @@ def _write_movements(
             available_at=format_time(available),
             expires_at=format_time(expiry) if expiry else None,
             sale=sale_id,
+            log_seq=log_seq,
         )
         ledger.append(Movement("earn", earned, now, earn_id, available_at=available, expires_at=expiry))
         body["available_at"] = format_time(available)
@@ -249,6 +291,7 @@ def _write_movements(
             points=-priced.points_redeemed,
             at=stamp,
             sale=sale_id,
+            log_seq=log_seq,
         )
         ledger.append(Movement("redeem", -priced.points_redeemed, now, f"{sale_id}:redeem"))
     return body

@@ -1,0 +1,249 @@
+"""Talking to central: push the change log, pull the store's feed, authorize redemptions.
+
+``sync_once`` is one full exchange (used by ``fidelis-edge sync`` and by the loop in
+``serve``). Pulled items are applied with the feed cursor in one transaction, so a crash
+between them can neither skip nor half-apply an item.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from peewee import IntegrityError
+
+from shared.rules import parse_rules
+from shared.times import format_time
+from sync.client import Offline, Refused, SyncClient
+from sync.entry import load_public_key_b64
+from sync.protocol import verify_rules
+
+from .box import EdgeBox
+from .db import database, write_transaction
+from .models import CentralBalance, Customer, LogEntry, RulesVersion, Setting
+
+log = logging.getLogger("fidelis.edge.sync")
+PUSH_BATCH = 500
+AUTHORIZE_TIMEOUT = 1.0
+
+
+class SyncStopped(Exception):
+    """Sync cannot go on until a person acts (revoked device, fork, stale restore)."""
+
+
+@dataclass
+class SyncReport:
+    pushed: int
+    acked_seq: int
+    pulled: int
+
+
+def setting(key: str, default: str | None = None) -> str | None:
+    row = database.execute_sql("SELECT value FROM setting WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else default
+
+
+def set_setting(key: str, value: str) -> None:
+    Setting.replace(key=key, value=value).execute()
+
+
+def client_for(box: EdgeBox, timeout: float = 10.0) -> SyncClient | None:
+    """A client for the central this box is provisioned to, or None when standalone."""
+    url = setting("central_url")
+    return SyncClient(url, box.device_id, box.private_key, timeout=timeout) if url else None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def sync_once(box: EdgeBox, client: SyncClient) -> SyncReport:
+    """Push every unacknowledged entry, then pull the feed to its end.
+
+    Raises ``Offline`` when central cannot be reached and ``SyncStopped`` when it must not
+    go on (revoked, fork, central ahead of this box).
+    """
+    try:
+        pushed, acked = _push(box, client)
+        pulled = _pull(box, client)
+    except Refused as exc:
+        if exc.code in ("device_revoked", "fork_detected", "device_frozen"):
+            with write_transaction():
+                set_setting("sync_state", exc.code)
+            raise SyncStopped(f"central refuses this device: {exc}") from None
+        raise
+    except Offline:
+        with write_transaction():
+            set_setting("online", "0")
+        raise
+    with write_transaction():
+        set_setting("online", "1")
+        set_setting("sync_state", "ok")
+        set_setting("last_sync_at", format_time(_now()))
+    return SyncReport(pushed, acked, pulled)
+
+
+def _push(box: EdgeBox, client: SyncClient) -> tuple[int, int]:
+    head = client.head()
+    seq, digest = head["seq"], head["hash"]
+    local = LogEntry.get_or_none(LogEntry.seq == seq) if seq else None
+    if seq and local is None:
+        raise SyncStopped(
+            f"central holds entries up to seq {seq} but this box has fewer: was it restored from an old backup?"
+        )
+    if local is not None and local.hash != digest:
+        with write_transaction():
+            set_setting("sync_state", "fork")
+        raise SyncStopped(f"fork: central's entry {seq} differs from this box's; sync stopped, call support")
+    pushed = 0
+    while True:
+        rows = list(LogEntry.select(LogEntry.seq, LogEntry.line).where(LogEntry.seq > seq)
+                    .order_by(LogEntry.seq).limit(PUSH_BATCH))
+        if not rows:
+            break
+        try:
+            reply = client.push([json.loads(row.line) for row in rows])
+        except Refused as exc:
+            if exc.code != "seq_gap":
+                raise
+            seq = client.head()["seq"]  # someone else moved the head (a retried push): resume from it
+            continue
+        seq = reply["head"]["seq"]
+        pushed += sum(1 for r in reply["results"] if r["status"] != "duplicate")
+        with write_transaction():
+            set_setting("acked_seq", str(seq))
+    with write_transaction():
+        set_setting("acked_seq", str(seq))
+    return pushed, seq
+
+
+def _pull(box: EdgeBox, client: SyncClient) -> int:
+    central_key = load_public_key_b64(setting("central_public_key"))
+    cursor = int(setting("pull_cursor", "0"))
+    pulled = 0
+    while True:
+        reply = client.pull(cursor)
+        with write_transaction():
+            for item in reply["items"]:
+                _apply(box, item, central_key)
+            cursor = reply["cursor"]
+            set_setting("pull_cursor", str(cursor))
+        pulled += len(reply["items"])
+        if not reply.get("more"):
+            return pulled
+
+
+def _apply(box: EdgeBox, item: dict[str, Any], central_key) -> None:
+    kind, body = item["kind"], item["body"]
+    if kind == "rules.version":
+        verify_rules(central_key, body)
+        ruleset, problems = parse_rules(body["document"], version=body["version"])
+        if ruleset is None:
+            log.error("central sent rules version %s this edge cannot read: %s", body["version"], problems)
+            return
+        if RulesVersion.get_or_none(RulesVersion.version == body["version"]) is None:
+            RulesVersion.create(version=body["version"], effective_from=body.get("effective_from"),
+                                document=json.dumps(body["document"]), installed_at=format_time(_now()))
+    elif kind == "customer.state":
+        _apply_customer(box, body)
+    elif kind == "device.revoked" and body.get("device_id") == box.device_id:
+        set_setting("sync_state", "device_revoked")
+
+
+def _apply_customer(box: EdgeBox, body: dict[str, Any]) -> None:
+    record = body["customer"]
+    stamp = format_time(_now())
+    fields = {k: record.get(k) for k in ("card_number", "first_name", "last_name", "email", "phone",
+                                         "birth_date", "tier")}
+    existing = Customer.get_or_none(Customer.id == record["id"])
+    for attempt in ("as sent", "without contact fields"):
+        try:
+            with database.atomic():
+                if existing is None:
+                    Customer.create(id=record["id"], qualifying_spend=0, created_at=stamp, updated_at=stamp, **fields)
+                else:
+                    Customer.update(updated_at=stamp, **fields).where(Customer.id == record["id"]).execute()
+            break
+        except IntegrityError:
+            # Another local customer holds this email or phone: keep the central record
+            # findable by card and id rather than refusing the whole feed.
+            fields["email"] = fields["phone"] = None
+            if attempt != "as sent":
+                log.error("customer %s from central conflicts with a local card number", record["id"])
+                return
+    points = body.get("points", {})
+    CentralBalance.replace(
+        customer=record["id"],
+        available=points.get("available", 0),
+        pending=points.get("pending", 0),
+        balance_negative=bool(body.get("balance_negative")),
+        applied_seq=int(body.get("applied", {}).get(box.device_id, 0)),
+        updated_at=stamp,
+    ).execute()
+
+
+def authorize(box: EdgeBox, customer_id: str, points: int, sale_id: str) -> int | None:
+    """Ask central to hold ``points``: central's available balance, or None when offline.
+
+    Raises ``Refused`` (``insufficient_points``) when central says no.
+    """
+    client = client_for(box, timeout=AUTHORIZE_TIMEOUT)
+    if client is None or setting("sync_state") in ("device_revoked", "fork"):
+        return None
+    try:
+        reply = client.authorize(customer_id, points, sale_id, timeout=AUTHORIZE_TIMEOUT)
+    except Offline:
+        return None
+    except Refused as exc:
+        if exc.code == "insufficient_points":
+            raise
+        log.warning("authorization refused (%s); falling back to the offline allowance", exc.code)
+        return None
+    return int(reply.get("available", points))
+
+
+class SyncLoop(threading.Thread):
+    """Background sync inside ``fidelis-edge serve``: every ``interval`` s, backing off when offline."""
+
+    def __init__(self, box: EdgeBox, interval: float = 5.0, max_backoff: float = 60.0) -> None:
+        super().__init__(name="fidelis-sync", daemon=True)
+        self.box = box
+        self.interval = interval
+        self.max_backoff = max_backoff
+        self.stopping = threading.Event()
+        self.wake = threading.Event()
+
+    def run(self) -> None:
+        delay = 0.0
+        while not self.stopping.is_set():
+            self.wake.wait(delay)
+            self.wake.clear()
+            if self.stopping.is_set():
+                return
+            client = client_for(self.box)
+            if client is None:
+                delay = self.interval
+                continue
+            try:
+                report = sync_once(self.box, client)
+                if report.pushed or report.pulled:
+                    log.info("synced: pushed %d, acked up to %d, pulled %d", report.pushed, report.acked_seq,
+                             report.pulled)
+                delay = self.interval
+            except Offline as exc:
+                delay = min(self.max_backoff, max(self.interval, delay * 2))
+                log.warning("central offline (%s); retrying in %.0f s", exc, delay)
+            except SyncStopped as exc:
+                log.error("%s", exc)
+                delay = self.max_backoff * 5
+            except Exception:  # keep selling whatever sync does
+                log.exception("sync failed")
+                delay = self.max_backoff
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()

@@ -1,0 +1,103 @@
+"""The edge's HTTP client for central's sync API (docs/sync-protocol.md).
+
+Every request but enrolment is signed with the device key. Transport failures, timeouts
+and 5xx answers are ``Offline`` (retry later); a 4xx answer is ``Refused`` with central's
+error code (``device_revoked``, ``fork_detected``, ``seq_gap``, …).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+from urllib.parse import urlencode
+
+import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from .protocol import sign_request, utcnow
+
+DEFAULT_TIMEOUT = 10.0
+
+
+class SyncError(Exception):
+    """Base of the client's errors."""
+
+
+class Offline(SyncError):
+    """Central could not be reached, timed out or had a transient fault: try again later."""
+
+
+class Refused(SyncError):
+    """Central answered with a 4xx: ``code`` says why."""
+
+    def __init__(self, status: int, code: str, message: str, details: dict | None = None) -> None:
+        super().__init__(f"{message} ({code})")
+        self.status = status
+        self.code = code
+        self.details = details or {}
+
+
+class SyncClient:
+    """One device talking to one central."""
+
+    def __init__(
+        self,
+        base_url: str,
+        device_id: str,
+        key: Ed25519PrivateKey,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        session: requests.Session | None = None,
+        now: Callable = utcnow,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.device_id = device_id
+        self._key = key
+        self.timeout = timeout
+        self._session = session or requests.Session()
+        self._now = now
+
+    def _call(self, method: str, path: str, payload: Any = None, *, signed: bool = True,
+              timeout: float | None = None) -> Any:
+        body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode("utf-8")
+        headers = {"Content-Type": "application/json"} if payload is not None else {}
+        full_path = f"/sync/v1{path}"
+        if signed:
+            headers.update(sign_request(self._key, self.device_id, method, full_path, body, self._now()))
+        try:
+            response = self._session.request(
+                method, self.base_url + full_path, data=body or None, headers=headers,
+                timeout=timeout or self.timeout,
+            )
+        except requests.RequestException as exc:
+            raise Offline(f"central at {self.base_url} unreachable: {exc.__class__.__name__}") from None
+        if response.status_code >= 500:
+            raise Offline(f"central answered {response.status_code}")
+        try:
+            data = response.json()
+        except ValueError:
+            raise Offline(f"central answered {response.status_code} without JSON") from None
+        if response.status_code >= 400:
+            error = data.get("error", {}) if isinstance(data, dict) else {}
+            raise Refused(response.status_code, error.get("code", "refused"), error.get("message", "refused"),
+                          error.get("details"))
+        return data
+
+    def enroll(self, token: str, public_key: str, store: str | None) -> dict[str, Any]:
+        """Bind this device's key to a store with a one-time token."""
+        return self._call("POST", "/enroll", {"token": token, "device_id": self.device_id,
+                                              "public_key": public_key, "store": store}, signed=False)
+
+    def head(self) -> dict[str, Any]:
+        return self._call("GET", "/head")
+
+    def push(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        return self._call("POST", "/push", {"entries": entries})
+
+    def pull(self, since: int, limit: int = 500) -> dict[str, Any]:
+        return self._call("GET", "/pull?" + urlencode({"since": since, "limit": limit}))
+
+    def authorize(self, customer_id: str, points: int, sale_id: str, timeout: float) -> dict[str, Any]:
+        """Ask central to hold ``points`` for a sale; raises ``Offline`` past ``timeout`` seconds."""
+        return self._call("POST", "/authorize", {"customer_id": customer_id, "points": points, "sale_id": sale_id},
+                          timeout=timeout)
