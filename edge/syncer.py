@@ -99,7 +99,7 @@ def _push(box: EdgeBox, client: SyncClient) -> tuple[int, int]:
         with write_transaction():
             set_setting("sync_state", "fork")
         raise SyncStopped(f"fork: central's entry {seq} differs from this box's; sync stopped, call support")
-    pushed = 0
+    pushed = gaps = 0
     while True:
         rows = list(LogEntry.select(LogEntry.seq, LogEntry.line).where(LogEntry.seq > seq)
                     .order_by(LogEntry.seq).limit(PUSH_BATCH))
@@ -108,7 +108,8 @@ def _push(box: EdgeBox, client: SyncClient) -> tuple[int, int]:
         try:
             reply = client.push([json.loads(row.line) for row in rows])
         except Refused as exc:
-            if exc.code != "seq_gap":
+            gaps += 1
+            if exc.code != "seq_gap" or gaps > 5:
                 raise
             seq = client.head()["seq"]  # someone else moved the head (a retried push): resume from it
             continue
