@@ -41,12 +41,48 @@ def canonical_bytes(value: Any) -> bytes:
     Raises ``CanonicalError`` naming the offending path (e.g. ``$.numbers[0]``) for floats,
     integers beyond ``±MAX_SAFE_INTEGER``, non-str keys, lone surrogates and other types.
     """
+    if _plain(value):
+        # The common case on the hot path: every key ASCII (so code-point order is UTF-16
+        # order) and only types json.dumps writes exactly as ES6 does. Lone surrogates make
+        # the UTF-8 encoding fail and fall through to the careful path, which names them.
+        try:
+            return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        except (UnicodeEncodeError, RecursionError):
+            pass
     out: list[str] = []
     try:
         _encode(value, "$", out)
     except RecursionError:
         raise CanonicalError("$: nesting too deep (or a reference cycle)") from None
     return "".join(out).encode("utf-8")
+
+
+def _plain(value: Any) -> bool:
+    """True when ``value`` holds only ASCII keys, safe integers, strings, bools, None and containers."""
+    stack = [value]
+    seen = 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > 100_000:
+            return False
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is int:
+            if -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                continue
+            return False
+        if kind is dict:
+            for key in item:
+                if type(key) is not str or not key.isascii():
+                    return False
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        else:
+            return False
+    return True
 
 
 def _encode(value: Any, path: str, out: list[str]) -> None:
