@@ -16,7 +16,7 @@ from shared.rules import RuleSet
 from shared.times import parse_time
 
 from .db import database
-from .models import CentralBalance, Customer
+from .models import Customer
 
 _MOVEMENTS_SQL = (
     "SELECT kind, points, at, id, available_at, expires_at, lot FROM pointmovement"
@@ -30,6 +30,7 @@ class Account:
 
     central: Balance | None
     local: list[Movement] = field(default_factory=list)
+    flagged_negative: bool = False  # central saw this customer below zero
 
     def points(self, now: datetime) -> Balance:
         """Central's balance plus the fold of this edge's later movements."""
@@ -50,7 +51,8 @@ class Account:
 def account(customer_id: str) -> Account:
     """Load the customer's account (plain SQL: this runs on every sale)."""
     row = database.execute_sql(
-        "SELECT available, pending, applied_seq FROM centralbalance WHERE customer_id = ?", (customer_id,)
+        "SELECT available, pending, applied_seq, balance_negative FROM centralbalance WHERE customer_id = ?",
+        (customer_id,),
     ).fetchone()
     central, applied_seq = (Balance(row[0], row[1], 0), row[2]) if row else (None, 0)
     rows = database.execute_sql(_MOVEMENTS_SQL, (customer_id, applied_seq)).fetchall()
@@ -66,7 +68,7 @@ def account(customer_id: str) -> Account:
         )
         for kind, points, at, ref, available, expires, lot in rows
     ]
-    return Account(central, local)
+    return Account(central, local, bool(row and row[3]))
 
 
 def offline_spendable(acct: Account, rules: RuleSet, now: datetime) -> int:
@@ -83,11 +85,7 @@ def customer_view(customer: Customer, rules: RuleSet, now: datetime, acct: Accou
     """The contract's customer object (``acct`` when the caller has just loaded it)."""
     acct = acct if acct is not None else account(customer.id)
     points = acct.points(now)
-    negative = points.negative or bool(
-        CentralBalance.select(CentralBalance.balance_negative).where(
-            (CentralBalance.customer == customer.id) & CentralBalance.balance_negative
-        ).exists()
-    )
+    negative = points.negative or acct.flagged_negative
     return {
         "id": customer.id,
         "card_number": customer.card_number,

@@ -13,7 +13,7 @@ from . import rulebook
 from .box import EdgeBox
 from .db import write_transaction
 from .errors import ApiError, not_found
-from .models import Customer
+from .models import Customer, fetch
 from .validation import Checker, normalize_phone
 
 REGISTRATION_FIELDS = {"first_name", "last_name", "email", "phone", "birth_date", "card_number"}
@@ -87,7 +87,7 @@ def register(box: EdgeBox, fields: dict[str, Any], now: datetime) -> Customer:
 
 
 def get(customer_id: str) -> Customer:
-    customer = Customer.get_or_none(Customer.id == customer_id)
+    customer = fetch(Customer, "id", customer_id)
     if customer is None:
         raise not_found("customer_not_found", f"no customer with id {customer_id}")
     return customer
@@ -100,12 +100,11 @@ def lookup(card: str | None = None, phone: str | None = None, email: str | None 
         raise ApiError(400, "bad_lookup", "give exactly one of card=, phone= or email=")
     name, value = given[0]
     if name == "card":
-        query = Customer.card_number == value.strip()
+        customer = fetch(Customer, "card_number", value.strip())
     elif name == "phone":
-        query = Customer.phone == normalize_phone(value.strip())
+        customer = fetch(Customer, "phone", normalize_phone(value.strip()))
     else:
-        query = Customer.email == value.strip().lower()
-    customer = Customer.get_or_none(query)
+        customer = fetch(Customer, "email", value.strip().lower())
     if customer is None:
         raise not_found("customer_not_found", f"no customer with {name} {value}")
     return customer

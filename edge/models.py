@@ -164,3 +164,26 @@ def fast_insert(model: type[BaseModel], **values) -> None:
         sql = _insert_sql[key] = f"INSERT INTO {model._meta.table_name} ({columns}) VALUES ({marks})"
     fields = model._meta.fields
     database.execute_sql(sql, tuple(fields[name].db_value(value) for name, value in values.items()))
+
+
+_select_sql: dict[tuple, str] = {}
+
+
+def fetch(model: type[BaseModel], field: str, value) -> BaseModel | None:
+    """The row whose ``field`` equals ``value``, built without peewee's query builder.
+
+    Used on the sale path for the same reason as ``fast_insert``.
+    """
+    key = (model, field)
+    sql = _select_sql.get(key)
+    fields = model._meta.sorted_fields
+    if sql is None:
+        columns = ", ".join(f.column_name for f in fields)
+        column = model._meta.fields[field].column_name
+        sql = _select_sql[key] = f"SELECT {columns} FROM {model._meta.table_name} WHERE {column} = ? LIMIT 1"
+    row = database.execute_sql(sql, (value,)).fetchone()
+    if row is None:
+        return None
+    instance = model(**{f.name: f.python_value(v) for f, v in zip(fields, row)})
+    instance._dirty.clear()
+    return instance

@@ -159,6 +159,8 @@ def authorize(box: EdgeBox, request: SaleRequest, now: datetime) -> Ticket:
     offline allowance applies at commit.
     """
     ticket = Ticket(str(uuid.uuid4()))
+    if not any(p.is_points for p in request.payments or ()) and not any(line.reward for line in request.lines):
+        return ticket
     customer = _customer_of(request)
     if customer is None:
         return ticket
