@@ -158,7 +158,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     box = app.extensions["fidelis_edge"]
     loop = None
     if not args.no_sync and setting("central_url"):
-        loop = SyncLoop(box, interval=args.sync_interval)
+        loop = SyncLoop(box, interval=args.sync_interval, max_backoff=args.sync_max_backoff)
         loop.start()
     _hint(f"fidelis-edge serving the till API on http://{args.host}:{args.port}/api/v1 (store {box.store_code}; "
           f"sync {'on, every %g s' % args.sync_interval if loop else 'off'})")
@@ -215,6 +215,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=int, default=8, help="request threads (default 8)")
     serve.add_argument("--no-sync", action="store_true", help="do not run the background sync loop")
     serve.add_argument("--sync-interval", type=float, default=5.0, help="seconds between syncs (default 5)")
+    serve.add_argument("--sync-max-backoff", type=float, default=60.0,
+                       help="longest wait between retries while central is unreachable (default 60)")
 
     provision = add("provision", cmd_provision, "enrol this box with central using a one-time token",
                     "fidelis-edge provision --central https://central.example.com --token TOKEN")

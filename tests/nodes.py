@@ -111,7 +111,7 @@ class EdgeNode:
 
     def start(self, sync: bool = True) -> None:
         command = [self.edge, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
-                   "--sync-interval", str(self.sync_interval)]
+                   "--sync-interval", str(self.sync_interval), "--sync-max-backoff", "1"]
         if not sync:
             command.append("--no-sync")
         self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -135,6 +135,9 @@ class EdgeNode:
     def sync(self) -> subprocess.CompletedProcess:
         return subprocess.run([self.edge, "sync", "--json", "--data-dir", str(self.data_dir)],
                               capture_output=True, text=True, timeout=60)
+
+    def export(self) -> list[str]:
+        return _run([self.edge, "log", "export", "--data-dir", str(self.data_dir)]).splitlines()
 
     def status(self) -> dict:
         return json.loads(_run([self.edge, "status", "--json", "--data-dir", str(self.data_dir)]))
