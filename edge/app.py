@@ -14,6 +14,7 @@ from . import box as boxes
 from . import rulebook
 from .db import database
 from .errors import ApiError
+from .peripherals import init_peripherals
 
 log = logging.getLogger("fidelis.edge")
 
@@ -28,6 +29,7 @@ def create_app(data_dir: str | Path, config: dict[str, Any] | None = None) -> Fl
     from .api import api, error_response
 
     app.register_blueprint(api)
+    init_peripherals(app, app.extensions["fidelis_edge"])
 
     @app.before_request
     def _connect():

@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -17,6 +18,7 @@ from typing import Any, Callable
 from . import box as boxes
 from . import tills
 from .changelog import export_lines
+from .devices_cli import add_device_commands
 from .status import status
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8701
@@ -162,11 +164,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
         loop.start()
     _hint(f"fidelis-edge serving the till API on http://{args.host}:{args.port}/api/v1 (store {box.store_code}; "
           f"sync {'on, every %g s' % args.sync_interval if loop else 'off'})")
+    # systemd stops with SIGTERM: leave through the finally below so devices flush (the people
+    # counter's pending visits) and the sync loop stops between exchanges.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="fidelis-edge")
     finally:
         if loop:
             loop.stop()
+        peripherals = app.extensions.get("fidelis_peripherals")
+        if peripherals is not None:
+            peripherals.stop()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -207,6 +215,8 @@ def _parser() -> argparse.ArgumentParser:
     export = add("export", cmd_log_export, "print the change log as JSON lines, oldest first",
                  "fidelis-edge log export > log.jsonl", sub=log_commands)
     export.add_argument("--after", type=int, default=0, help="only entries with seq greater than this")
+
+    add_device_commands(commands, add)
 
     serve = add("serve", cmd_serve, "serve the till API (and the sync loop, once provisioned)",
                 "fidelis-edge serve --host 0.0.0.0 --port 8701")

@@ -29,6 +29,9 @@ def checks(data_dir: Path) -> list[Check]:
     results.append(("keys", mode == 0o600, f"device key mode {mode:o}, public key {box.public_key_b64}"))
     results.append(_clock(box))
     results.append(_central(box))
+    from .peripherals import device_report
+
+    results.extend((e["device"], e["ok"], e["detail"]) for e in device_report(box))
     return results
 
 

@@ -58,3 +58,11 @@ def migrate(db: SqliteDatabase) -> int:
             step(db)
             db.execute_sql(f"PRAGMA user_version = {number}")
     return len(MIGRATIONS)
+
+
+def _peripherals(db: SqliteDatabase) -> None:
+    """The receipt print queue."""
+    db.create_tables([models.PrintJob])
+
+
+MIGRATIONS.append(_peripherals)

@@ -187,3 +187,30 @@ def fetch(model: type[BaseModel], field: str, value) -> BaseModel | None:
     instance = model(**{f.name: f.python_value(v) for f, v in zip(fields, row)})
     instance._dirty.clear()
     return instance
+
+
+class PrintJob(BaseModel):
+    """A receipt for the printer (``edge.printqueue``): queued, then printed or failed.
+
+    ``claimed_at`` is set just before the bytes go to the printer and cleared when the
+    printer could not be reached; a queued job found claimed after a restart may already be
+    on paper, so it is failed rather than printed again (at most once).
+    """
+
+    id = CharField(primary_key=True)
+    sale = ForeignKeyField(Sale, backref="print_jobs", on_delete="RESTRICT")
+    kind = CharField()  # receipt (first print: opens the drawer for cash) | reprint
+    status = CharField()  # queued | printed | failed
+    attempts = IntegerField(default=0)
+    last_error = TextField(null=True)
+    created_at = CharField()
+    printed_at = CharField(null=True)
+    claimed_at = CharField(null=True)
+    till = CharField(null=True)
+    idempotency_key = CharField(null=True)
+
+    class Meta:
+        indexes = ((("status", "created_at"), False), (("till", "idempotency_key"), True))
+
+
+MODELS.append(PrintJob)

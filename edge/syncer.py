@@ -96,6 +96,12 @@ def _push(box: EdgeBox, client: SyncClient) -> tuple[int, int]:
             f"central holds entries up to seq {seq} but this box has fewer: was it restored from an old backup?"
         )
     if local is not None and local.hash != digest:
+        # Show central the conflicting entry so it freezes the device and opens an exception
+        # for head office; never overwrite either history.
+        try:
+            client.push([json.loads(local.line)])
+        except (Refused, Offline):
+            pass
         with write_transaction():
             set_setting("sync_state", "fork")
         raise SyncStopped(f"fork: central's entry {seq} differs from this box's; sync stopped, call support")

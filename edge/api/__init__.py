@@ -25,7 +25,7 @@ def require_till_key():
     return None
 
 
-from . import customers, meta, sales  # noqa: E402,F401  (routes register on import)
+from . import customers, devices, meta, sales  # noqa: E402,F401  (routes register on import)
 
 
 def error_response(error: ApiError):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify
+from flask import current_app, g, jsonify
 
 from .. import returns, sales
+from ..peripherals import notify_quote, notify_sale
 from . import api, idempotency
 from .context import body, box, now
 from .idempotency import idempotent
@@ -13,7 +14,9 @@ from .idempotency import idempotent
 @api.post("/baskets/quote")
 def quote_basket():
     request = sales.validate_sale(body(), payments_required=False)
-    return jsonify(sales.quote(request, now()))
+    result = sales.quote(request, now())
+    notify_quote(current_app, result)
+    return jsonify(result)
 
 
 @api.post("/sales")
@@ -24,7 +27,10 @@ def commit_sale():
         return earlier
     # Asking central happens before any lock is taken: a slow WAN never stalls other tills.
     ticket = sales.authorize(box(), request, now())
-    return idempotency.run(lambda: (sales.commit(box(), request, g.till.id, now(), ticket), 201))
+    response, status = idempotency.run(lambda: (sales.commit(box(), request, g.till.id, now(), ticket), 201))
+    if status == 201:
+        notify_sale(current_app, response.get_json())  # after the commit; never raises
+    return response, status
 
 
 @api.get("/sales/<sale_id>")
