@@ -247,6 +247,11 @@ class SyncLoop(threading.Thread):
             except SyncStopped as exc:
                 log.error("%s", exc)
                 delay = self.max_backoff * 5
+            except Refused as exc:
+                # A repeated request (the network duplicated it) or a clock off by minutes:
+                # nothing was applied twice; sign afresh and try again later.
+                delay = min(self.max_backoff, max(self.interval, delay * 2))
+                log.warning("central refused a sync request (%s); retrying in %.0f s", exc, delay)
             except Exception:  # keep selling whatever sync does
                 log.exception("sync failed")
                 delay = self.max_backoff

@@ -100,11 +100,13 @@ class EdgeProcess:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/api/v1"
-        self.proc = subprocess.Popen(
-            [str(BIN / "fidelis-edge"), "serve", "--no-sync", "--port", str(self.port),
-             "--threads", str(threads), "--data-dir", str(data_dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        self.log = data_dir / "serve.log"
+        with open(self.log, "ab") as log:  # a file, not a pipe: an undrained pipe blocks the server
+            self.proc = subprocess.Popen(
+                [str(BIN / "fidelis-edge"), "serve", "--no-sync", "--port", str(self.port),
+                 "--threads", str(threads), "--data-dir", str(data_dir)],
+                stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -113,7 +115,7 @@ class EdgeProcess:
             except requests.ConnectionError:
                 time.sleep(0.05)
             if self.proc.poll() is not None:
-                raise RuntimeError(f"edge exited: {self.proc.stderr.read().decode()}")
+                raise RuntimeError(f"edge exited: {self.log.read_text(errors='replace')[-2000:]}")
         raise RuntimeError("edge did not start in 20 s")
 
     def kill(self) -> None:

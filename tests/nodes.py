@@ -23,7 +23,12 @@ def _run(command: list[str], input: str | None = None) -> str:
     return result.stdout.strip()
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen, what: str) -> None:
+def _log_file(path: Path):
+    """Processes log to a file: an undrained pipe would block them once it fills."""
+    return open(path, "ab")
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, what: str, log: Path) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -32,7 +37,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen, what: str) -> None:
         except requests.ConnectionError:
             time.sleep(0.05)
         if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited: {proc.stderr.read().decode()[-2000:]}")
+            raise RuntimeError(f"{what} exited: {log.read_text(errors='replace')[-2000:]}")
     raise RuntimeError(f"{what} did not start in 20 s")
 
 
@@ -60,11 +65,13 @@ class CentralNode:
         return result.stdout.strip()
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [str(BIN / "fidelis-central"), "serve", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=self.env,
-        )
-        _wait_healthy(f"{self.url}/sync/v1/head", self.proc, "central")
+        self.log = self.workdir / "central.log"
+        with _log_file(self.log) as log:
+            self.proc = subprocess.Popen(
+                [str(BIN / "fidelis-central"), "serve", "--port", str(self.port)],
+                stdout=subprocess.DEVNULL, stderr=log, env=self.env,
+            )
+        _wait_healthy(f"{self.url}/sync/v1/head", self.proc, "central", self.log)
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -114,8 +121,10 @@ class EdgeNode:
                    "--sync-interval", str(self.sync_interval), "--sync-max-backoff", "1"]
         if not sync:
             command.append("--no-sync")
-        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _wait_healthy(f"{self.url}/health", self.proc, "edge")
+        self.log = self.data_dir / "serve.log"
+        with _log_file(self.log) as log:
+            self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+        _wait_healthy(f"{self.url}/health", self.proc, "edge", self.log)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -1,0 +1,244 @@
+"""What central does with the entries: customers, sales, returns, ledger, exceptions, holds."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from central import ingest, verify
+from shared.times import format_time
+
+
+def test_sales_build_the_brand_ledger_and_returns_reverse_it(central, edge):
+    customer = edge.register()
+    sale = edge.sell(customer, [{"sku": "A1", "qty": 4, "unit_price": 2500, "discount": 0}])
+    assert sale["points_earned"] == 10
+    edge.give_back(sale, points_reversed=10)
+    response = edge.push()
+    assert [r["status"] for r in response.json["results"]] == ["applied"] * 5
+    assert central.customer(customer)["points"] == {"available": 0, "pending": 0}
+    assert central.exceptions() == []
+
+
+def test_a_redemption_beyond_the_brand_balance_is_an_overdraft(central, edge):
+    customer = edge.register()
+    edge.sell(customer, [{"sku": "A1", "qty": 1, "unit_price": 10000, "discount": 0}])  # earns 10
+    assert edge.push().status_code == 200
+    other = central.edge("S002")
+    other.sell(customer, [{"sku": "B1", "qty": 1, "unit_price": 120}], points_paid=12, points_earned=0)
+    edge.sell(customer, [{"sku": "B1", "qty": 1, "unit_price": 50}], points_paid=5, points_earned=0)
+    assert other.push().status_code == 200
+    assert edge.push().status_code == 200
+    view = central.customer(customer)
+    assert view["points"]["available"] == 10 - 12 - 5
+    assert view["balance_negative"] is True
+    overdrafts = central.exceptions("overdraft")
+    assert len(overdrafts) == 1  # one open overdraft per customer, however many pushes
+    assert overdrafts[0]["customer_id"] == customer
+    assert overdrafts[0]["details"]["balance"] == -2
+    assert overdrafts[0]["details"]["devices"] == [other.device_id]
+    state = [i for i in edge.pull(0).json["items"] if i["kind"] == "customer.state"][-1]["body"]
+    assert state["balance_negative"] is True and state["points"]["available"] == -7
+    # Later earnings repay the debt and clear the flag; the exception stays for head office.
+    edge.sell(customer, [{"sku": "A1", "qty": 1, "unit_price": 10000}])
+    assert edge.push().status_code == 200
+    assert central.customer(customer)["balance_negative"] is False
+    assert len(central.exceptions("overdraft")) == 1
+
+
+def test_a_points_figure_the_rules_do_not_give_is_a_recalculation_mismatch(central, edge):
+    customer = edge.register()
+    sale = edge.sell(customer, points_earned=99)
+    response = edge.push()
+    assert response.json["results"][-1]["status"] == "applied"
+    mismatches = central.exceptions("recalculation_mismatch")
+    assert len(mismatches) == 1
+    details = mismatches[0]["details"]
+    assert (details["sale_id"], details["edge_points"], details["central_points"]) == (sale["sale_id"], 99, 2)
+    assert central.customer(customer)["points"]["available"] == 99  # the edge's figure is kept
+
+
+def test_sales_are_recalculated_under_the_device_rules_or_a_published_version(central):
+    rules = {"earn": {"rate": "1"}, "tiers": [{"name": "Basic", "threshold": 0}]}
+    edge = central.edge("S001", rules_document=rules)
+    customer = edge.register()
+    edge.sell(customer)  # 25.00 at 1 point per 1.00 under the local version 0
+    assert central.api("POST", "/api/v1/rules", rules).json["version"] == 1
+    edge.sell(customer, rules_version=1)
+    edge.sell(customer, rules_version=7)
+    assert edge.push().status_code == 200
+    assert central.exceptions("recalculation_mismatch") == []
+    unknown = central.exceptions("unknown_rules_version")
+    assert [e["details"]["rules_version"] for e in unknown] == [7]
+
+
+def test_an_unknown_customer_is_rejected_without_blocking_the_queue(central, edge):
+    stranger = str(uuid.uuid4())
+    edge.sell(stranger)
+    customer = edge.register()
+    edge.sell(customer)
+    response = edge.push()
+    statuses = [(r["status"], r.get("reason")) for r in response.json["results"]]
+    assert statuses[2] == ("rejected", "unknown_customer")
+    assert statuses[3:] == [("applied", None), ("applied", None)]
+    assert response.json["head"]["seq"] == 5
+    assert [(e["kind"], e["customer_id"], e["seq"]) for e in central.exceptions()] == [
+        ("unknown_customer", stranger, 3)]
+    assert central.counts()["sale"] == 1
+
+
+def test_a_return_of_an_unknown_sale_is_rejected(central, edge):
+    customer = edge.register()
+    ghost = edge.sale_body(customer)
+    edge.give_back(ghost, points_reversed=2)
+    response = edge.push()
+    assert response.json["results"][-1] == {"seq": 4, "id": edge.log[-1]["id"], "status": "rejected",
+                                            "reason": "unknown_sale"}
+    assert [e["kind"] for e in central.exceptions()] == ["unknown_sale"]
+
+
+def test_a_card_already_held_by_another_customer_is_a_card_conflict(central, edge):
+    first = edge.register(card="2000000000001")
+    other = central.edge("S002")
+    second = other.register(card="2000000000001")
+    assert edge.push().status_code == 200 and other.push().status_code == 200
+    assert central.api("GET", "/api/v1/customers?card=2000000000001").json["id"] == first
+    assert central.customer(second)["card_number"] is None
+    conflicts = central.exceptions("card_conflict")
+    assert [(c["customer_id"], c["details"]["held_by"]) for c in conflicts] == [(second, first)]
+
+
+def test_a_repeated_sale_id_is_rejected_as_a_duplicate_sale(central, edge):
+    customer = edge.register()
+    sale = edge.sell(customer)
+    edge.sell(customer, sale_id=sale["sale_id"])
+    response = edge.push()
+    assert response.json["results"][-1]["reason"] == "duplicate_sale"
+    assert central.customer(customer)["points"]["available"] == 2
+
+
+@pytest.mark.parametrize("body", [
+    {"sale_id": 5},
+    {"lines": "A1"},
+    {"lines": [{"sku": "A1", "qty": -1, "unit_price": 100}]},
+    {"customer_id": "bad\u0000id"},
+    {"points_earned": "8"},
+    {"available_at": "yesterday"},
+])
+def test_a_body_that_cannot_be_applied_is_rejected_and_queued(central, edge, body):
+    customer = edge.register()
+    edge.append("sale.completed", {**edge.sale_body(customer), **body})
+    response = edge.push()
+    result = response.json["results"][-1]
+    assert (result["status"], result["reason"]) == ("rejected", "malformed_body")
+    assert central.exceptions("malformed_body")[0]["details"]["entry_kind"] == "sale.completed"
+
+
+def test_unknown_kinds_are_kept_in_the_log_as_no_ops(central, edge):
+    edge.append("survey.answered", {"question": "q1", "answer": 5})
+    response = edge.push()
+    assert response.json["results"][-1]["status"] == "applied"
+    assert central.counts()["logentry"] == 3 and central.exceptions() == []
+
+
+def test_the_tier_follows_tier_after(central, edge):
+    customer = edge.register()
+    body = edge.sale_body(customer)
+    edge.append("sale.completed", {**body, "tier_after": "Silver"})
+    edge.push()
+    assert central.customer(customer)["tier"] == "Silver"
+
+
+def test_future_dated_entries_are_clamped_to_central_time(central, edge):
+    customer = edge.register()
+    edge.append("sale.completed", edge.sale_body(customer), at=central.clock() + timedelta(days=3))
+    edge.push()
+    assert central.customer(customer)["points"]["available"] == 2
+
+
+def test_pending_points_become_available_at_their_time(central, edge):
+    customer = edge.register()
+    body = edge.sale_body(customer)
+    body["available_at"] = format_time(central.clock().replace(year=central.clock().year + 1))
+    edge.append("sale.completed", body)
+    edge.push()
+    assert central.customer(customer)["points"] == {"available": 0, "pending": 2}
+
+
+# --- authorization holds ----------------------------------------------------------------------
+
+
+def test_an_authorization_holds_points_until_the_sale_settles_it(central, edge):
+    customer = edge.register()
+    edge.sell(customer, [{"sku": "A1", "qty": 1, "unit_price": 100000}])  # 100 points
+    edge.push()
+    sale_id = str(uuid.uuid4())
+    held = edge.authorize(customer, 60, sale_id)
+    assert held.status_code == 200, held.json
+    assert held.json["authorized"] is True and held.json["available"] == 40
+    refused = edge.authorize(customer, 50, str(uuid.uuid4()))
+    assert (refused.status_code, refused.json["error"]["code"]) == (422, "insufficient_points")
+    assert refused.json["error"]["details"]["available"] == 40
+    assert central.customer(customer)["held"] == 60
+    edge.sell(customer, [{"sku": "B1", "qty": 1, "unit_price": 600}], points_paid=60, points_earned=0,
+              sale_id=sale_id)
+    edge.push()
+    view = central.customer(customer)
+    assert (view["points"]["available"], view["held"]) == (40, 0)
+    again = edge.authorize(customer, 60, sale_id)
+    assert (again.status_code, again.json["error"]["code"]) == (409, "sale_already_recorded")
+
+
+def test_a_hold_lapses_after_ten_minutes(central, edge):
+    customer = edge.register()
+    edge.sell(customer, [{"sku": "A1", "qty": 1, "unit_price": 100000}])
+    edge.push()
+    assert edge.authorize(customer, 100, str(uuid.uuid4())).status_code == 200
+    assert edge.authorize(customer, 1, str(uuid.uuid4())).status_code == 422
+    central.clock.advance(minutes=11)
+    assert edge.authorize(customer, 100, str(uuid.uuid4())).status_code == 200
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"customer_id": "nobody", "points": 1, "sale_id": "s"}, 404),
+    ({"customer_id": "c", "points": 0, "sale_id": "s"}, 422),
+    ({"customer_id": "c", "points": True, "sale_id": "s"}, 422),
+    ({"points": 1, "sale_id": "s"}, 422),
+])
+def test_bad_authorizations_are_refused(edge, body, status):
+    assert edge.request("POST", "/sync/v1/authorize", body).status_code == status
+
+
+# --- the function the HTTP push runs ----------------------------------------------------------
+
+
+def test_apply_push_is_usable_without_http(central):
+    edge = central.edge("S001")
+    customer = edge.register()
+    edge.sell(customer)
+    result = ingest.apply_push(edge.device_id, edge.log, central.clock())
+    assert (result.head_seq, result.head_hash) == (4, edge.hashes[-1])
+    assert result.count("applied") == 4
+    assert ingest.apply_push(edge.device_id, edge.log, central.clock()).count("duplicate") == 4
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_big_batches_verify_the_same_with_or_without_helper_processes(central, workers):
+    verify.configure(workers)
+    try:
+        edge = central.edge("S001")
+        customers = [edge.register(first_name=f"C{n}") for n in range(10)]
+        for n in range(150):
+            edge.sell(customers[n % 10])
+        forged = [dict(entry) for entry in edge.log]
+        forged[120] = {**forged[120], "hlc": "000000000000000-00000"}
+        bad = edge.push(forged)
+        assert (bad.status_code, bad.json["error"]["details"]["seq"]) == (422, 121)
+        assert central.counts()["logentry"] == 0
+        good = edge.push()
+        assert good.status_code == 200 and good.json["head"]["seq"] == 162
+        assert sum(central.customer(c)["points"]["available"] for c in customers) == 300
+    finally:
+        verify.configure(None)
