@@ -31,7 +31,12 @@ from central.stores import create_store
 from shared.engine import earn
 from shared.rules import parse_rules
 from shared.times import format_time
-from sync.entry import GENESIS_PREV, generate_private_key, public_key_raw_b64, seal_entry
+from sync.entry import (
+    GENESIS_PREV,
+    generate_private_key,
+    public_key_raw_b64,
+    seal_entry,
+)
 from sync.hlc import format_hlc
 from sync.protocol import sign_request
 
@@ -136,7 +141,8 @@ class SimEdge:
     def append(self, kind: str, body: dict, at: datetime | None = None) -> dict:
         """Sign the next entry of this device's log (not sent until ``push``)."""
         when = at or self.harness.clock()
-        sealed = seal_entry(device=self.device_id, seq=len(self.log) + 1, prev=self.hashes[-1] if self.hashes else GENESIS_PREV,
+        prev = self.hashes[-1] if self.hashes else GENESIS_PREV
+        sealed = seal_entry(device=self.device_id, seq=len(self.log) + 1, prev=prev,
                             at=format_time(when), hlc=format_hlc(int(when.timestamp() * 1000), len(self.log) % 1000),
                             kind=kind, id=str(uuid.uuid4()), body=body, private_key=self.key)
         self.log.append(sealed.entry)
@@ -222,7 +228,8 @@ class SimEdge:
         return self.request("GET", f"/sync/v1/pull{query}")
 
     def authorize(self, customer_id: str, points: int, sale_id: str):
-        return self.request("POST", "/sync/v1/authorize", {"customer_id": customer_id, "points": points, "sale_id": sale_id})
+        body = {"customer_id": customer_id, "points": points, "sale_id": sale_id}
+        return self.request("POST", "/sync/v1/authorize", body)
 
 
 def sale_lines(lines: list[dict]):

@@ -18,9 +18,9 @@ import pytest
 import requests
 
 from central.cli import _parser, main
+from shared.times import format_time
 from sync.entry import generate_private_key, public_key_raw_b64
 from sync.protocol import sign_request
-from shared.times import format_time
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = {"earn": {"rate": "0.1", "per_item": {"BAG1": 5}}, "tiers": [{"name": "Basic", "threshold": 0}]}
@@ -46,7 +46,8 @@ def test_a_brand_is_set_up_from_the_command_line(database_url, tmp_path, run_cen
     assert again.returncode == 0 and "kept" in again.stdout
     assert key.read_bytes() == pem
 
-    user = run_central("user", "create", "--email", "Ana@Example.com", "--role", "admin", input="long enough pw\n", env=env)
+    user = run_central("user", "create", "--email", "Ana@Example.com", "--role", "admin",
+                       input="long enough pw\n", env=env)
     assert user.returncode == 0, user.stderr
     assert "ana@example.com" in _one_error_line(run_central("user", "create", "--email", "ana@example.com",
                                                             "--role", "admin", input="long enough pw\n", env=env))
@@ -170,3 +171,12 @@ def test_serve_answers_the_sync_and_json_apis_over_http(database_url, tmp_path, 
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("argv", [[], ["user", "create", "--email", "a@b.co", "--role", "boss"], ["store", "create"]])
+def test_usage_errors_are_one_line(argv):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 2
+    assert err.getvalue().count("\n") == 1 and err.getvalue().startswith("fidelis-central: ")

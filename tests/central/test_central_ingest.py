@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import timedelta
 
 import pytest
 
-from central import ingest, verify
+from central import db, ingest, ledger, verify
 from shared.times import format_time
 
 
@@ -242,3 +243,38 @@ def test_big_batches_verify_the_same_with_or_without_helper_processes(central, w
         assert sum(central.customer(c)["points"]["available"] for c in customers) == 300
     finally:
         verify.configure(None)
+
+
+def test_concurrent_pushes_from_several_devices_keep_the_ledger_and_the_feed_exact(central):
+    """Three devices spend from the same customers at once (as three app servers would)."""
+    registry = central.edge("S001")
+    customers = [registry.register(first_name=f"C{n}") for n in range(12)]
+    assert registry.push().status_code == 200
+    edges = [central.edge(f"S00{n + 2}") for n in range(3)]
+    for edge in edges:
+        for n in range(90):
+            edge.sell(customers[n % 12], [{"sku": "B1", "qty": 1, "unit_price": 30}], points_paid=3, points_earned=0)
+    errors: list[str] = []
+
+    def push_all(edge) -> None:
+        try:
+            for start in range(0, len(edge.log), 40):
+                ingest.apply_push(edge.device_id, edge.log[start:start + 40], central.clock())
+        except Exception as exc:  # reported below, with the thread's own traceback lost
+            errors.append(repr(exc))
+        finally:
+            db.close_thread()
+
+    threads = [threading.Thread(target=push_all, args=(edge,)) for edge in edges]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    balances = {c: central.customer(c)["points"]["available"] for c in customers}
+    assert balances == {c: -3 * 3 * sum(1 for n in range(90) if n % 12 == i) for i, c in enumerate(customers)}
+    assert len(central.exceptions("overdraft")) == 12
+    states = [i["body"] for i in registry.pull(0, limit=1000).json["items"] if i["kind"] == "customer.state"]
+    last = {state["customer"]["id"]: state["points"]["available"] for state in states}
+    assert last == balances  # the feed's newest state per customer is the final one
+    assert ledger.rebuild_summaries() == 0

@@ -8,8 +8,12 @@ from datetime import timedelta
 
 import pytest
 
-from sync.entry import GENESIS_PREV, generate_private_key, verify_chain
-from sync.entry import load_public_key_b64
+from sync.entry import (
+    GENESIS_PREV,
+    generate_private_key,
+    load_public_key_b64,
+    verify_chain,
+)
 
 
 def test_head_of_a_new_device_is_the_genesis(edge):

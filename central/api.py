@@ -1,0 +1,182 @@
+"""Central's JSON API for head office and integrations, ``/api/v1``.
+
+Every endpoint but ``/health`` and ``/openapi.json`` needs ``Authorization: Bearer <token>``
+(``fidelis-central token create``). POSTs that create things honour ``Idempotency-Key``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Callable
+
+import peewee
+from flask import Blueprint, Response, g, jsonify, request, stream_with_context
+
+from shared.times import format_time
+
+from . import auth, customers, enrolment, settings, stores
+from . import exceptions as queue
+from . import rules as rulebook
+from .bodies import usable_key
+from .db import database
+from .errors import CentralError
+from .models import IdempotencyRecord
+from .openapi import document as openapi_document
+from .web import clock, json_body, state
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+PUBLIC_ENDPOINTS = {"api.health", "api.openapi"}
+
+
+@api.before_request
+def require_token():
+    """``Authorization: Bearer <token>`` on every endpoint but the public ones; else 401."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    token = auth.authenticate(secret.strip()) if scheme.lower() == "bearer" else None
+    if token is None:
+        raise CentralError(401, "unauthorized", "a valid API token is required: Authorization: Bearer <token>")
+    g.token = token
+    return None
+
+
+def _idempotent(produce: Callable[[], tuple[dict[str, Any], int]]):
+    """Run ``produce`` once per ``Idempotency-Key``: a repeat replays the first response."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        body, status = produce()
+        return jsonify(body), status
+    if not key or len(key) > 200:
+        raise CentralError(400, "bad_idempotency_key", "Idempotency-Key must be 1-200 characters")
+    digest = hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n"
+                            + request.get_data(cache=True)).hexdigest()
+
+    def replay(record: IdempotencyRecord):
+        if record.request_hash != digest:
+            raise CentralError(409, "idempotency_conflict", "this Idempotency-Key was used with a different request")
+        return Response(record.response, status=record.status, mimetype="application/json")
+
+    where = (IdempotencyRecord.token_id == g.token.id) & (IdempotencyRecord.key == key)
+    found = IdempotencyRecord.get_or_none(where)
+    if found is not None:
+        return replay(found)
+    try:
+        with database.atomic():
+            body, status = produce()
+            IdempotencyRecord.create(token_id=g.token.id, key=key, request_hash=digest, status=status,
+                                     response=json.dumps(body), created_at=format_time(clock()))
+    except peewee.IntegrityError:
+        found = IdempotencyRecord.get_or_none(where)
+        if found is None:
+            raise
+        return replay(found)
+    return jsonify(body), status
+
+
+@api.get("/health")
+def health():
+    return jsonify({"status": "ok"})
+
+
+@api.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
+@api.get("/customers/<customer_id>")
+def get_customer(customer_id: str):
+    return jsonify(customers.get(customer_id, clock()))
+
+
+@api.get("/customers")
+def find_customer():
+    return jsonify(customers.by_card(request.args.get("card"), clock()))
+
+
+@api.get("/stores")
+def list_stores():
+    return jsonify(stores.list_stores())
+
+
+@api.post("/stores")
+def create_store():
+    def produce():
+        body = json_body()
+        if not isinstance(body, dict):
+            raise CentralError(422, "validation_error", 'the body must be {"code": …, "name": …}')
+        store = stores.create_store(body.get("code"), body.get("name"), clock())
+        return {"code": store.code, "name": store.name, "devices": []}, 201
+    return _idempotent(produce)
+
+
+@api.post("/enrolments")
+def create_enrolment():
+    def produce():
+        body = json_body()
+        if not isinstance(body, dict) or not isinstance(body.get("store"), str):
+            raise CentralError(422, "validation_error", 'the body must be {"store": "S001", "expires_in_hours": 24}')
+        hours = body.get("expires_in_hours", settings.ENROLMENT_HOURS)
+        if isinstance(hours, bool) or not isinstance(hours, int):
+            raise CentralError(422, "validation_error", "expires_in_hours must be an integer")
+        token, expires_at = enrolment.create_token(body["store"], clock(), hours)
+        return {"token": token, "store": body["store"], "expires_at": expires_at}, 201
+    return _idempotent(produce)
+
+
+@api.get("/rules")
+def list_rules():
+    return jsonify(rulebook.list_versions())
+
+
+@api.post("/rules")
+def publish_rules():
+    def produce():
+        document = rulebook.read_document(request.get_data(cache=True) or b"")
+        item = rulebook.publish(document, state().key, clock())
+        return {"version": item["version"], "effective_from": item["effective_from"]}, 201
+    return _idempotent(produce)
+
+
+@api.get("/exceptions")
+def list_exceptions():
+    status = request.args.get("status", "open")
+    if status not in ("open", "resolved", "all"):
+        raise CentralError(400, "bad_query", "status must be open, resolved or all")
+    limit = request.args.get("limit", "500")
+    if not limit.isdigit() or not 1 <= int(limit) <= 5000:
+        raise CentralError(400, "bad_query", "limit must be an integer between 1 and 5000")
+    kind = request.args.get("kind")
+    if kind is not None and not usable_key(kind, 40):
+        raise CentralError(400, "bad_query", "kind must be an exception kind such as overdraft")
+    return jsonify(queue.list_exceptions(status, kind, int(limit)))
+
+
+@api.post("/exceptions/<int:exception_id>/resolve")
+def resolve_exception(exception_id: int):
+    body = json_body() if request.get_data(cache=True) else {}
+    resolution = body.get("resolution", "") if isinstance(body, dict) else None
+    if not isinstance(resolution, str) or len(resolution) > 2000 or "\x00" in resolution:
+        raise CentralError(422, "validation_error", "resolution must be a note of at most 2000 characters")
+    return jsonify(queue.resolve(exception_id, resolution, clock()))
+
+
+@api.get("/devices/<device_id>")
+def get_device(device_id: str):
+    return jsonify(stores.device_view(stores.get_device(device_id)))
+
+
+@api.get("/devices/<device_id>/log")
+def export_device_log(device_id: str):
+    stores.get_device(device_id)
+    after = request.args.get("after", "0")
+    if not after.isdigit():
+        raise CentralError(400, "bad_query", "after must be a seq (an integer >= 0)")
+    lines = stores.export_log(device_id, int(after))
+    return Response(stream_with_context(line + "\n" for line in lines), mimetype="application/x-ndjson")
+
+
+@api.post("/devices/<device_id>/revoke")
+def revoke_device(device_id: str):
+    return jsonify(stores.device_view(stores.revoke_device(device_id, clock())))

@@ -1,0 +1,107 @@
+"""Central's Flask application factory: the JSON API and the sync API over one database."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import peewee
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from sync.entry import public_key_raw_b64
+
+from . import db, keys, migrations, settings
+from .errors import CentralError
+from .web import CentralState, error_response
+
+log = logging.getLogger("fidelis.central")
+
+
+def database_url_from(arg: str | None) -> str:
+    """``--database``, else ``FIDELIS_DATABASE_URL``, else ``sqlite:///./var/central.db``."""
+    return arg or os.environ.get(settings.DATABASE_ENV) or settings.DEFAULT_DATABASE_URL
+
+
+def open_database(url: str) -> None:
+    """Bind central's database and check it has been initialised to this software's schema."""
+    try:
+        db.connect(url)
+        version = migrations.current_version()
+    except db.DatabaseUrlError as exc:
+        raise CentralError(500, "bad_database_url", str(exc)) from None
+    except peewee.DatabaseError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CentralError(503, "database_unavailable", f"cannot open database {db.redact(url)}: {first}") from None
+    if version < migrations.LATEST:
+        raise CentralError(500, "schema_outdated",
+                           f"database {db.redact(url)} is at schema {version}, this software needs "
+                           f"{migrations.LATEST}: run 'fidelis-central init'")
+    if version > migrations.LATEST:
+        raise CentralError(500, "schema_newer",
+                           f"database schema {version} is newer than this software; upgrade fidelis")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build central. ``config`` may set ``DATABASE_URL``, ``KEY_FILE`` and ``CLOCK``."""
+    app = Flask(__name__)
+    app.config.update(
+        DATABASE_URL=database_url_from(None),
+        KEY_FILE=str(keys.key_file_from(None)),
+        CLOCK=lambda: datetime.now(timezone.utc),
+        MAX_CONTENT_LENGTH=settings.MAX_BODY_BYTES,
+    )
+    app.config.update(config or {})
+    open_database(app.config["DATABASE_URL"])
+    key = keys.load_key(Path(app.config["KEY_FILE"]))
+    app.extensions["fidelis_central"] = CentralState(key, public_key_raw_b64(key))
+
+    from .api import api
+    from .syncapi import sync
+
+    app.register_blueprint(api)
+    app.register_blueprint(sync)
+
+    @app.before_request
+    def _connect():
+        # SQLite connections stay open per thread (waitress reuses its threads); pooled
+        # PostgreSQL connections go back to the pool after each request.
+        db.database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _release(_exc):
+        if db.is_pooled() and not db.database.is_closed():
+            db.database.close()
+
+    @app.errorhandler(CentralError)
+    def _central_error(error: CentralError):
+        return error_response(error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        code = (error.name or "error").lower().replace(" ", "_")
+        response = jsonify({"error": {"code": code, "message": error.description, "details": {}}})
+        response.status_code = error.code or 500
+        return response
+
+    @app.errorhandler(peewee.OperationalError)
+    @app.errorhandler(peewee.InterfaceError)
+    def _database_down(error: Exception):
+        log.warning("database unavailable: %s", type(error).__name__)
+        response = jsonify({"error": {"code": "database_unavailable", "message": "the database is unavailable; retry",
+                                      "details": {}}})
+        response.status_code = 503
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unexpected error")
+        response = jsonify({"error": {"code": "internal_error", "message": "unexpected error; see the central log",
+                                      "details": {}}})
+        response.status_code = 500
+        return response
+
+    return app

@@ -1,0 +1,393 @@
+"""What a push's new entries do to the brand: customers, sales, ledger movements, exceptions.
+
+``Batch`` reads what it needs for the whole push up front (a handful of ``IN`` queries),
+applies entry after entry in memory, then writes everything with one bulk insert per table:
+no per-entry SELECT. It runs inside the push's transaction (``central.ingest``), whose
+``logentry`` rows key every effect to its entry, so nothing applies twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from shared.engine import Earning, earn
+from shared.rules import RuleSet
+from shared.times import format_time
+
+from . import bodies, db, feed, ledger
+from . import exceptions as queue
+from . import rules as rulebook
+from .bodies import BodyError
+
+CUSTOMER_FIELDS = ("card_number", "first_name", "last_name", "email", "phone", "birth_date", "tier",
+                   "balance_negative") + ledger.SUMMARY_COLUMNS
+"""What a push may change on a customer row (besides ``updated_at``)."""
+SALE_COLUMNS = ("id", "entry_id", "device_id", "customer_id", "till_id", "total", "eligible_amount", "points_earned",
+                "points_paid", "reward_points", "rules_version", "tier", "at")
+RETURN_COLUMNS = ("id", "entry_id", "sale_id", "device_id", "customer_id", "amount_refunded", "points_reversed", "at")
+LOG_COLUMNS = ("device_id", "seq", "id", "kind", "hash", "at", "status", "line", "received_at")
+DUPLICATE_RETURN = "duplicate_return"
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    """The pushing device as its row says at the start of the push."""
+
+    id: str
+    store_code: str
+    public_key: str
+    revoked: bool
+    frozen: bool
+    head_seq: int
+    head_hash: str
+
+
+@dataclass(slots=True)
+class CustomerRow:
+    """A customer as the push sees and changes it."""
+
+    id: str
+    card_number: str | None
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    birth_date: str | None
+    tier: str | None
+    balance_negative: bool = False
+    summary: ledger.Summary = field(default_factory=ledger.Summary)
+
+    def fields(self) -> tuple:
+        """The values of ``CUSTOMER_FIELDS``."""
+        return (self.card_number, self.first_name, self.last_name, self.email, self.phone, self.birth_date,
+                self.tier, self.balance_negative, *self.summary.values())
+
+    def public(self) -> tuple:
+        """The values of ``feed.CUSTOMER_FIELDS``."""
+        return (self.id, self.card_number, self.first_name, self.last_name, self.email, self.phone,
+                self.birth_date, self.tier)
+
+
+_earnings: dict[tuple, tuple[RuleSet, Earning]] = {}
+
+
+def _earning(rules: RuleSet, facts: bodies.SaleFacts) -> Earning:
+    """``shared.engine.earn`` for a sale, remembered: the same basket under the same rules
+    earns the same, and shops sell the same few baskets over and over."""
+    key = (id(rules), facts.tier, facts.points_paid, facts.line_key())
+    found = _earnings.get(key)
+    if found is None or found[0] is not rules:  # the value holds the rules, so an id is never reused
+        if len(_earnings) > 4096:
+            _earnings.clear()
+        found = _earnings[key] = (rules, earn(facts.engine_lines(), facts.points_paid * rules.point_value, rules,
+                                              rules.tier(facts.tier)))
+    return found[1]
+
+
+def _ids(rows_: list[tuple]) -> list:
+    return [values[0] for values in rows_]
+
+
+def _select_in(query: str, values: set, suffix: str = "") -> list[tuple]:
+    if not values:
+        return []
+    ordered = sorted(values)
+    return db.rows(query.format(marks=db.marks(len(ordered))) + suffix, ordered)
+
+
+class Batch:
+    """The effects of one push's new entries, gathered in memory and written in bulk by ``flush``."""
+
+    def __init__(self, device: DeviceState, now: datetime) -> None:
+        self.device = device
+        self.now = now
+        self.stamp = format_time(now)
+        # What central knows, read once.
+        self.customers: dict[str, CustomerRow] = {}
+        self.card_owner: dict[str, str] = {}
+        self.sales: dict[str, str | None] = {}
+        self.returns: set[str] = set()
+        self.device_rules: dict[int, str] = {}
+        self.published: dict[int, RuleSet | None] = {}
+        # What this push writes.
+        self.new_customers: list[str] = []
+        self.changed: set[str] = set()
+        self.rules_rows: list[tuple] = []
+        self.sale_rows: list[tuple] = []
+        self.return_rows: list[tuple] = []
+        self.movement_rows: list[tuple] = []
+        self.log_rows: list[tuple] = []
+        self.conflicts: list[tuple] = []
+        self.settle: dict[str, str] = {}
+        self.touched: dict[str, int] = {}
+        self.balances: dict[str, Any] = {}
+        self.applied: dict[str, dict[str, int]] = {}
+        self.feed_rows: list[tuple] = []
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def load(self, entries: list[dict]) -> None:
+        """Read every customer, card, sale, return and rules document the entries refer to."""
+        customer_ids, cards, sale_ids, return_ids = set(), set(), set(), set()
+        for entry in entries:
+            body = entry["body"]
+            kind = entry["kind"]
+            if kind in (bodies.CUSTOMER_REGISTERED, bodies.SALE_COMPLETED, bodies.SALE_RETURNED):
+                if bodies.usable_key(body.get("customer_id")):
+                    customer_ids.add(body["customer_id"])
+                if kind == bodies.CUSTOMER_REGISTERED and bodies.usable_key(body.get("card_number"), 32):
+                    cards.add(body["card_number"])
+                if kind != bodies.CUSTOMER_REGISTERED and bodies.usable_key(body.get("sale_id")):
+                    sale_ids.add(body["sale_id"])
+                if kind == bodies.SALE_RETURNED and bodies.usable_key(body.get("return_id")):
+                    return_ids.add(body["return_id"])
+        # PostgreSQL: lock the customers in id order, so concurrent pushes never deadlock and
+        # an overdraft made by two stores at once is seen by whichever commits second.
+        lock = " ORDER BY id" + db.for_update()
+        columns = ", ".join(CUSTOMER_FIELDS)
+        for cid, *values in _select_in(f"SELECT id, {columns} FROM customer WHERE id IN ({{marks}})",
+                                       customer_ids, lock):
+            self.customers[cid] = CustomerRow(cid, *values[:7], bool(values[7]), ledger.Summary(*values[8:]))
+        for card, owner in _select_in("SELECT card_number, id FROM customer WHERE card_number IN ({marks})", cards):
+            self.card_owner[card] = owner
+        for sale_id, customer_id in _select_in("SELECT id, customer_id FROM sale WHERE id IN ({marks})", sale_ids):
+            self.sales[sale_id] = customer_id
+        self.returns.update(_ids(_select_in("SELECT id FROM salereturn WHERE id IN ({marks})", return_ids)))
+        for version, document in db.rows("SELECT version, document FROM devicerules WHERE device_id = ?",
+                                         (self.device.id,)):
+            self.device_rules[version] = document
+
+    # --- applying ---------------------------------------------------------------------------
+
+    def apply(self, entry: dict, entry_hash: str) -> dict[str, Any]:
+        """Apply one new entry in memory; return its push result."""
+        handler = HANDLERS.get(entry["kind"])
+        reason = None
+        if handler is not None:
+            try:
+                reason = handler(self, entry, entry["body"])
+            except BodyError as exc:
+                reason = queue.MALFORMED_BODY
+                self._conflict(queue.MALFORMED_BODY, entry, problem=str(exc), entry_kind=entry["kind"])
+        status = "rejected" if reason else "applied"
+        self.log_rows.append((self.device.id, entry["seq"], entry["id"], bodies.plain_text(entry["kind"]), entry_hash,
+                              bodies.plain_text(entry["at"]), status, self.stamp))
+        result = {"seq": entry["seq"], "id": entry["id"], "status": status}
+        if reason:
+            result["reason"] = reason
+        return result
+
+    def _conflict(self, kind: str, entry: dict, customer_id: str | None = None, **details: Any) -> None:
+        self.conflicts.append(queue.row(kind, self.now, device_id=self.device.id, store_code=self.device.store_code,
+                                        customer_id=customer_id, seq=entry["seq"], entry_id=entry["id"], **details))
+
+    def _movement(self, movement_id: str, customer_id: str, kind: str, points: int, at: str, entry: dict,
+                  sale_id: str, available_at: str | None = None, expires_at: str | None = None,
+                  lot: str | None = None) -> None:
+        self.movement_rows.append((movement_id, customer_id, kind, points, at, available_at, expires_at, lot, sale_id,
+                                   self.device.id, entry["id"]))
+        self.customers[customer_id].summary.add(points, at, available_at, expires_at)
+        self.changed.add(customer_id)
+
+    def _registered(self, entry: dict, body: dict) -> str | None:
+        facts = bodies.registration(body)
+        cid, card = facts.customer_id, facts.card_number
+        known = self.customers.get(cid)
+        if card is not None and self.card_owner.get(card, cid) != cid:
+            self._conflict(queue.CARD_CONFLICT, entry, customer_id=cid, card_number=card,
+                           held_by=self.card_owner[card])
+            card = None
+        if known is None:
+            self.customers[cid] = CustomerRow(cid, card, facts.first_name, facts.last_name, facts.email, facts.phone,
+                                              facts.birth_date, facts.tier)
+            self.new_customers.append(cid)
+        else:
+            # Registered again (an edge re-enrolled, or a repeat from another device): the
+            # newest contact details win; a card is only added, never swapped.
+            known.first_name, known.last_name = facts.first_name, facts.last_name
+            known.email, known.phone, known.birth_date = facts.email, facts.phone, facts.birth_date
+            if known.card_number is None and card is not None:
+                known.card_number = card
+            if facts.tier:
+                known.tier = facts.tier
+            self.changed.add(cid)
+        if card is not None:
+            self.card_owner[card] = cid
+        self.touched[cid] = entry["seq"]
+        return None
+
+    def _rules_installed(self, entry: dict, body: dict) -> str | None:
+        version, document = bodies.installed_rules(body)
+        if version not in self.device_rules:  # a device's installed version never changes
+            text = feed.dumps(document)
+            self.device_rules[version] = text
+            self.rules_rows.append((self.device.id, version, text, entry["id"]))
+        return None
+
+    def _sale_completed(self, entry: dict, body: dict) -> str | None:
+        facts = bodies.sale(body)
+        if facts.sale_id in self.sales:
+            self._conflict(queue.DUPLICATE_SALE, entry, customer_id=facts.customer_id, sale_id=facts.sale_id)
+            return queue.DUPLICATE_SALE
+        cid = facts.customer_id
+        if cid is not None and cid not in self.customers:
+            self._conflict(queue.UNKNOWN_CUSTOMER, entry, customer_id=cid, sale_id=facts.sale_id)
+            return queue.UNKNOWN_CUSTOMER
+        at = format_time(bodies.entry_time(entry["at"], self.now))
+        self.sales[facts.sale_id] = cid
+        self.sale_rows.append((facts.sale_id, entry["id"], self.device.id, cid, facts.till_id, facts.total,
+                               facts.eligible_amount, facts.points_earned, facts.points_paid, facts.reward_points,
+                               facts.rules_version, facts.tier, at))
+        if cid is None:
+            return None
+        if facts.points_earned:
+            self._movement(f"{facts.sale_id}:earn", cid, "earn", facts.points_earned, at, entry, facts.sale_id,
+                           available_at=facts.available_at or at, expires_at=facts.expires_at)
+        redeemed = facts.points_paid + facts.reward_points
+        if redeemed:
+            self._movement(f"{facts.sale_id}:redeem", cid, "redeem", -redeemed, at, entry, facts.sale_id)
+        self.settle[facts.sale_id] = entry["id"]
+        customer = self.customers[cid]
+        if facts.tier_after and customer.tier != facts.tier_after:
+            customer.tier = facts.tier_after
+            self.changed.add(cid)
+        self._recalculate(entry, facts)
+        self.touched[cid] = entry["seq"]
+        return None
+
+    def _recalculate(self, entry: dict, facts: bodies.SaleFacts) -> None:
+        """Re-derive the sale's points from its lines under its own rule version."""
+        rules = self._ruleset(facts.rules_version)
+        if rules is None:
+            self._conflict(queue.UNKNOWN_RULES_VERSION, entry, customer_id=facts.customer_id, sale_id=facts.sale_id,
+                           rules_version=facts.rules_version)
+            return
+        earning = _earning(rules, facts)
+        if earning.points != facts.points_earned:
+            self._conflict(queue.RECALCULATION_MISMATCH, entry, customer_id=facts.customer_id, sale_id=facts.sale_id,
+                           rules_version=facts.rules_version, edge_points=facts.points_earned,
+                           central_points=earning.points, edge_eligible=facts.eligible_amount,
+                           central_eligible=earning.eligible_amount)
+
+    def _ruleset(self, version: int) -> RuleSet | None:
+        if version == 0:
+            text = self.device_rules.get(0)
+            return rulebook.ruleset_of(text, 0) if text else None
+        if version not in self.published:
+            self.published[version] = rulebook.published_ruleset(version)
+        return self.published[version]
+
+    def _sale_returned(self, entry: dict, body: dict) -> str | None:
+        facts = bodies.sale_return(body)
+        if facts.return_id in self.returns:
+            self._conflict(DUPLICATE_RETURN, entry, customer_id=facts.customer_id, return_id=facts.return_id)
+            return DUPLICATE_RETURN
+        if facts.sale_id not in self.sales:
+            self._conflict(queue.UNKNOWN_SALE, entry, customer_id=facts.customer_id, sale_id=facts.sale_id)
+            return queue.UNKNOWN_SALE
+        cid = facts.customer_id or self.sales[facts.sale_id]
+        if cid is not None and cid not in self.customers:
+            self._conflict(queue.UNKNOWN_CUSTOMER, entry, customer_id=cid, sale_id=facts.sale_id)
+            return queue.UNKNOWN_CUSTOMER
+        at = format_time(bodies.entry_time(entry["at"], self.now))
+        self.returns.add(facts.return_id)
+        self.return_rows.append((facts.return_id, entry["id"], facts.sale_id, self.device.id, cid,
+                                 facts.amount_refunded, facts.points_reversed, at))
+        if cid is not None:
+            if facts.points_reversed:
+                self._movement(f"{facts.return_id}:reverse", cid, "reverse", -facts.points_reversed, at, entry,
+                               facts.sale_id, lot=f"{facts.sale_id}:earn")
+            self.touched[cid] = entry["seq"]
+        return None
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write the effects: customers, sales, movements, holds, balances, flags, overdrafts, touches."""
+        self._insert_customers()
+        db.insert_rows("devicerules", ("device_id", "version", "document", "entry_id"), self.rules_rows,
+                       "ON CONFLICT (device_id, version) DO NOTHING")
+        db.insert_rows("sale", SALE_COLUMNS, self.sale_rows)
+        db.insert_rows("salereturn", RETURN_COLUMNS, self.return_rows)
+        db.insert_rows("movement", ledger.MOVEMENT_COLUMNS, self.movement_rows)
+        if self.settle:
+            ledger.settle_holds(self.settle, self.now)
+        self.balances = self._check_balances()
+        self._update_customers()
+        self._record_touches()
+        queue.record(self.conflicts)
+        self.feed_rows = feed.rows(self._customer_states(), self.now)
+
+    def finish(self, lines: list[str]) -> None:
+        """Once the signatures are confirmed: store the entries verbatim, then tell the feed.
+
+        The feed comes last because appending to it takes the feed lock until commit.
+        """
+        db.insert_rows("logentry", LOG_COLUMNS, [row[:7] + (line, row[7]) for row, line in zip(self.log_rows, lines)])
+        feed.append_rows(self.feed_rows)
+
+    def _insert_customers(self) -> None:
+        rows_ = [(cid, *self.customers[cid].fields(), self.device.id, self.stamp, self.stamp)
+                 for cid in self.new_customers]
+        db.insert_rows("customer", ("id", *CUSTOMER_FIELDS, "device_id", "created_at", "updated_at"), rows_)
+        self.changed.difference_update(self.new_customers)
+
+    def _update_customers(self) -> None:
+        db.update_many("customer", "id", (*CUSTOMER_FIELDS, "updated_at"),
+                       [(cid, *self.customers[cid].fields(), self.stamp) for cid in sorted(self.changed)])
+
+    def _check_balances(self) -> dict[str, Any]:
+        """Fold each touched customer once; flag and queue the ones left below zero."""
+        balances = ledger.resolve({cid: self.customers[cid].summary for cid in self.touched}, self.now)
+        negative = {cid for cid, balance in balances.items() if balance.available < 0}
+        already = set(_ids(_select_in("SELECT customer_id FROM conflict WHERE kind = 'overdraft' AND status = 'open' "
+                                      "AND customer_id IN ({marks})", negative)))
+        spenders: dict[str, set[str]] = {cid: set() for cid in negative - already}
+        for cid, device_id in _select_in("SELECT customer_id, device_id FROM movement WHERE points < 0 "
+                                         "AND customer_id IN ({marks})", set(spenders)):
+            spenders[cid].add(device_id)
+        for cid in sorted(spenders):
+            devices = sorted(spenders[cid])
+            self.conflicts.append(queue.row(
+                queue.OVERDRAFT, self.now, device_id=self.device.id, store_code=self.device.store_code,
+                customer_id=cid, seq=self.touched[cid], customer=cid, balance=balances[cid].available,
+                pending=balances[cid].pending, devices=devices))
+        for cid in self.touched:
+            if self.customers[cid].balance_negative != (cid in negative):
+                self.customers[cid].balance_negative = cid in negative
+                self.changed.add(cid)
+        return balances
+
+    def _record_touches(self) -> None:
+        """Per customer touched, this device's last seq; then every device's, for the feed."""
+        self.applied = {cid: {} for cid in self.touched}
+        if not self.touched:
+            return
+        db.insert_rows("customerdeviceseq", ("customer_id", "device_id", "seq"),
+                       [(cid, self.device.id, seq) for cid, seq in self.touched.items()],
+                       "ON CONFLICT (customer_id, device_id) DO UPDATE SET seq = excluded.seq "
+                       "WHERE excluded.seq > customerdeviceseq.seq")
+        for cid, device_id, seq in _select_in(
+                "SELECT customer_id, device_id, seq FROM customerdeviceseq WHERE customer_id IN ({marks})",
+                set(self.touched)):
+            self.applied[cid][device_id] = seq
+
+    def _customer_states(self) -> list[feed.FeedItem]:
+        """One brand-wide ``customer.state`` per customer touched, so every shop knows every customer."""
+        items: list[feed.FeedItem] = []
+        for cid in self.touched:
+            customer, balance = self.customers[cid], self.balances[cid]
+            body = feed.customer_state(customer.public(), balance.available, balance.pending,
+                                       customer.balance_negative, self.applied[cid])
+            items.append((None, feed.CUSTOMER_STATE, body))
+        return items
+
+
+HANDLERS: dict[str, Callable[[Batch, dict, dict], str | None]] = {
+    bodies.CUSTOMER_REGISTERED: Batch._registered,
+    bodies.RULES_INSTALLED: Batch._rules_installed,
+    bodies.SALE_COMPLETED: Batch._sale_completed,
+    bodies.SALE_RETURNED: Batch._sale_returned,
+}

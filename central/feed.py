@@ -1,0 +1,79 @@
+"""The pull feed: one ordered stream per store (brand-wide items plus the store's own).
+
+Rule versions and customer states are brand-wide (every store reads them, so a customer
+registered in one shop is known in all); a revocation goes to the device's store.
+
+Items are ``{"cursor", "kind", "body"}``; an edge reads with an exclusive ``since=`` cursor
+(docs/sync-protocol.md "Pull"). Appends happen inside the writer's transaction and take
+``db.lock_feed`` first, so cursors become visible in the order they were handed out.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Iterable, Mapping, Sequence
+
+from shared.times import format_time
+
+from . import db
+
+RULES_VERSION = "rules.version"
+CUSTOMER_STATE = "customer.state"
+DEVICE_REVOKED = "device.revoked"
+
+FeedItem = tuple[str | None, str, Mapping[str, Any]]
+"""``(store code or None for every store, kind, body)``."""
+
+
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text for storage (one shared encoder: ``json.dumps`` builds one per call)."""
+    return _encoder.encode(value)
+
+
+def rows(items: Iterable[FeedItem], now: datetime) -> list[tuple]:
+    """Feed items as rows for ``append_rows`` (built early; only the append needs the lock)."""
+    stamp = format_time(now)
+    return [(store, kind, dumps(body), stamp) for store, kind, body in items]
+
+
+def append_rows(rows_: list[tuple]) -> None:
+    """Add rows made by ``rows``; call last in the transaction that made the change they report."""
+    if rows_:
+        db.lock_feed()
+        db.insert_rows("feeditem", ("store_code", "kind", "body", "created_at"), rows_)
+
+
+def append(items: Iterable[FeedItem], now: datetime) -> None:
+    """Add items to the feed; call inside the transaction that made the change they report."""
+    append_rows(rows(items, now))
+
+
+def read(store_code: str, since: int, limit: int) -> dict[str, Any]:
+    """Items after ``since`` for one store, oldest first: ``{"items", "cursor", "more"}``."""
+    found = db.rows(
+        "SELECT cursor, kind, body FROM feeditem WHERE cursor > ? AND (store_code = ? OR store_code IS NULL) "
+        "ORDER BY cursor LIMIT ?",
+        (since, store_code, limit + 1),
+    )
+    more = len(found) > limit
+    found = found[:limit]
+    items = [{"cursor": cursor, "kind": kind, "body": json.loads(body)} for cursor, kind, body in found]
+    return {"items": items, "cursor": items[-1]["cursor"] if items else since, "more": more}
+
+
+CUSTOMER_FIELDS = ("id", "card_number", "first_name", "last_name", "email", "phone", "birth_date", "tier")
+
+
+def customer_state(customer: Sequence[Any], available: int, pending: int, negative: bool,
+                   applied: Mapping[str, int]) -> dict[str, Any]:
+    """The ``customer.state`` body; ``customer`` holds the values of ``CUSTOMER_FIELDS`` in order."""
+    return {
+        "customer": dict(zip(CUSTOMER_FIELDS, customer)),
+        "points": {"available": available, "pending": pending},
+        "balance_negative": negative,
+        "applied": dict(applied),
+    }

@@ -1,0 +1,223 @@
+"""Brand-wide balances and online authorizations.
+
+A customer's points are the fold (``shared.ledger.balance``) of every movement central holds
+for them, whichever store made it. ``available`` for an authorization also subtracts open,
+unexpired holds: points promised to a sale whose entry has not arrived yet.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable
+
+from shared.ledger import Balance, Movement, balance
+from shared.times import format_time
+from sync.canonical import MAX_SAFE_INTEGER
+
+from . import db, settings
+from .bodies import usable_key
+from .errors import CentralError, conflict, not_found
+
+MOVEMENT_COLUMNS = ("id", "customer_id", "kind", "points", "at", "available_at", "expires_at", "lot",
+                    "sale_id", "device_id", "entry_id")
+_FOLD = "customer_id, kind, points, at, available_at, expires_at, lot, id, device_id"
+
+
+def _movement(kind: str, points: int, at: str, available_at: str | None, expires_at: str | None,
+              lot: str | None, ref: str) -> Movement:
+    return Movement(kind, points, datetime.fromisoformat(at), ref,
+                    datetime.fromisoformat(available_at) if available_at else None,
+                    datetime.fromisoformat(expires_at) if expires_at else None, lot)
+
+
+def movements_by_customer(customer_ids: Iterable[str]) -> dict[str, list[tuple]]:
+    """Every stored movement row of these customers, in one query per 500 customers."""
+    ids = list(customer_ids)
+    found: dict[str, list[tuple]] = {cid: [] for cid in ids}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for values in db.rows(f"SELECT {_FOLD} FROM movement WHERE customer_id IN ({db.marks(len(chunk))})", chunk):
+            found[values[0]].append(values)
+    return found
+
+
+def fold(rows: Iterable[tuple], now: datetime) -> Balance:
+    """The balance at ``now`` of movement rows as ``movements_by_customer`` returns them."""
+    return balance((_movement(kind, points, at, avail, expires, lot, ref)
+                    for _, kind, points, at, avail, expires, lot, ref, _ in rows), now)
+
+
+SUMMARY_COLUMNS = ("ledger_total", "ledger_last_at", "ledger_last_available", "ledger_expiring")
+
+
+@dataclass(slots=True)
+class Summary:
+    """What a customer's movements add up to, kept on the customer row (a rebuildable cache).
+
+    When none of the movements lies in the future and none ever expires, every lot is
+    spendable and debits only move points between lots and debt, so the balance is exactly
+    ``total``: a push then needs no read of the customer's history. Otherwise the movements
+    are folded with ``shared.ledger.balance``. A property test checks the two agree, and
+    ``rebuild_summaries`` recomputes every summary from the movements.
+    """
+
+    total: int = 0
+    last_at: str | None = None
+    last_available: str | None = None
+    expiring: int = 0
+
+    def add(self, points: int, at: str, available_at: str | None, expires_at: str | None) -> None:
+        """Count one more movement (times in ``format_time`` form, which sorts as text)."""
+        self.total += points
+        if self.last_at is None or at > self.last_at:
+            self.last_at = at
+        start = available_at or at
+        if points > 0 and (self.last_available is None or start > self.last_available):
+            self.last_available = start
+        if expires_at is not None:
+            self.expiring += 1
+
+    def balance(self, stamp: str) -> Balance | None:
+        """The balance at ``stamp`` if the short cut holds, else None (fold the movements)."""
+        if self.expiring or (self.last_at or "") > stamp or (self.last_available or "") > stamp:
+            return None
+        return Balance(self.total, 0, 0)
+
+    def values(self) -> tuple:
+        return (self.total, self.last_at, self.last_available, self.expiring)
+
+
+def summarise(rows: Iterable[tuple]) -> Summary:
+    """The summary of movement rows as ``movements_by_customer`` returns them."""
+    summary = Summary()
+    for _, _, points, at, available_at, expires_at, _, _, _ in rows:
+        summary.add(points, at, available_at, expires_at)
+    return summary
+
+
+def resolve(summaries: dict[str, Summary], now: datetime) -> dict[str, Balance]:
+    """Balances at ``now`` for customers with known summaries; the short cut where it holds."""
+    stamp = format_time(now)
+    found: dict[str, Balance] = {}
+    folded = []
+    for cid, summary in summaries.items():
+        quick = summary.balance(stamp)
+        if quick is None:
+            folded.append(cid)
+        else:
+            found[cid] = quick
+    for cid, movements in movements_by_customer(folded).items():
+        found[cid] = fold(movements, now)
+    return found
+
+
+def balances(customer_ids: Iterable[str], now: datetime) -> dict[str, Balance]:
+    """Brand-wide balances of these customers at ``now`` (zero for unknown ids)."""
+    ids = list(customer_ids)
+    summaries = {cid: Summary() for cid in ids}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for cid, *values in db.rows(f"SELECT id, {', '.join(SUMMARY_COLUMNS)} FROM customer "
+                                    f"WHERE id IN ({db.marks(len(chunk))})", chunk):
+            summaries[cid] = Summary(*values)
+    return resolve(summaries, now)
+
+
+def rebuild_summaries() -> int:
+    """Recompute every customer's summary from the movements; return how many were wrong."""
+    wrong = 0
+    with db.database.atomic():
+        stored = {cid: Summary(*values) for cid, *values in
+                  db.rows(f"SELECT id, {', '.join(SUMMARY_COLUMNS)} FROM customer")}
+        ids = list(stored)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            fixes = []
+            for cid, movements in movements_by_customer(chunk).items():
+                actual = summarise(movements)
+                if actual != stored[cid]:
+                    fixes.append((cid, *actual.values()))
+            wrong += len(fixes)
+            db.update_many("customer", "id", SUMMARY_COLUMNS, fixes)
+    return wrong
+
+
+def held(customer_id: str, now: datetime, except_sale: str | None = None) -> int:
+    """Points held by open, unexpired authorizations of this customer."""
+    found = db.rows("SELECT COALESCE(SUM(points), 0) FROM hold WHERE customer_id = ? AND settled_at IS NULL "
+                    "AND expires_at > ? AND sale_id <> ?", (customer_id, format_time(now), except_sale or ""))
+    return int(found[0][0])
+
+
+def customer_points(customer_id: str, now: datetime) -> dict[str, int]:
+    """``{"available", "pending", "held"}``: the brand-wide fold, and what holds reserve."""
+    folded = balances([customer_id], now)[customer_id]
+    return {"available": folded.available, "pending": folded.pending, "held": held(customer_id, now)}
+
+
+def _check_authorization(body: Any) -> tuple[str, int, str]:
+    problems = []
+    if not isinstance(body, dict):
+        body = {}
+        problems.append({"path": "$", "message": "must be an object"})
+    customer_id, points, sale_id = body.get("customer_id"), body.get("points"), body.get("sale_id")
+    if not usable_key(customer_id):
+        problems.append({"path": "customer_id", "message": "must be a customer id"})
+    if isinstance(points, bool) or not isinstance(points, int) or not 1 <= points <= MAX_SAFE_INTEGER:
+        problems.append({"path": "points", "message": "must be a positive integer"})
+    if not usable_key(sale_id):
+        problems.append({"path": "sale_id", "message": "must be the id of the sale being made"})
+    if problems:
+        first = problems[0]
+        raise CentralError(422, "validation_error", f"{first['path']}: {first['message']}", {"problems": problems})
+    return customer_id, points, sale_id
+
+
+def authorize(device_id: str, body: Any, now: datetime) -> dict[str, Any]:
+    """Hold ``points`` of a customer for ``sale_id`` if the brand-wide balance allows it.
+
+    Asking again for the same sale replaces its hold. The sale's ``sale.completed`` entry
+    settles the hold; an unsettled hold lapses after ``settings.HOLD_TTL``.
+    """
+    customer_id, points, sale_id = _check_authorization(body)
+    stamp = format_time(now)
+    with db.database.atomic():
+        if not db.rows(f"SELECT id FROM customer WHERE id = ?{db.for_update()}", (customer_id,)):
+            raise not_found("customer_not_found", f"central has no customer with id {customer_id}")
+        if db.rows("SELECT 1 FROM sale WHERE id = ?", (sale_id,)):
+            raise conflict("sale_already_recorded", f"sale {sale_id} is already recorded; nothing to authorize")
+        existing = db.rows("SELECT id, settled_at FROM hold WHERE sale_id = ?", (sale_id,))
+        if existing and existing[0][1] is not None:
+            raise conflict("hold_settled", f"the hold for sale {sale_id} is already settled")
+        available = balances([customer_id], now)[customer_id].available - held(customer_id, now, except_sale=sale_id)
+        if points > available:
+            raise CentralError(422, "insufficient_points", f"{points} points requested, {max(available, 0)} available",
+                               {"available": available})
+        hold_id = existing[0][0] if existing else str(uuid.uuid4())
+        expires_at = format_time(now + settings.HOLD_TTL)
+        if existing:
+            db.execute("UPDATE hold SET customer_id = ?, device_id = ?, points = ?, created_at = ?, expires_at = ? "
+                       "WHERE id = ?", (customer_id, device_id, points, stamp, expires_at, hold_id))
+        else:
+            db.insert_rows("hold", ("id", "customer_id", "sale_id", "device_id", "points", "created_at", "expires_at"),
+                           [(hold_id, customer_id, sale_id, device_id, points, stamp, expires_at)])
+    return {"authorized": True, "hold_id": hold_id, "available": available - points, "expires_at": expires_at}
+
+
+def settle_holds(sale_entries: dict[str, str], now: datetime) -> int:
+    """Settle the open holds of these sales (``{sale_id: entry_id}``) inside the push transaction.
+
+    One query finds the few sales that have a hold; only those are updated.
+    """
+    ids = list(sale_entries)
+    found: list[str] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        found += [sale_id for (sale_id,) in db.rows(
+            f"SELECT sale_id FROM hold WHERE settled_at IS NULL AND sale_id IN ({db.marks(len(chunk))})", chunk)]
+    stamp = format_time(now)
+    db.update_rows("UPDATE hold SET settled_at = ?, settled_entry = ? WHERE sale_id = ? AND settled_at IS NULL",
+                   [(stamp, sale_entries[sale_id], sale_id) for sale_id in found])
+    return len(found)

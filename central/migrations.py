@@ -1,0 +1,69 @@
+"""Schema migrations: numbered, applied in order, each recorded in ``schema_version``.
+
+Works the same on SQLite and PostgreSQL; running it again applies only what is missing,
+and two processes running it at once take turns (SQLite's writer lock, a PostgreSQL
+advisory lock). Add a migration by appending a function to ``MIGRATIONS``; never edit one
+that has shipped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable
+
+from shared.times import format_time
+
+from . import db, models
+
+MIGRATION_LOCK_KEY = 0x46494D47  # "FIMG"
+
+
+def _initial_schema() -> None:
+    db.database.create_tables([m for m in models.MODELS if m is not models.SchemaVersion], safe=True)
+    for statement in (
+        "CREATE INDEX IF NOT EXISTS conflict_status_kind ON conflict (status, kind)",
+        "CREATE INDEX IF NOT EXISTS conflict_customer ON conflict (customer_id)",
+        # At most one open overdraft per customer, whatever the number of app servers.
+        "CREATE UNIQUE INDEX IF NOT EXISTS conflict_open_overdraft ON conflict (customer_id) "
+        "WHERE kind = 'overdraft' AND status = 'open'",
+        "CREATE INDEX IF NOT EXISTS device_store ON device (store_code)",
+    ):
+        db.execute(statement)
+
+
+MIGRATIONS: list[Callable[[], None]] = [_initial_schema]
+LATEST = len(MIGRATIONS)
+
+
+def current_version() -> int:
+    """The highest applied migration, 0 for an empty database."""
+    if not db.database.table_exists("schema_version"):
+        return 0
+    row = db.rows("SELECT MAX(version) FROM schema_version")
+    return row[0][0] or 0
+
+
+def migrate() -> int:
+    """Bring the bound database up to date; return the schema version it ends at."""
+    schema = db.schema_name()
+    if schema:
+        db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    with db.database.atomic():
+        if db.is_postgres():
+            db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK_KEY,))
+        models.SchemaVersion.create_table(safe=True)
+    version = current_version()
+    if version > LATEST:
+        raise RuntimeError(f"database schema {version} is newer than this software ({LATEST}); upgrade fidelis")
+    for number, step in enumerate(MIGRATIONS, start=1):
+        with db.database.atomic():
+            if db.is_postgres():
+                db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK_KEY,))
+            if db.rows("SELECT 1 FROM schema_version WHERE version = ?", (number,)):
+                continue
+            step()
+            db.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                (number, format_time(datetime.now(timezone.utc))),
+            )
+    return current_version()

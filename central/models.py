@@ -1,0 +1,295 @@
+"""Peewee models of central's database (SQLite or PostgreSQL).
+
+Times are RFC 3339 UTC text in ``shared.times.format_time``'s fixed width, so they sort
+as text on both backends. The tables a push fills (``LogEntry``, ``Sale``, ``Movement``)
+carry no foreign keys: on PostgreSQL each would cost a trigger per row, and the push only
+writes rows for the device, customers and sales it has just read and locked. Balances are
+never stored: they are folds of ``Movement`` rows (``central.ledger``). Every accepted
+change-log entry is kept verbatim in ``LogEntry``.
+"""
+
+from __future__ import annotations
+
+from peewee import (
+    SQL,
+    AutoField,
+    BigAutoField,
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    CompositeKey,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from .db import database
+
+ID = 64  # a UUID, a store code or an entry-derived id such as "<sale id>:earn"
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+
+
+class SchemaVersion(BaseModel):
+    """One row per applied migration (``central.migrations``)."""
+
+    version = IntegerField(primary_key=True)
+    applied_at = CharField()
+
+    class Meta:
+        table_name = "schema_version"
+
+
+class Store(BaseModel):
+    code = CharField(primary_key=True, max_length=16)
+    name = CharField(max_length=200)
+    created_at = CharField()
+
+
+class Device(BaseModel):
+    """An enrolled edge: its key, its store and the head of its log as central holds it."""
+
+    id = CharField(primary_key=True, max_length=ID)
+    store = ForeignKeyField(Store, column_name="store_code", backref="devices", on_delete="RESTRICT")
+    public_key = CharField(max_length=64)
+    enrolled_at = CharField()
+    head_seq = BigIntegerField(default=0)
+    head_hash = CharField(max_length=64)
+    last_sync_at = CharField(null=True)
+    revoked = BooleanField(default=False)
+    revoked_at = CharField(null=True)
+    frozen = BooleanField(default=False)
+    frozen_at = CharField(null=True)
+
+
+class EnrolmentToken(BaseModel):
+    """A one-time enrolment token; only its SHA-256 is kept."""
+
+    token_hash = CharField(primary_key=True, max_length=64)
+    store = ForeignKeyField(Store, column_name="store_code", on_delete="CASCADE")
+    created_at = CharField()
+    expires_at = CharField()
+    used_at = CharField(null=True)
+    device_id = CharField(null=True, max_length=ID)
+
+
+class User(BaseModel):
+    """A head-office user; the password is kept as an scrypt hash with its own salt."""
+
+    id = CharField(primary_key=True, max_length=ID)
+    email = CharField(unique=True, max_length=254)
+    role = CharField(max_length=16)
+    password_hash = CharField(max_length=255)
+    created_at = CharField()
+
+    class Meta:
+        table_name = "central_user"  # "user" is reserved in PostgreSQL
+
+
+class ApiToken(BaseModel):
+    """A bearer token for the JSON API; only its SHA-256 is kept."""
+
+    id = CharField(primary_key=True, max_length=ID)
+    name = CharField(max_length=200)
+    token_hash = CharField(unique=True, max_length=64)
+    created_at = CharField()
+    revoked = BooleanField(default=False)
+
+
+class Nonce(BaseModel):
+    """A request nonce seen recently; the primary key refuses a second use of it."""
+
+    device_id = CharField(max_length=ID)
+    nonce = CharField(max_length=64)
+    expires_at = CharField(index=True)
+
+    class Meta:
+        primary_key = CompositeKey("device_id", "nonce")
+
+
+class RulesVersion(BaseModel):
+    """A rules version central published and signed (versions start at 1)."""
+
+    version = IntegerField(primary_key=True)
+    effective_from = CharField()
+    document = TextField()
+    signature = CharField(max_length=128)
+    published_at = CharField()
+
+
+class DeviceRules(BaseModel):
+    """Rules a device installed itself (``rules.installed``), kept to recalculate its sales."""
+
+    device_id = CharField(max_length=ID)
+    version = IntegerField()
+    document = TextField()
+    entry_id = CharField(max_length=ID)
+
+    class Meta:
+        primary_key = CompositeKey("device_id", "version")
+
+
+class Customer(BaseModel):
+    id = CharField(primary_key=True, max_length=ID)
+    card_number = CharField(null=True, unique=True, max_length=32)
+    first_name = CharField(max_length=200)
+    last_name = CharField(max_length=200)
+    email = CharField(null=True, max_length=254)
+    phone = CharField(null=True, max_length=40)
+    birth_date = CharField(null=True, max_length=10)
+    tier = CharField(null=True, max_length=60)
+    balance_negative = BooleanField(default=False)
+    # A cache of what the customer's movements add up to (central.ledger.Summary).
+    ledger_total = BigIntegerField(default=0, constraints=[SQL("DEFAULT 0")])
+    ledger_last_at = CharField(null=True)
+    ledger_last_available = CharField(null=True)
+    ledger_expiring = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
+    device_id = CharField(max_length=ID)
+    created_at = CharField()
+    updated_at = CharField()
+
+
+class Sale(BaseModel):
+    """A sale's figures; its lines and payments are in the entry (``entry_id``) in ``LogEntry``."""
+
+    id = CharField(primary_key=True, max_length=ID)
+    entry_id = CharField(max_length=ID)
+    device_id = CharField(max_length=ID)
+    customer_id = CharField(null=True, max_length=ID)
+    till_id = CharField(null=True, max_length=ID)
+    total = BigIntegerField()
+    eligible_amount = BigIntegerField()
+    points_earned = BigIntegerField()
+    points_paid = BigIntegerField()
+    reward_points = BigIntegerField()
+    rules_version = IntegerField()
+    tier = CharField(null=True, max_length=60)
+    at = CharField()
+
+
+class SaleReturn(BaseModel):
+    id = CharField(primary_key=True, max_length=ID)
+    entry_id = CharField(max_length=ID)
+    sale_id = CharField(max_length=ID, index=True)
+    device_id = CharField(max_length=ID)
+    customer_id = CharField(null=True, max_length=ID)
+    amount_refunded = BigIntegerField()
+    points_reversed = BigIntegerField()
+    at = CharField()
+
+
+class Movement(BaseModel):
+    """One brand ledger entry (``shared.ledger.Movement``); ``id`` is the lot an earn opens.
+
+    The key leads with the customer: every read is "all movements of these customers", and
+    one index serves both that and uniqueness.
+    """
+
+    customer_id = CharField(max_length=ID)
+    id = CharField(max_length=ID + 16)
+    kind = CharField(max_length=16)
+    points = BigIntegerField()
+    at = CharField()
+    available_at = CharField(null=True)
+    expires_at = CharField(null=True)
+    lot = CharField(null=True, max_length=ID + 16)
+    sale_id = CharField(null=True, max_length=ID)
+    device_id = CharField(max_length=ID)
+    entry_id = CharField(max_length=ID)
+
+    class Meta:
+        primary_key = CompositeKey("customer_id", "id")
+
+
+class Hold(BaseModel):
+    """Points reserved by an online authorization until its sale entry arrives or it lapses."""
+
+    id = CharField(primary_key=True, max_length=ID)
+    customer = ForeignKeyField(Customer, column_name="customer_id", on_delete="RESTRICT", index=True)
+    sale_id = CharField(max_length=ID, unique=True)
+    device_id = CharField(max_length=ID)
+    points = BigIntegerField()
+    created_at = CharField()
+    expires_at = CharField()
+    settled_at = CharField(null=True)
+    settled_entry = CharField(null=True, max_length=ID)
+
+
+class LogEntry(BaseModel):
+    """A device's change-log entry exactly as signed (``line``: canonical JSON with ``sig``)."""
+
+    device_id = CharField(max_length=ID)
+    seq = BigIntegerField()
+    id = CharField(max_length=ID)
+    kind = CharField(max_length=64)
+    hash = CharField(max_length=64)
+    at = CharField()
+    status = CharField(max_length=16)
+    line = TextField()
+    received_at = CharField()
+
+    class Meta:
+        primary_key = CompositeKey("device_id", "seq")
+
+
+class Conflict(BaseModel):
+    """An entry of the exceptions queue: overdraft, fork, recalculation mismatch, …"""
+
+    id = AutoField()
+    kind = CharField(max_length=40)
+    status = CharField(max_length=16, default="open")
+    device_id = CharField(null=True, max_length=ID)
+    store_code = CharField(null=True, max_length=16)
+    customer_id = CharField(null=True, max_length=ID)
+    seq = BigIntegerField(null=True)
+    entry_id = CharField(null=True, max_length=ID)
+    details = TextField()
+    created_at = CharField()
+    resolved_at = CharField(null=True)
+    resolution = TextField(null=True)
+
+
+class FeedItem(BaseModel):
+    """One item of a store's pull feed; ``store_code`` NULL means every store."""
+
+    cursor = BigAutoField()
+    store_code = CharField(null=True, max_length=16)
+    kind = CharField(max_length=40)
+    body = TextField()
+    created_at = CharField()
+
+
+class CustomerDeviceSeq(BaseModel):
+    """Per customer and device, the last seq of that device that touched the customer."""
+
+    customer_id = CharField(max_length=ID)
+    device_id = CharField(max_length=ID)
+    seq = BigIntegerField()
+
+    class Meta:
+        primary_key = CompositeKey("customer_id", "device_id")
+
+
+class IdempotencyRecord(BaseModel):
+    """The first response to a JSON API POST carrying an ``Idempotency-Key``."""
+
+    token_id = CharField(max_length=ID)
+    key = CharField(max_length=200)
+    request_hash = CharField(max_length=64)
+    status = IntegerField()
+    response = TextField()
+    created_at = CharField()
+
+    class Meta:
+        primary_key = CompositeKey("token_id", "key")
+
+
+MODELS = [
+    SchemaVersion, Store, Device, EnrolmentToken, User, ApiToken, Nonce, RulesVersion, DeviceRules,
+    Customer, Sale, SaleReturn, Movement, Hold, LogEntry, Conflict, FeedItem, CustomerDeviceSeq,
+    IdempotencyRecord,
+]

@@ -1,0 +1,192 @@
+"""Central's OpenAPI 3 document (``GET /api/v1/openapi.json``): the JSON API and the sync API."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+_INT = {"type": "integer"}
+_STR = {"type": "string"}
+_BOOL = {"type": "boolean"}
+_NSTR = {"type": "string", "nullable": True}
+_OBJ = {"type": "object"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: str) -> dict[str, Any]:
+    texts = {
+        "400": "Malformed JSON or bad query (malformed_json, bad_query)",
+        "401": "Missing or invalid credentials (unauthorized; for sync: unknown_device, bad_signature, "
+               "stale_request, replayed_request)",
+        "403": "Refused (device_revoked, enrollment_token_invalid)",
+        "404": "Not found",
+        "409": "Conflict (idempotency_conflict, store_exists, store_mismatch, device_conflict, fork_detected, "
+               "device_frozen, seq_gap)",
+        "422": "Validation or business rule refused; nothing was written",
+        "503": "Transient fault (database unavailable); retry with backoff",
+    }
+    return {code: _json(_ref("Error"), texts[code]) for code in codes}
+
+
+def _op(summary: str, responses: dict[str, Any], *, body: str | None = None, params: list | None = None,
+        errors: tuple[str, ...] = ("401",), security: list | None = None, idempotent: bool = False) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": summary, "responses": {**responses, **_errors(*errors)}}
+    parameters = list(params or [])
+    if idempotent:
+        parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                           "schema": {"type": "string", "maxLength": 200},
+                           "description": "Same key and body replays the first response; another body is 409."})
+    if parameters:
+        operation["parameters"] = parameters
+    if body:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
+    if security is not None:
+        operation["security"] = security
+    return operation
+
+
+def _path(name: str, schema: dict | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema or _STR}
+
+
+def _query(name: str, schema: dict | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema or _STR}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["code", "message", "details"],
+        "properties": {"code": _STR, "message": _STR, "details": _OBJ}}}},
+    "Customer": {"type": "object", "properties": {
+        "id": _STR, "card_number": _NSTR, "first_name": _STR, "last_name": _STR, "email": _NSTR, "phone": _NSTR,
+        "birth_date": _NSTR, "tier": _NSTR, "balance_negative": _BOOL, "held": _INT,
+        "points": {"type": "object", "properties": {"available": _INT, "pending": _INT}},
+        "created_at": _STR, "updated_at": _STR}},
+    "Device": {"type": "object", "properties": {
+        "id": _STR, "store": _STR, "acked_seq": _INT, "head_hash": _STR, "last_sync_at": _NSTR, "revoked": _BOOL,
+        "frozen": _BOOL, "enrolled_at": _STR, "public_key": _STR}},
+    "Store": {"type": "object", "properties": {"code": _STR, "name": _STR,
+                                               "devices": {"type": "array", "items": _ref("Device")}}},
+    "NewStore": {"type": "object", "required": ["code", "name"], "properties": {"code": _STR, "name": _STR}},
+    "NewEnrolment": {"type": "object", "required": ["store"],
+                     "properties": {"store": _STR, "expires_in_hours": _INT}},
+    "Enrolment": {"type": "object", "properties": {"token": _STR, "store": _STR, "expires_at": _STR}},
+    "RulesDocument": {"type": "object", "description": "CONTRACT.md \"Rules document\""},
+    "RulesVersion": {"type": "object", "properties": {
+        "version": _INT, "effective_from": _STR, "document": _ref("RulesDocument"), "signature": _STR,
+        "published_at": _STR}},
+    "Exception": {"type": "object", "properties": {
+        "id": _INT, "kind": _STR, "status": _STR, "device_id": _NSTR, "store": _NSTR, "customer_id": _NSTR,
+        "seq": {"type": "integer", "nullable": True}, "entry_id": _NSTR, "details": _OBJ, "created_at": _STR,
+        "resolved_at": _NSTR, "resolution": _NSTR}},
+    "Resolution": {"type": "object", "properties": {"resolution": _STR}},
+    "Head": {"type": "object", "properties": {"seq": _INT, "hash": _STR, "frozen": _BOOL}},
+    "EnrollRequest": {"type": "object", "required": ["token", "device_id", "public_key"], "properties": {
+        "token": _STR, "device_id": _STR, "public_key": _STR, "store": _NSTR}},
+    "EnrollResponse": {"type": "object", "properties": {
+        "device_id": _STR, "store": {"type": "object", "properties": {"code": _STR, "name": _STR}},
+        "central_public_key": _STR, "head": _ref("Head")}},
+    "Entry": {"type": "object", "description": "A signed change-log entry (CONTRACT.md)", "required": [
+        "v", "device", "seq", "prev", "at", "hlc", "kind", "id", "body", "sig"]},
+    "PushRequest": {"type": "object", "required": ["entries"],
+                    "properties": {"entries": {"type": "array", "maxItems": 500, "items": _ref("Entry")}}},
+    "PushResponse": {"type": "object", "properties": {"head": _ref("Head"), "results": {"type": "array", "items": {
+        "type": "object", "properties": {"seq": _INT, "id": _STR, "reason": _STR, "status": {
+            "type": "string", "enum": ["applied", "duplicate", "rejected"]}}}}}},
+    "Feed": {"type": "object", "properties": {"cursor": _INT, "more": _BOOL, "items": {"type": "array", "items": {
+        "type": "object", "properties": {"cursor": _INT, "body": _OBJ, "kind": {
+            "type": "string", "enum": ["rules.version", "customer.state", "device.revoked"]}}}}}},
+    "AuthorizeRequest": {"type": "object", "required": ["customer_id", "points", "sale_id"],
+                         "properties": {"customer_id": _STR, "points": _INT, "sale_id": _STR}},
+    "Authorization": {"type": "object", "properties": {
+        "authorized": _BOOL, "hold_id": _STR, "available": _INT, "expires_at": _STR}},
+}
+
+_SIGNED = [{"deviceSignature": []}]
+_ARRAY = lambda name: {"type": "array", "items": _ref(name)}  # noqa: E731
+
+PATHS: dict[str, Any] = {
+    "/api/v1/health": {"get": _op("Liveness", {"200": _json(_OBJ, "ok")}, errors=(), security=[])},
+    "/api/v1/openapi.json": {"get": _op("This document", {"200": _json(_OBJ, "OpenAPI 3")}, errors=(), security=[])},
+    "/api/v1/customers": {"get": _op(
+        "Find a customer by card number", {"200": _json(_ref("Customer"), "found")},
+        params=[_query("card")], errors=("400", "401", "404"))},
+    "/api/v1/customers/{customer_id}": {"get": _op(
+        "A customer with the brand-wide balance", {"200": _json(_ref("Customer"), "found")},
+        params=[_path("customer_id")], errors=("401", "404"))},
+    "/api/v1/stores": {
+        "get": _op("Stores and their devices", {"200": _json(_ARRAY("Store"), "stores")}),
+        "post": _op("Add a store", {"201": _json(_ref("Store"), "created")}, body="NewStore",
+                    errors=("400", "401", "409", "422"), idempotent=True)},
+    "/api/v1/enrolments": {"post": _op(
+        "Make a one-time enrolment token", {"201": _json(_ref("Enrolment"), "created")}, body="NewEnrolment",
+        errors=("400", "401", "404", "422"), idempotent=True)},
+    "/api/v1/rules": {
+        "get": _op("Published rules versions", {"200": _json(_ARRAY("RulesVersion"), "versions")}),
+        "post": _op("Publish a rules version", {"201": _json({"type": "object", "properties": {
+            "version": _INT, "effective_from": _STR}}, "published")}, body="RulesDocument",
+            errors=("400", "401", "409", "422"), idempotent=True)},
+    "/api/v1/exceptions": {"get": _op(
+        "The exceptions queue (open by default)", {"200": _json(_ARRAY("Exception"), "exceptions")},
+        params=[_query("status", {"type": "string", "enum": ["open", "resolved", "all"]}), _query("kind"),
+                _query("limit", _INT)], errors=("400", "401"))},
+    "/api/v1/exceptions/{exception_id}/resolve": {"post": _op(
+        "Resolve an exception", {"200": _json(_ref("Exception"), "resolved")}, body="Resolution",
+        params=[_path("exception_id", _INT)], errors=("401", "404", "409", "422"))},
+    "/api/v1/devices/{device_id}": {"get": _op(
+        "A device", {"200": _json(_ref("Device"), "device")}, params=[_path("device_id")], errors=("401", "404"))},
+    "/api/v1/devices/{device_id}/log": {"get": _op(
+        "The device's log as central holds it: canonical JSON lines with sig, oldest first",
+        {"200": {"description": "JSON lines", "content": {"application/x-ndjson": {"schema": _STR}}}},
+        params=[_path("device_id"), _query("after", _INT)], errors=("400", "401", "404"))},
+    "/api/v1/devices/{device_id}/revoke": {"post": _op(
+        "Revoke a device", {"200": _json(_ref("Device"), "revoked")}, params=[_path("device_id")],
+        errors=("401", "404"))},
+    "/sync/v1/enroll": {"post": _op(
+        "Enrol a device with a one-time token", {"201": _json(_ref("EnrollResponse"), "enrolled")},
+        body="EnrollRequest", errors=("400", "403", "409", "422"), security=[])},
+    "/sync/v1/head": {"get": _op("The device's head as central holds it", {"200": _json(_ref("Head"), "head")},
+                                 errors=("401", "403"), security=_SIGNED)},
+    "/sync/v1/push": {"post": _op(
+        "Push up to 500 consecutive entries", {"200": _json(_ref("PushResponse"), "applied")}, body="PushRequest",
+        errors=("400", "401", "403", "409", "422", "503"), security=_SIGNED)},
+    "/sync/v1/pull": {"get": _op(
+        "The store's feed after a cursor", {"200": _json(_ref("Feed"), "items")},
+        params=[_query("since", _INT), _query("limit", _INT)], errors=("400", "401", "403"), security=_SIGNED)},
+    "/sync/v1/authorize": {"post": _op(
+        "Hold points for a sale against the brand-wide balance", {"200": _json(_ref("Authorization"), "held")},
+        body="AuthorizeRequest", errors=("400", "401", "403", "404", "409", "422"), security=_SIGNED)},
+}
+
+
+def document() -> dict[str, Any]:
+    """The whole OpenAPI document."""
+    try:
+        release = version("fidelis")
+    except PackageNotFoundError:  # running from a source tree
+        release = "0"
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Fidelis central API", "version": release,
+                 "description": "Head-office JSON API (/api/v1) and the edge sync API (/sync/v1, "
+                                "docs/sync-protocol.md)."},
+        "servers": [{"url": "/"}],
+        "security": [{"apiToken": []}],
+        "components": {
+            "securitySchemes": {
+                "apiToken": {"type": "http", "scheme": "bearer"},
+                "deviceSignature": {"type": "apiKey", "in": "header", "name": "X-Fidelis-Signature",
+                                    "description": "Ed25519 request signature with X-Fidelis-Device, "
+                                                   "X-Fidelis-Timestamp and X-Fidelis-Nonce"},
+            },
+            "schemas": SCHEMAS,
+        },
+        "paths": PATHS,
+    }

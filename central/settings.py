@@ -1,0 +1,44 @@
+"""Central's settings in one place: defaults, limits and where each can be changed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/central.db"
+"""``--database`` or ``FIDELIS_DATABASE_URL``; ``postgresql://user@host:port/db`` for real brands."""
+DATABASE_ENV = "FIDELIS_DATABASE_URL"
+
+DEFAULT_KEY_FILE = "./var/central_key.pem"
+"""``--key-file`` or ``FIDELIS_CENTRAL_KEY``: central's Ed25519 key, made once by ``init``."""
+KEY_ENV = "FIDELIS_CENTRAL_KEY"
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8700
+DEFAULT_THREADS = 8
+
+POOL_MAX_CONNECTIONS = 20
+"""PostgreSQL connections one central process may hold (one per busy request thread)."""
+POOL_STALE_SECONDS = 300
+"""A pooled PostgreSQL connection older than this is closed instead of reused."""
+POOL_WAIT_SECONDS = 10
+"""How long a request waits for a free pooled connection before failing (503)."""
+SQLITE_BUSY_MS = 10_000
+
+ENROLMENT_HOURS = 24
+"""Default lifetime of a one-time enrolment token (``enroll create --expires-in``)."""
+HOLD_TTL = timedelta(minutes=10)
+"""An authorization hold lapses after this unless a sale entry settles it first."""
+
+MAX_PUSH_ENTRIES = 500
+"""Most entries one push may carry (docs/sync-protocol.md)."""
+PULL_DEFAULT_LIMIT = 500
+PULL_MAX_LIMIT = 1000
+MAX_BODY_BYTES = 8 << 20
+"""Largest request body: 500 entries of a few kilobytes each."""
+
+NONCE_SWEEP_SECONDS = 60
+"""How often a process deletes expired request nonces."""
+
+STORE_CODE_MAX = 16
+USER_ROLES = ("admin", "manager", "viewer")
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1

@@ -1,0 +1,143 @@
+"""The sync API for edges, ``/sync/v1`` (docs/sync-protocol.md): enroll, head, push, pull, authorize.
+
+Every endpoint but ``enroll`` is a signed request. Central refuses, in this order: unknown
+device, bad signature, stale timestamp (``sync.protocol.check_request``), a nonce seen in the
+last 10 minutes, a revoked device. Each refusal is logged with the device id and the reason;
+secrets, tokens and signatures never reach the log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import peewee
+from flask import Blueprint, g, jsonify, request
+
+from shared.times import format_time
+from sync.protocol import NONCE_TTL, RequestRefused, check_request
+
+from . import db, enrolment, feed, ingest, ledger, settings
+from .bodies import usable_key
+from .errors import CentralError
+from .web import clock, json_body, state
+
+sync = Blueprint("sync", __name__, url_prefix="/sync/v1")
+log = logging.getLogger("fidelis.central.sync")
+UNSIGNED_ENDPOINTS = {"sync.enroll"}
+_last_sweep = [0.0]
+
+
+def _printable(device_id: str) -> str:
+    """The device id as it may appear in a log line (it comes from an untrusted header)."""
+    return repr(device_id[:64])
+
+
+def _refuse(device_id: str, status: int, code: str, message: str) -> CentralError:
+    log.warning("refused sync request: device=%s reason=%s path=%s", _printable(device_id), code, request.path)
+    return CentralError(status, code, message)
+
+
+def _signed_path() -> str:
+    query = request.query_string.decode("latin-1")
+    return request.script_root + request.path + (f"?{query}" if query else "")
+
+
+def _remember_nonce(device_id: str, nonce: str, now) -> bool:
+    """Store the nonce; False if it was seen before (the primary key decides, across app servers)."""
+    if time.monotonic() - _last_sweep[0] > settings.NONCE_SWEEP_SECONDS:
+        _last_sweep[0] = time.monotonic()
+        db.execute("DELETE FROM nonce WHERE expires_at < ?", (format_time(now),))
+    try:
+        with db.database.atomic():
+            db.execute("INSERT INTO nonce (device_id, nonce, expires_at) VALUES (?, ?, ?)",
+                       (device_id, nonce, format_time(now + NONCE_TTL)))
+    except peewee.IntegrityError:
+        return False
+    return True
+
+
+@sync.before_request
+def authenticate_device():
+    """Check the request signature, the nonce and revocation; put the device on ``g``."""
+    if request.endpoint in UNSIGNED_ENDPOINTS:
+        return None
+    now = clock()
+    found: dict[str, Any] = {}
+
+    def public_key_of(device_id: str):
+        device = ingest.load_device(device_id) if usable_key(device_id) else None
+        if device is None:
+            return None
+        found["device"] = device
+        return ingest.public_key(device.public_key)
+
+    claimed = request.headers.get("X-Fidelis-Device", "")
+    try:
+        signed = check_request(request.headers, request.method, _signed_path(), request.get_data(cache=True),
+                               public_key_of, now)
+    except RequestRefused as exc:
+        raise _refuse(claimed, exc.status, exc.code, str(exc)) from None
+    if not _remember_nonce(signed.device_id, signed.nonce, now):
+        raise _refuse(claimed, 401, "replayed_request", "this request was already received (nonce seen before)")
+    device = found["device"]
+    if device.revoked:
+        raise _refuse(claimed, 403, "device_revoked", "this device was revoked by head office")
+    g.device = device
+    return None
+
+
+@sync.post("/enroll")
+def enroll():
+    body = json_body()
+    result = enrolment.enroll(body, clock(), state().public_key_b64)
+    log.info("enrolled device=%s store=%s", _printable(result["device_id"]), result["store"]["code"])
+    return jsonify(result), 201
+
+
+@sync.get("/head")
+def head():
+    device = g.device
+    return jsonify({"seq": device.head_seq, "hash": device.head_hash, "frozen": device.frozen})
+
+
+@sync.post("/push")
+def push():
+    raw = request.get_data(cache=True)
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise CentralError(400, "malformed_json", f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict) or set(body) != {"entries"}:
+        raise CentralError(422, "validation_error", 'the body must be {"entries": [entry, …]}',
+                           {"problems": [{"path": "$", "message": "must be an object with only \"entries\""}]})
+    result = ingest.apply_push(g.device.id, body["entries"], clock())  # logs its own refusals
+    return jsonify(result.as_json())
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise CentralError(400, "bad_query", f"{name} must be an integer between {low} and {high}")
+    return int(raw)
+
+
+@sync.get("/pull")
+def pull():
+    since = _int_arg("since", 0, 0, 2**63 - 1)
+    limit = _int_arg("limit", settings.PULL_DEFAULT_LIMIT, 1, settings.PULL_MAX_LIMIT)
+    page = feed.read(g.device.store_code, since, limit)
+    db.execute("UPDATE device SET last_sync_at = ? WHERE id = ?", (format_time(clock()), g.device.id))
+    return jsonify(page)
+
+
+@sync.post("/authorize")
+def authorize():
+    device = g.device
+    if device.frozen:
+        raise CentralError(409, "device_frozen", "this device is frozen after a fork; it cannot authorize spending")
+    return jsonify(ledger.authorize(device.id, json_body(), clock()))
