@@ -99,7 +99,7 @@ def main() -> None:
     processes = [subprocess.Popen([str(BIN / "fidelis-central"), "serve", "--host", HOST, "--port", str(CENTRAL_PORT)],
                                   env=CENTRAL_ENV)]
     try:
-        _wait(f"{central_url}/sync/v1/head", processes[0], "central")
+        _wait(f"{central_url}/api/v1/health", processes[0], "central")
         edge_setup(central_url)
         till_key = _secret("till_key", lambda: _cli("fidelis-edge", "till", "add", "--name", "demo-till",
                                                     "--data-dir", str(EDGE_DIR)))
@@ -114,7 +114,7 @@ Fidelis demo is running (data in {DATA}).
 
   Central          {central_url}   (JSON API {central_url}/api/v1, sync API {central_url}/sync/v1)
   Central API token {token}
-  Admin login      {ADMIN_EMAIL} / {password}
+  Admin user       {ADMIN_EMAIL} / {password}   (fidelis-central user create)
   Edge till API    {edge}   (store S001)
   Till key         {till_key}
 

@@ -71,7 +71,7 @@ class CentralNode:
                 [str(BIN / "fidelis-central"), "serve", "--port", str(self.port)],
                 stdout=subprocess.DEVNULL, stderr=log, env=self.env,
             )
-        _wait_healthy(f"{self.url}/sync/v1/head", self.proc, "central", self.log)
+        _wait_healthy(f"{self.url}/api/v1/health", self.proc, "central", self.log)
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import re
+import subprocess
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import BIN, ROOT, run_cli
+from central.cli import _parser as central_parser
 from edge.cli import _parser
 
 
@@ -22,6 +24,7 @@ def _commands(parser: argparse.ArgumentParser, prefix=()):
 
 
 EDGE_COMMANDS = sorted(_commands(_parser()))
+CENTRAL_COMMANDS = sorted(_commands(central_parser()))
 
 
 @pytest.mark.parametrize("command", EDGE_COMMANDS, ids=" ".join)
@@ -29,6 +32,14 @@ def test_every_edge_command_has_help_with_an_example_and_is_in_the_readme(comman
     result = run_cli(*command, "--help")
     assert "Example: fidelis-edge" in result.stdout
     assert f"fidelis-edge {' '.join(command)}" in (ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize("command", CENTRAL_COMMANDS, ids=" ".join)
+def test_every_central_command_has_help_with_an_example_and_is_documented(command):
+    result = subprocess.run([str(BIN / "fidelis-central"), *command, "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "Example: fidelis-central" in result.stdout
+    documented = (ROOT / "README.md").read_text() + (ROOT / "docs" / "central.md").read_text()
+    assert f"fidelis-central {' '.join(command)}" in documented
 
 
 def test_every_route_is_in_the_openapi_document(app, till):
