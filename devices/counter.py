@@ -17,7 +17,7 @@ from collections import Counter
 from datetime import date, datetime, timezone, tzinfo
 from typing import Callable, Iterable
 
-from .link import SerialLink
+from .link import LinkedDevice, SerialLink
 from .url import SERIAL_KINDS, PeripheralURL, parse_url
 
 __all__ = ["PeopleCounter", "bucket_visits", "parse_count"]
@@ -58,7 +58,7 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class PeopleCounter:
+class PeopleCounter(LinkedDevice):
     """A serial people counter that reconnects by itself and reports visits."""
 
     def __init__(self, url: str | PeripheralURL, on_visits: VisitsCallback | None = None, *,
@@ -71,39 +71,7 @@ class PeopleCounter:
         self._link = SerialLink(self.url, name="counter", on_line=self._received,
                                 retry_initial=retry_initial, retry_max=retry_max)
 
-    @property
-    def connected(self) -> bool:
-        """True while the counter's port is open."""
-        return self._link.connected
 
-    @property
-    def last_error(self) -> str | None:
-        """The most recent open/read error, kept after a successful reconnect."""
-        return self._link.last_error
-
-    @property
-    def port(self):
-        """The open pyserial object or None (diagnostics; with loop:// tests write to it)."""
-        return self._link.port
-
-    def start(self) -> "PeopleCounter":
-        """Open the port in the background and keep it open until :meth:`stop`."""
-        self._link.start()
-        return self
-
-    def stop(self) -> None:
-        """Close the port and stop reconnecting."""
-        self._link.stop()
-
-    def wait_connected(self, timeout: float | None = None) -> bool:
-        """Block until the port is open; False on timeout."""
-        return self._link.wait_connected(timeout)
-
-    def __enter__(self) -> "PeopleCounter":
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def _received(self, line: str) -> None:
         count = parse_count(line)

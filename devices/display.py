@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from .link import SerialLink
+from .link import LinkedDevice, SerialLink
 from .text import center, columns, fit, fold, format_money
 from .url import SERIAL_KINDS, PeripheralURL, parse_url
 
@@ -54,7 +54,7 @@ def render(line1: str, line2: str, *, columns: int = COLUMNS, encoding: str = "c
     return DISPLAY_CLEAR + CURSOR_HOME + line(line1) + LINE_2 + line(line2)
 
 
-class Display:
+class Display(LinkedDevice):
     """A two-line customer display that reconnects by itself and never raises.
 
     ``welcome``, ``show_total``, ``show_points`` and ``show`` return True when the screen
@@ -72,39 +72,7 @@ class Display:
                                 retry_initial=retry_initial, retry_max=retry_max,
                                 port_options={"write_timeout": WRITE_TIMEOUT})
 
-    @property
-    def connected(self) -> bool:
-        """True while the display's port is open."""
-        return self._link.connected
 
-    @property
-    def last_error(self) -> str | None:
-        """The most recent open/write error, kept after a successful reconnect."""
-        return self._link.last_error
-
-    @property
-    def port(self):
-        """The open pyserial object or None (diagnostics; with loop:// tests read from it)."""
-        return self._link.port
-
-    def start(self) -> "Display":
-        """Open the port in the background and keep it open until :meth:`stop`."""
-        self._link.start()
-        return self
-
-    def stop(self) -> None:
-        """Close the port and stop reconnecting."""
-        self._link.stop()
-
-    def wait_connected(self, timeout: float | None = None) -> bool:
-        """Block until the port is open; False on timeout."""
-        return self._link.wait_connected(timeout)
-
-    def __enter__(self) -> "Display":
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # --- screens ---------------------------------------------------------------------------
 

@@ -234,3 +234,47 @@ class SerialLink:
             self.last_error = str(exc) or type(exc).__name__
         self._up.clear()
         self._lost.set()
+
+
+class LinkedDevice:
+    """What every serial device shares: one :class:`SerialLink` in ``self._link``.
+
+    Subclasses build the link in ``__init__``; this gives them the life cycle (start, stop,
+    context manager) and the diagnostics (connected, last_error, port).
+    """
+
+    _link: "SerialLink"
+
+    @property
+    def connected(self) -> bool:
+        """True while the device's port is open."""
+        return self._link.connected
+
+    @property
+    def last_error(self) -> str | None:
+        """The most recent open/read/write error, kept after a successful reconnect."""
+        return self._link.last_error
+
+    @property
+    def port(self):
+        """The open pyserial object or None (diagnostics; loop:// tests use it)."""
+        return self._link.port
+
+    def start(self):
+        """Open the port in the background and keep it open until :meth:`stop`."""
+        self._link.start()
+        return self
+
+    def stop(self) -> None:
+        """Close the port and stop reconnecting."""
+        self._link.stop()
+
+    def wait_connected(self, timeout: float | None = None) -> bool:
+        """Block until the port is open; False on timeout."""
+        return self._link.wait_connected(timeout)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -15,7 +15,7 @@ import logging
 import queue
 from typing import Callable
 
-from .link import SerialLink
+from .link import LinkedDevice, SerialLink
 from .url import SERIAL_KINDS, PeripheralURL, parse_url
 
 __all__ = ["Scanner"]
@@ -23,7 +23,7 @@ __all__ = ["Scanner"]
 log = logging.getLogger(__name__)
 
 
-class Scanner:
+class Scanner(LinkedDevice):
     """A serial barcode/card scanner that reconnects by itself.
 
     ``on_code(code)`` runs on the reader thread; keep it short. At most ``queue_size`` codes
@@ -39,33 +39,6 @@ class Scanner:
         self._link = SerialLink(self.url, name="scanner", on_line=self._received,
                                 retry_initial=retry_initial, retry_max=retry_max)
 
-    @property
-    def connected(self) -> bool:
-        """True while the scanner's port is open."""
-        return self._link.connected
-
-    @property
-    def last_error(self) -> str | None:
-        """The most recent open/read error, kept after a successful reconnect."""
-        return self._link.last_error
-
-    @property
-    def port(self):
-        """The open pyserial object or None (diagnostics; with loop:// tests write to it)."""
-        return self._link.port
-
-    def start(self) -> "Scanner":
-        """Open the port in the background and keep it open until :meth:`stop`."""
-        self._link.start()
-        return self
-
-    def stop(self) -> None:
-        """Close the port and stop reconnecting."""
-        self._link.stop()
-
-    def wait_connected(self, timeout: float | None = None) -> bool:
-        """Block until the port is open; False on timeout."""
-        return self._link.wait_connected(timeout)
 
     def next_code(self, timeout: float | None = None) -> str | None:
         """The next scanned code, or None if none arrives within ``timeout`` seconds."""
@@ -74,11 +47,6 @@ class Scanner:
         except queue.Empty:
             return None
 
-    def __enter__(self) -> "Scanner":
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def _received(self, code: str) -> None:
         while True:
