@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -14,48 +13,25 @@ from werkzeug.exceptions import HTTPException
 
 from sync.entry import public_key_raw_b64
 
-from . import db, keys, migrations, settings
+from . import db, keys, settings
 from .errors import CentralError
+from .migrations import open_checked
 from .web import CentralState, error_response
 
 log = logging.getLogger("fidelis.central")
-
-
-def database_url_from(arg: str | None) -> str:
-    """``--database``, else ``FIDELIS_DATABASE_URL``, else ``sqlite:///./var/central.db``."""
-    return arg or os.environ.get(settings.DATABASE_ENV) or settings.DEFAULT_DATABASE_URL
-
-
-def open_database(url: str) -> None:
-    """Bind central's database and check it has been initialised to this software's schema."""
-    try:
-        db.connect(url)
-        version = migrations.current_version()
-    except db.DatabaseUrlError as exc:
-        raise CentralError(500, "bad_database_url", str(exc)) from None
-    except peewee.DatabaseError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CentralError(503, "database_unavailable", f"cannot open database {db.redact(url)}: {first}") from None
-    if version < migrations.LATEST:
-        raise CentralError(500, "schema_outdated",
-                           f"database {db.redact(url)} is at schema {version}, this software needs "
-                           f"{migrations.LATEST}: run 'fidelis-central init'")
-    if version > migrations.LATEST:
-        raise CentralError(500, "schema_newer",
-                           f"database schema {version} is newer than this software; upgrade fidelis")
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build central. ``config`` may set ``DATABASE_URL``, ``KEY_FILE`` and ``CLOCK``."""
     app = Flask(__name__)
     app.config.update(
-        DATABASE_URL=database_url_from(None),
+        DATABASE_URL=db.url_from(None),
         KEY_FILE=str(keys.key_file_from(None)),
         CLOCK=lambda: datetime.now(timezone.utc),
         MAX_CONTENT_LENGTH=settings.MAX_BODY_BYTES,
     )
     app.config.update(config or {})
-    open_database(app.config["DATABASE_URL"])
+    open_checked(app.config["DATABASE_URL"])
     key = keys.load_key(Path(app.config["KEY_FILE"]))
     app.extensions["fidelis_central"] = CentralState(key, public_key_raw_b64(key))
 

@@ -23,8 +23,8 @@ from sync.entry import public_key_raw_b64
 from . import auth, db, enrolment, keys, migrations, settings, stores, verify
 from . import exceptions as queue
 from . import rules as rulebook
-from .app import database_url_from, open_database
 from .errors import CentralError
+from .migrations import open_checked
 
 
 class CliError(Exception):
@@ -273,12 +273,12 @@ def _one_line(exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``fidelis-central`` console script."""
     args = _parser().parse_args(argv)
-    args.database = database_url_from(getattr(args, "database", None))
+    args.database = db.url_from(getattr(args, "database", None))
     args.key_file = keys.key_file_from(getattr(args, "key_file", None))
     args.json = getattr(args, "json", False)
     try:
         if args.func in NEEDS_DATABASE:
-            open_database(args.database)
+            open_checked(args.database)
         args.func(args)
     except (CliError, CentralError, db.DatabaseUrlError) as exc:
         print(f"fidelis-central: {exc}", file=sys.stderr)

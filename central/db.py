@@ -55,6 +55,11 @@ class DatabaseUrl:
         return self.backend == "postgresql"
 
 
+def url_from(arg: str | None) -> str:
+    """``--database``, else ``FIDELIS_DATABASE_URL``, else ``sqlite:///./var/central.db``."""
+    return arg or os.environ.get(settings.DATABASE_ENV) or settings.DEFAULT_DATABASE_URL
+
+
 def parse_url(url: str) -> DatabaseUrl:
     """Parse a database URL; ``DatabaseUrlError`` for anything unsupported."""
     if not isinstance(url, str) or not url:

@@ -11,9 +11,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable
 
+import peewee
+
 from shared.times import format_time
 
 from . import db, models
+from .errors import CentralError
 
 MIGRATION_LOCK_KEY = 0x46494D47  # "FIMG"
 
@@ -67,3 +70,21 @@ def migrate() -> int:
                 (number, format_time(datetime.now(timezone.utc))),
             )
     return current_version()
+
+
+def open_checked(url: str) -> None:
+    """Bind central's database and check it has been initialised to this software's schema."""
+    try:
+        db.connect(url)
+        version = current_version()
+    except db.DatabaseUrlError as exc:
+        raise CentralError(500, "bad_database_url", str(exc)) from None
+    except peewee.DatabaseError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CentralError(503, "database_unavailable", f"cannot open database {db.redact(url)}: {first}") from None
+    if version < LATEST:
+        raise CentralError(500, "schema_outdated", f"database {db.redact(url)} is at schema {version}, this "
+                           f"software needs {LATEST}: run 'fidelis-central init'")
+    if version > LATEST:
+        raise CentralError(500, "schema_newer",
+                           f"database schema {version} is newer than this software; upgrade fidelis")
