@@ -15,7 +15,7 @@ from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 
 from shared.times import format_time
 
-from . import auth, customers, enrolment, settings, stores
+from . import auth, customers, enrolment, settings, stores, traffic
 from . import exceptions as queue
 from . import rules as rulebook
 from .bodies import usable_key
@@ -160,6 +160,12 @@ def resolve_exception(exception_id: int):
     if not isinstance(resolution, str) or len(resolution) > 2000 or "\x00" in resolution:
         raise CentralError(422, "validation_error", "resolution must be a note of at most 2000 characters")
     return jsonify(queue.resolve(exception_id, resolution, clock()))
+
+
+@api.get("/traffic")
+def traffic_report():
+    """Visits, sales and conversion per shop and day (``?store=S001&from=YYYY-MM-DD&to=…``)."""
+    return jsonify(traffic.report(request.args.get("store"), request.args.get("from"), request.args.get("to")))
 
 
 @api.get("/devices/<device_id>")

@@ -121,6 +121,11 @@ PATHS: dict[str, Any] = {
     "/api/v1/customers/{customer_id}": {"get": _op(
         "A customer with the brand-wide balance", {"200": _json(_ref("Customer"), "found")},
         params=[_path("customer_id")], errors=("401", "404"))},
+    "/api/v1/traffic": {
+        "get": _op("Visits, sales and conversion (basis points) per shop and day",
+                   {"200": _json({"type": "array", "items": {"type": "object"}}, "report")},
+                   params=[_query("store"), _query("from"), _query("to")]),
+    },
     "/api/v1/stores": {
         "get": _op("Stores and their devices", {"200": _json(_ARRAY("Store"), "stores")}),
         "post": _op("Add a store", {"201": _json(_ref("Store"), "created")}, body="NewStore",
