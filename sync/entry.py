@@ -117,29 +117,22 @@ def sign_entry(unsigned: Entry, private_key: Ed25519PrivateKey) -> Entry:
     """
     if isinstance(unsigned, dict) and "sig" in unsigned:
         raise EntryError("malformed_entry", "entry is already signed")
-    message = entry_bytes(unsigned)
+    return sign_entry_bytes(entry_bytes(unsigned), private_key)
+
+
+def sign_entry_bytes(message: bytes, private_key: Ed25519PrivateKey) -> Entry:
+    """The entry whose canonical unsigned bytes are ``message``, parsed back and signed."""
     signed = json.loads(message)
     signed["sig"] = b64url_encode(private_key.sign(LOG_DOMAIN + message))
     return signed
 
 
-def make_entry(
-    *,
-    device: str,
-    seq: int,
-    prev: str,
-    at: str,
-    hlc: str,
-    kind: str,
-    id: str,  # noqa: A002 - the contract's field name
-    body: dict[str, Any],
-    private_key: Ed25519PrivateKey,
-) -> Entry:
-    """Build, check and sign an entry; raises ``EntryError`` (``malformed_entry``) if invalid."""
-    unsigned = {"v": ENTRY_VERSION, "device": device, "seq": seq, "prev": prev, "at": at,
-                "hlc": hlc, "kind": kind, "id": id, "body": body}
-    _check_shape(unsigned, _UNSIGNED_FIELDS)
-    return sign_entry(unsigned, private_key)
+def make_entry(**fields: Any) -> Entry:
+    """Build, check and sign an entry (the keyword arguments of ``seal_entry``).
+
+    Raises ``EntryError`` (``malformed_entry``) if a field is invalid.
+    """
+    return seal_entry(**fields).entry
 
 
 class SealedEntry(NamedTuple):
@@ -171,8 +164,7 @@ def seal_entry(
                 "hlc": hlc, "kind": kind, "id": id, "body": body}
     _check_shape(unsigned, _UNSIGNED_FIELDS)
     message = entry_bytes(unsigned)
-    signed = json.loads(message)
-    signed["sig"] = b64url_encode(private_key.sign(LOG_DOMAIN + message))
+    signed = sign_entry_bytes(message, private_key)
     return SealedEntry(signed, hashlib.sha256(message).hexdigest(), canonical_bytes(signed))
 
 
