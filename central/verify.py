@@ -24,7 +24,6 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
 
-from sync.canonical import canonical_bytes
 from sync.entry import (
     GENESIS_PREV,
     EntryError,
@@ -55,15 +54,16 @@ def check_part(public_key: str, device_id: str, entries: list[dict]) -> tuple[An
         if seq == 1 and prev != GENESIS_PREV:
             raise EntryError("broken_chain", "seq 1 must follow the genesis hash", index=0)
         try:
+            lines: list[bytes] = []
             last = verify_chain(entries, load_public_key_b64(public_key), after_seq=seq - 1, after_hash=prev,
-                                device=device_id)
+                                device=device_id, lines=lines)
         except EntryError:
             raise
         except ValueError as exc:
             raise EntryError("malformed_entry", str(exc), index=0) from None
     except EntryError as exc:
         return ("bad", exc.code, exc.args[0], exc.index or 0)
-    return ("ok", last, [canonical_bytes(entry).decode("utf-8") for entry in entries])
+    return ("ok", last, [line.decode("utf-8") for line in lines])
 
 
 # --- helper processes ---------------------------------------------------------------------------

@@ -185,6 +185,7 @@ def verify_chain(
     after_seq: int = 0,
     after_hash: str = GENESIS_PREV,
     device: str | None = None,
+    lines: list[bytes] | None = None,
 ) -> str:
     """Verify a run of entries that continues the log at ``(after_seq, after_hash)``.
 
@@ -193,6 +194,8 @@ def verify_chain(
     hash of the last entry (``after_hash`` for an empty run). Raises ``EntryError`` with
     ``index`` set and code ``malformed_entry``, ``wrong_device``, ``seq_gap`` (also for a
     repeated or reordered seq), ``broken_chain`` (e.g. a fork spliced in) or ``bad_signature``.
+    ``lines``, when given, receives each entry's canonical bytes with ``sig`` (what a
+    receiver stores), built from the bytes already hashed rather than canonicalized again.
     """
     if isinstance(after_seq, bool) or not isinstance(after_seq, int) or after_seq < 0:
         raise ValueError("after_seq must be an integer >= 0")
@@ -222,8 +225,24 @@ def verify_chain(
             exc.index = index
             raise
         head = hashlib.sha256(message).hexdigest()
+        if lines is not None:
+            lines.append(signed_line(message, entry["sig"]))
         expected_seq += 1
     return head
+
+
+_VERSION_TAIL = b',"v":1}'
+
+
+def signed_line(message: bytes, sig: str) -> bytes:
+    """The canonical bytes of the signed entry, from those of the unsigned one.
+
+    In UTF-16 key order ``sig`` falls between ``seq`` and ``v``, and ``v`` is always 1, so
+    the signed form is the unsigned one with ``"sig"`` spliced in before its last member.
+    """
+    if not message.endswith(_VERSION_TAIL):
+        raise EntryError("malformed_entry", "an entry's last member must be \"v\":1")
+    return message[: -len(_VERSION_TAIL)] + b',"sig":' + json.dumps(sig).encode("ascii") + _VERSION_TAIL
 
 
 def _check_shape(entry: Any, fields: frozenset[str]) -> None:

@@ -338,3 +338,17 @@ def test_write_private_key_file_ignores_permissive_umask(tmp_path, key) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.stat(tmp_path / "k.pem").st_mode) == 0o600
+
+
+def test_signed_line_equals_canonicalizing_the_signed_entry():
+    from sync.canonical import canonical_bytes
+    from sync.entry import entry_bytes, generate_private_key, make_entry, signed_line, verify_chain
+
+    key = generate_private_key()
+    entry = make_entry(device="d1", seq=1, prev="0" * 64, at="2026-11-23T10:00:00.000Z",
+                       hlc="001795432640738-00000", kind="sale.completed", id="8f14e45f-ceea-467f-a0e6-0a0b9f4f3a11",
+                       body={"ß": "é", "\U0001f600": [1, {"sig": "x", "v": 2}]}, private_key=key)
+    assert signed_line(entry_bytes(entry), entry["sig"]) == canonical_bytes(entry)
+    lines: list[bytes] = []
+    verify_chain([entry], key.public_key(), lines=lines)
+    assert lines == [canonical_bytes(entry)]
