@@ -25,140 +25,35 @@ from typing import Any, Callable
 
 from peewee import fn
 
-from devices import DeviceConfigError, DeviceUnavailable
+from devices import DeviceUnavailable
 from shared.times import format_time, parse_time
 
-from . import accounts, rulebook, sales
+from . import sales
 from .box import EdgeBox
 from .db import database, write_transaction
 from .errors import ApiError
-from .models import Customer, PrintJob
+from .models import PrintJob
+from .receipts import (  # noqa: F401  (re-exported for the CLI)
+    NO_STATUS_REPLY,
+    RECEIPT,
+    REPRINT,
+    build_receipt,
+    check_printer,
+    one_line,
+    open_configured_printer,
+)
 
 __all__ = ["JobOutcome", "PrintQueue", "build_receipt", "check_printer", "open_configured_printer"]
 
 log = logging.getLogger("fidelis.edge.printqueue")
 
 QUEUED, PRINTED, FAILED = "queued", "printed", "failed"
-RECEIPT, REPRINT = "receipt", "reprint"
 IDLE_POLL = 30.0  # seconds between looks at the queue when nobody wakes the worker
 # A cash drawer popping open minutes after the sale, when the printer comes back, is a
 # drawer left open with nobody at the till: late receipts print without the kick.
 DRAWER_WINDOW = 60.0
 INTERRUPTED = ("interrupted while printing (the edge stopped after sending it to the printer and before "
                "recording it): not printed again automatically; reprint it if the receipt is missing")
-# printer_status()'s error when the printer gave no status reply: some printers (and print
-# servers) never answer DLE EOT, yet print fine.
-NO_STATUS_REPLY = "printer did not answer the status query"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
-def open_configured_printer(settings):
-    """A python-escpos printer for ``settings.printer``; config problems name their key."""
-    from devices.printer import open_printer
-
-    options: dict[str, Any] = {}
-    if settings.printer_profile:
-        options["profile"] = settings.printer_profile
-    if settings.paper_width:
-        options["width"] = settings.paper_width
-    try:
-        return open_printer(settings.printer, **options)
-    except DeviceConfigError as exc:
-        keys = ["printer"] + [k for k in ("printer_profile", "paper_width") if getattr(settings, k)]
-        where = " / ".join(settings.source(k) for k in keys)
-        from .peripherals import PeripheralConfigError
-
-        raise PeripheralConfigError(f"{where}: {exc}") from None
-
-
-def check_printer(printer) -> str | None:
-    """Ask the printer for its status; raise :class:`DeviceUnavailable` when it is off,
-    unreachable, offline (cover open) or out of paper.
-
-    Returns ``NO_STATUS_REPLY`` when the printer was reached but never answers status
-    queries (the job is then sent anyway), "low" when paper runs low, else None.
-    """
-    from devices.printer import printer_status
-
-    status = printer_status(printer)
-    error = _one_line(status["error"]) if status["error"] else None
-    if status["paper"] == "out":
-        raise DeviceUnavailable("printer is out of paper")
-    if status["reachable"]:
-        if error:
-            raise DeviceUnavailable(error)
-        return "low" if status["paper"] == "low" else None
-    if error == NO_STATUS_REPLY:
-        return NO_STATUS_REPLY
-    raise DeviceUnavailable(f"printer not reachable: {error or 'no answer'}")
-
-
-def _local_time(stamp: str, tz) -> str:
-    try:
-        return parse_time(stamp).astimezone(tz).strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return stamp
-
-
-def build_receipt(sale_id: str, settings, store: str, kind: str, now: datetime, *, drawer: bool = True):
-    """The ``devices.printer.Receipt`` of a stored sale, with the customer's balance now.
-
-    The first receipt (``kind`` receipt) of a sale paid (partly) in cash opens the drawer,
-    unless ``drawer`` is False; a reprint never does.
-    """
-    from devices.printer import Payment, Receipt, ReceiptLine
-
-    sale = sales.get(sale_id)
-    view = sales.sale_view(sale)
-    rules = rulebook.version(sale.rules_version)
-    customer = Customer.get_or_none(Customer.id == sale.customer_id) if sale.customer_id else None
-    balance = accounts.account(customer.id).points(now).available if customer else None
-    lines = []
-    for line in view["lines"]:
-        name = line.get("name") or line["sku"]
-        if line.get("reward"):
-            name = f"{name} (reward)"
-        lines.append(ReceiptLine(name, line["qty"], line["unit_price"], line.get("discount", 0)))
-    payments = []
-    for pay in view["payments"]:
-        if pay["method"] == "points":
-            payments.append(Payment("points", pay["points"] * rules.point_value, pay["points"]))
-        else:
-            payments.append(Payment(pay["method"], pay["amount"]))
-    qr = None
-    if settings.qr_url:
-        qr = settings.qr_url.format_map({"sale_id": sale.id, "store": store, "total": sale.total,
-                                         "card_number": customer.card_number if customer else ""})
-    footer = [f"Ref {sale.id}"]
-    if settings.footer:
-        footer.insert(0, settings.footer)
-    if kind == REPRINT:
-        footer.insert(0, "*** COPY ***")
-    return Receipt(
-        brand=settings.brand,
-        shop=settings.shop_lines,
-        sale_id=sale.id[:8],
-        at=_local_time(sale.created_at, settings.timezone),
-        lines=lines,
-        total=sale.total,
-        payments=payments,
-        points_earned=sale.points_earned,
-        points_redeemed=view["points_redeemed"],
-        balance_after=balance,
-        tier=customer.tier if customer else None,
-        card_number=customer.card_number if customer else None,
-        vouchers=(),
-        qr_url=qr,
-        footer="\n".join(footer),
-        logo_path=settings.logo,
-        currency=settings.currency,
-        minor_digits=settings.minor_digits,
-        open_drawer=drawer and kind == RECEIPT and any(p.method.lower() == "cash" for p in payments),
-        width=settings.paper_width,
-    )
 
 
 @dataclass(frozen=True)
@@ -346,7 +241,7 @@ class PrintQueue:
                 state = check_printer(self.printer)
                 self.paper = "low" if state == "low" else (None if state == NO_STATUS_REPLY else "ok")
         except DeviceUnavailable as exc:
-            self._unavailable(job, _one_line(exc), claimed=False)
+            self._unavailable(job, one_line(exc), claimed=False)
             return False
         if not self._claim(job):
             return True  # no longer queued: nothing to do
@@ -356,7 +251,7 @@ class PrintQueue:
             print_receipt(self.printer, receipt)
         except DeviceUnavailable as exc:
             # Nothing (or a torn half) reached the paper: drop the claim and retry later.
-            self._unavailable(job, _one_line(exc), claimed=True)
+            self._unavailable(job, one_line(exc), claimed=True)
             return False
         except Exception as exc:  # a layout error sends nothing
             log.exception("print job %s: receipt layout failed", job.id)
