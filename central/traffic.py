@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from datetime import date
 from typing import Any
 
 from . import db
@@ -21,7 +22,13 @@ _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 def _day_range(start: str | None, end: str | None) -> tuple[str, str]:
     for name, value in (("from", start), ("to", end)):
-        if value is not None and not _DAY.match(value):
+        if value is None:
+            continue
+        try:
+            valid = bool(_DAY.match(value)) and date.fromisoformat(value) is not None
+        except ValueError:
+            valid = False
+        if not valid:
             raise CentralError(422, "validation_error", f"{name} must be a day as YYYY-MM-DD")
     return start or "0000-01-01", end or "9999-12-31"
 

@@ -40,8 +40,9 @@ def test_counted_visits_reach_central_with_the_conversion_rate(tmp_path):
         assert [(r["store"], r["day"], r["visits"], r["sales"]) for r in rows] == [("S001", today, 8, 2)]
         assert rows[0]["conversion_bp"] == 2500  # 2 sales ÷ 8 visits = 25.00 %
         assert sum(rows[0]["hours"].values()) == 8
-        bad = central.api("/traffic?from=yesterday")
-        assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
+        for query in ("from=yesterday", "to=2026-13-99"):
+            bad = central.api(f"/traffic?{query}")
+            assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
     finally:
         edge.stop()
         pair.stop()
