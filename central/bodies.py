@@ -206,6 +206,7 @@ class ReturnFacts:
     lines: list
     amount_refunded: int
     points_reversed: int
+    eligible_reversed: int
 
 
 def sale_return(body: dict) -> ReturnFacts:
@@ -219,6 +220,7 @@ def sale_return(body: dict) -> ReturnFacts:
         lines=lines,
         amount_refunded=_int(body, "amount_refunded", optional=True),
         points_reversed=_int(body, "points_reversed", optional=True),
+        eligible_reversed=_int(body, "eligible_reversed", optional=True),
     )
 
 

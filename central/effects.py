@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from shared.engine import Earning, earn
 from shared.rules import RuleSet
+from shared.tiers import decided_tier, window_start
 from shared.times import format_time
 
 from . import bodies, db, feed, ledger
@@ -22,10 +23,10 @@ from . import rules as rulebook
 from .bodies import BodyError
 
 CUSTOMER_FIELDS = ("card_number", "first_name", "last_name", "email", "phone", "birth_date", "tier",
-                   "balance_negative") + ledger.SUMMARY_COLUMNS
+                   "balance_negative", "qualifying_spend") + ledger.SUMMARY_COLUMNS
 """What a push may change on a customer row (besides ``updated_at``)."""
 SALE_COLUMNS = ("id", "entry_id", "device_id", "customer_id", "till_id", "total", "eligible_amount", "points_earned",
-                "points_paid", "reward_points", "rules_version", "tier", "at")
+                "points_paid", "reward_points", "rules_version", "tier", "at", "qualifying")
 RETURN_COLUMNS = ("id", "entry_id", "sale_id", "device_id", "customer_id", "amount_refunded", "points_reversed", "at")
 LOG_COLUMNS = ("device_id", "seq", "id", "kind", "hash", "at", "status", "line", "received_at")
 DUPLICATE_RETURN = "duplicate_return"
@@ -57,12 +58,13 @@ class CustomerRow:
     birth_date: str | None
     tier: str | None
     balance_negative: bool = False
+    qualifying_spend: int = 0
     summary: ledger.Summary = field(default_factory=ledger.Summary)
 
     def fields(self) -> tuple:
         """The values of ``CUSTOMER_FIELDS``."""
         return (self.card_number, self.first_name, self.last_name, self.email, self.phone, self.birth_date,
-                self.tier, self.balance_negative, *self.summary.values())
+                self.tier, self.balance_negative, self.qualifying_spend, *self.summary.values())
 
     def public(self) -> tuple:
         """The values of ``feed.CUSTOMER_FIELDS``."""
@@ -108,6 +110,7 @@ class Batch:
         self.customers: dict[str, CustomerRow] = {}
         self.card_owner: dict[str, str] = {}
         self.sales: dict[str, str | None] = {}
+        self.qualifying: dict[str, int] = {}  # per sale: what it still adds to qualifying spend
         self.returns: set[str] = set()
         self.device_rules: dict[int, str] = {}
         self.published: dict[int, RuleSet | None] = {}
@@ -116,6 +119,7 @@ class Batch:
         self.changed: set[str] = set()
         self.rules_rows: list[tuple] = []
         self.sale_rows: list[tuple] = []
+        self.reduced_sales: set[str] = set()
         self.return_rows: list[tuple] = []
         self.movement_rows: list[tuple] = []
         self.log_rows: list[tuple] = []
@@ -123,6 +127,8 @@ class Batch:
         self.settle: dict[str, str] = {}
         self.touched: dict[str, int] = {}
         self.balances: dict[str, Any] = {}
+        self.holdings: dict[str, Any] = {}
+        self.tier_spend: dict[str, int] = {}
         self.applied: dict[str, dict[str, int]] = {}
         self.feed_rows: list[tuple] = []
 
@@ -149,11 +155,13 @@ class Batch:
         columns = ", ".join(CUSTOMER_FIELDS)
         for cid, *values in _select_in(f"SELECT id, {columns} FROM customer WHERE id IN ({{marks}})",
                                        customer_ids, lock):
-            self.customers[cid] = CustomerRow(cid, *values[:7], bool(values[7]), ledger.Summary(*values[8:]))
+            self.customers[cid] = CustomerRow(cid, *values[:7], bool(values[7]), values[8], ledger.Summary(*values[9:]))
         for card, owner in _select_in("SELECT card_number, id FROM customer WHERE card_number IN ({marks})", cards):
             self.card_owner[card] = owner
-        for sale_id, customer_id in _select_in("SELECT id, customer_id FROM sale WHERE id IN ({marks})", sale_ids):
+        for sale_id, customer_id, qualifying in _select_in("SELECT id, customer_id, qualifying FROM sale "
+                                                           "WHERE id IN ({marks})", sale_ids):
             self.sales[sale_id] = customer_id
+            self.qualifying[sale_id] = qualifying
         self.returns.update(_ids(_select_in("SELECT id FROM salereturn WHERE id IN ({marks})", return_ids)))
         for version, document in db.rows("SELECT version, document FROM devicerules WHERE device_id = ?",
                                          (self.device.id,)):
@@ -205,13 +213,12 @@ class Batch:
             self.new_customers.append(cid)
         else:
             # Registered again (an edge re-enrolled, or a repeat from another device): the
-            # newest contact details win; a card is only added, never swapped.
+            # newest contact details win; a card is only added, never swapped; the tier is
+            # central's to decide, never an entry's.
             known.first_name, known.last_name = facts.first_name, facts.last_name
             known.email, known.phone, known.birth_date = facts.email, facts.phone, facts.birth_date
             if known.card_number is None and card is not None:
                 known.card_number = card
-            if facts.tier:
-                known.tier = facts.tier
             self.changed.add(cid)
         if card is not None:
             self.card_owner[card] = cid
@@ -236,10 +243,15 @@ class Batch:
             self._conflict(queue.UNKNOWN_CUSTOMER, entry, customer_id=cid, sale_id=facts.sale_id)
             return queue.UNKNOWN_CUSTOMER
         at = format_time(bodies.entry_time(entry["at"], self.now))
+        earning = self._recalculate(entry, facts)
+        # Tiers follow the spend central derives itself; the edge's figure only when central
+        # cannot price the sale (an unknown rules version, already queued as an exception).
+        qualifying = earning.eligible_amount if earning is not None else facts.eligible_amount
         self.sales[facts.sale_id] = cid
+        self.qualifying[facts.sale_id] = qualifying
         self.sale_rows.append((facts.sale_id, entry["id"], self.device.id, cid, facts.till_id, facts.total,
                                facts.eligible_amount, facts.points_earned, facts.points_paid, facts.reward_points,
-                               facts.rules_version, facts.tier, at))
+                               facts.rules_version, facts.tier, at, qualifying))
         if cid is None:
             return None
         if facts.points_earned:
@@ -249,27 +261,25 @@ class Batch:
         if redeemed:
             self._movement(f"{facts.sale_id}:redeem", cid, "redeem", -redeemed, at, entry, facts.sale_id)
         self.settle[facts.sale_id] = entry["id"]
-        customer = self.customers[cid]
-        if facts.tier_after and customer.tier != facts.tier_after:
-            customer.tier = facts.tier_after
-            self.changed.add(cid)
-        self._recalculate(entry, facts)
+        self.customers[cid].qualifying_spend += qualifying
+        self.changed.add(cid)
         self.touched[cid] = entry["seq"]
         return None
 
-    def _recalculate(self, entry: dict, facts: bodies.SaleFacts) -> None:
-        """Re-derive the sale's points from its lines under its own rule version."""
+    def _recalculate(self, entry: dict, facts: bodies.SaleFacts) -> Earning | None:
+        """Re-derive the sale's points from its lines under its own rule version (None: unknown version)."""
         rules = self._ruleset(facts.rules_version)
         if rules is None:
             self._conflict(queue.UNKNOWN_RULES_VERSION, entry, customer_id=facts.customer_id, sale_id=facts.sale_id,
                            rules_version=facts.rules_version)
-            return
+            return None
         earning = _earning(rules, facts)
         if earning.points != facts.points_earned:
             self._conflict(queue.RECALCULATION_MISMATCH, entry, customer_id=facts.customer_id, sale_id=facts.sale_id,
                            rules_version=facts.rules_version, edge_points=facts.points_earned,
                            central_points=earning.points, edge_eligible=facts.eligible_amount,
                            central_eligible=earning.eligible_amount)
+        return earning
 
     def _ruleset(self, version: int) -> RuleSet | None:
         if version == 0:
@@ -295,7 +305,14 @@ class Batch:
         self.returns.add(facts.return_id)
         self.return_rows.append((facts.return_id, entry["id"], facts.sale_id, self.device.id, cid,
                                  facts.amount_refunded, facts.points_reversed, at))
+        taken = min(facts.eligible_reversed, self.qualifying.get(facts.sale_id, 0))
+        if taken:
+            self.qualifying[facts.sale_id] -= taken
+            self.reduced_sales.add(facts.sale_id)
         if cid is not None:
+            if taken:
+                self.customers[cid].qualifying_spend -= taken
+                self.changed.add(cid)
             if facts.points_reversed:
                 self._movement(f"{facts.return_id}:reverse", cid, "reverse", -facts.points_reversed, at, entry,
                                facts.sale_id, lot=f"{facts.sale_id}:earn")
@@ -310,11 +327,14 @@ class Batch:
         db.insert_rows("devicerules", ("device_id", "version", "document", "entry_id"), self.rules_rows,
                        "ON CONFLICT (device_id, version) DO NOTHING")
         db.insert_rows("sale", SALE_COLUMNS, self.sale_rows)
+        db.update_many("sale", "id", ("qualifying",),
+                       [(sale_id, self.qualifying[sale_id]) for sale_id in sorted(self.reduced_sales)])
         db.insert_rows("salereturn", RETURN_COLUMNS, self.return_rows)
         db.insert_rows("movement", ledger.MOVEMENT_COLUMNS, self.movement_rows)
         if self.settle:
             ledger.settle_holds(self.settle, self.now)
         self.balances = self._check_balances()
+        self._decide_tiers()
         self._update_customers()
         self._record_touches()
         queue.record(self.conflicts)
@@ -340,7 +360,8 @@ class Batch:
 
     def _check_balances(self) -> dict[str, Any]:
         """Fold each touched customer once; flag and queue the ones left below zero."""
-        balances = ledger.resolve({cid: self.customers[cid].summary for cid in self.touched}, self.now)
+        self.holdings = ledger.resolve({cid: self.customers[cid].summary for cid in self.touched}, self.now)
+        balances = {cid: held.balance(self.now) for cid, held in self.holdings.items()}
         negative = {cid for cid, balance in balances.items() if balance.available < 0}
         already = set(_ids(_select_in("SELECT customer_id FROM conflict WHERE kind = 'overdraft' AND status = 'open' "
                                       "AND customer_id IN ({marks})", negative)))
@@ -360,6 +381,29 @@ class Batch:
                 self.changed.add(cid)
         return balances
 
+    def _decide_tiers(self) -> None:
+        """Central's word on the tier of every customer touched, from brand-wide qualifying spend.
+
+        Lifetime spend is the running total on the customer row; a rolling period sums the
+        sales inside it (the sales of this push are already inserted).
+        """
+        rules = rulebook.in_force(self.now)
+        if rules is None or not self.touched:
+            return  # nothing published yet: keep what the customer row says
+        spend = {cid: self.customers[cid].qualifying_spend for cid in self.touched}
+        start = window_start(rules, self.now)
+        if start is not None:
+            ids = sorted(self.touched)
+            spend = dict.fromkeys(ids, 0)
+            spend.update(db.rows(f"SELECT customer_id, SUM(qualifying) FROM sale WHERE customer_id IN "
+                                 f"({db.marks(len(ids))}) AND at >= ? GROUP BY customer_id", [*ids, format_time(start)]))
+        for cid, amount in spend.items():
+            self.tier_spend[cid] = int(amount)
+            tier = decided_tier(rules, int(amount))
+            if tier is not None and self.customers[cid].tier != tier:
+                self.customers[cid].tier = tier
+                self.changed.add(cid)
+
     def _record_touches(self) -> None:
         """Per customer touched, this device's last seq; then every device's, for the feed."""
         self.applied = {cid: {} for cid in self.touched}
@@ -378,9 +422,9 @@ class Batch:
         """One brand-wide ``customer.state`` per customer touched, so every shop knows every customer."""
         items: list[feed.FeedItem] = []
         for cid in self.touched:
-            customer, balance = self.customers[cid], self.balances[cid]
-            body = feed.customer_state(customer.public(), balance.available, balance.pending,
-                                       customer.balance_negative, self.applied[cid])
+            customer = self.customers[cid]
+            body = feed.customer_state(customer.public(), self.holdings[cid], self.now, customer.balance_negative,
+                                       self.tier_spend.get(cid, customer.qualifying_spend), self.applied[cid])
             items.append((None, feed.CUSTOMER_STATE, body))
         return items
 

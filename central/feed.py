@@ -14,6 +14,7 @@ import json
 from datetime import datetime
 from typing import Any, Iterable, Mapping, Sequence
 
+from shared.ledger import Holdings
 from shared.times import format_time
 
 from . import db
@@ -68,12 +69,23 @@ def read(store_code: str, since: int, limit: int) -> dict[str, Any]:
 CUSTOMER_FIELDS = ("id", "card_number", "first_name", "last_name", "email", "phone", "birth_date", "tier")
 
 
-def customer_state(customer: Sequence[Any], available: int, pending: int, negative: bool,
+def customer_state(customer: Sequence[Any], held: Holdings, now: datetime, negative: bool, qualifying_spend: int,
                    applied: Mapping[str, int]) -> dict[str, Any]:
-    """The ``customer.state`` body; ``customer`` holds the values of ``CUSTOMER_FIELDS`` in order."""
+    """The ``customer.state`` body; ``customer`` holds the values of ``CUSTOMER_FIELDS`` in order.
+
+    ``lots`` and ``debt`` are the customer's holdings at ``now``: an edge folds them at its own
+    clock, so pending points mature and points expire there even while central is silent.
+    ``points`` is the same at ``now``, for display. ``qualifying_spend`` is what decided
+    ``customer.tier`` (lifetime total; see ``shared.tiers``).
+    """
+    points = held.balance(now)
     return {
         "customer": dict(zip(CUSTOMER_FIELDS, customer)),
-        "points": {"available": available, "pending": pending},
+        "points": {"available": points.available, "pending": points.pending},
+        "lots": [{"ref": lot.ref, "points": lot.points, "available_at": format_time(lot.available_at),
+                  "expires_at": format_time(lot.expires_at) if lot.expires_at else None} for lot in held.lots],
+        "debt": held.debt,
+        "qualifying_spend": qualifying_spend,
         "balance_negative": negative,
         "applied": dict(applied),
     }

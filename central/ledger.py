@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from shared.ledger import Balance, Movement, balance
+from shared.ledger import EPOCH, Balance, Holdings, Lot, Movement, balance, holdings
 from shared.times import format_time
 from sync.canonical import MAX_SAFE_INTEGER
 
@@ -43,10 +43,19 @@ def movements_by_customer(customer_ids: Iterable[str]) -> dict[str, list[tuple]]
     return found
 
 
+def _movements(rows: Iterable[tuple]) -> Iterable[Movement]:
+    return (_movement(kind, points, at, avail, expires, lot, ref) for _, kind, points, at, avail, expires, lot, ref, _
+            in rows)
+
+
 def fold(rows: Iterable[tuple], now: datetime) -> Balance:
     """The balance at ``now`` of movement rows as ``movements_by_customer`` returns them."""
-    return balance((_movement(kind, points, at, avail, expires, lot, ref)
-                    for _, kind, points, at, avail, expires, lot, ref, _ in rows), now)
+    return balance(_movements(rows), now)
+
+
+def fold_holdings(rows: Iterable[tuple], now: datetime) -> Holdings:
+    """The open lots and debt at ``now`` of movement rows as ``movements_by_customer`` returns them."""
+    return holdings(_movements(rows), now)
 
 
 SUMMARY_COLUMNS = ("ledger_total", "ledger_last_at", "ledger_last_available", "ledger_expiring")
@@ -79,11 +88,13 @@ class Summary:
         if expires_at is not None:
             self.expiring += 1
 
-    def balance(self, stamp: str) -> Balance | None:
-        """The balance at ``stamp`` if the short cut holds, else None (fold the movements)."""
+    def holdings(self, stamp: str) -> Holdings | None:
+        """The holdings at ``stamp`` if the short cut holds (one lot, or a debt), else None."""
         if self.expiring or (self.last_at or "") > stamp or (self.last_available or "") > stamp:
             return None
-        return Balance(self.total, 0, 0)
+        if self.total > 0:
+            return Holdings((Lot("balance", self.total, EPOCH, None),), 0)
+        return Holdings((), -self.total)
 
     def values(self) -> tuple:
         return (self.total, self.last_at, self.last_available, self.expiring)
@@ -97,24 +108,29 @@ def summarise(rows: Iterable[tuple]) -> Summary:
     return summary
 
 
-def resolve(summaries: dict[str, Summary], now: datetime) -> dict[str, Balance]:
-    """Balances at ``now`` for customers with known summaries; the short cut where it holds."""
+def resolve(summaries: dict[str, Summary], now: datetime) -> dict[str, Holdings]:
+    """Holdings at ``now`` of customers with known summaries; the short cut where it holds."""
     stamp = format_time(now)
-    found: dict[str, Balance] = {}
+    found: dict[str, Holdings] = {}
     folded = []
     for cid, summary in summaries.items():
-        quick = summary.balance(stamp)
+        quick = summary.holdings(stamp)
         if quick is None:
             folded.append(cid)
         else:
             found[cid] = quick
     for cid, movements in movements_by_customer(folded).items():
-        found[cid] = fold(movements, now)
+        found[cid] = fold_holdings(movements, now)
     return found
 
 
 def balances(customer_ids: Iterable[str], now: datetime) -> dict[str, Balance]:
     """Brand-wide balances of these customers at ``now`` (zero for unknown ids)."""
+    return {cid: held.balance(now) for cid, held in customer_holdings(customer_ids, now).items()}
+
+
+def customer_holdings(customer_ids: Iterable[str], now: datetime) -> dict[str, Holdings]:
+    """Brand-wide open lots and debts of these customers at ``now`` (none for unknown ids)."""
     ids = list(customer_ids)
     summaries = {cid: Summary() for cid in ids}
     for start in range(0, len(ids), 500):

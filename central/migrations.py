@@ -34,7 +34,25 @@ def _initial_schema() -> None:
         db.execute(statement)
 
 
-MIGRATIONS: list[Callable[[], None]] = [_initial_schema]
+def _add_column(table: str, column: str, definition: str) -> bool:
+    """Add a column unless the table (made from today's models) already has it."""
+    if column in {c.name for c in db.database.get_columns(table, db.schema_name())}:
+        return False
+    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+    return True
+
+
+def _qualifying_spend() -> None:
+    """Central decides tiers: brand-wide qualifying spend per customer and per sale."""
+    if _add_column("sale", "qualifying", "BIGINT NOT NULL DEFAULT 0"):
+        db.execute("UPDATE sale SET qualifying = eligible_amount")
+    if _add_column("customer", "qualifying_spend", "BIGINT NOT NULL DEFAULT 0"):
+        db.execute("UPDATE customer SET qualifying_spend = COALESCE((SELECT SUM(qualifying) FROM sale "
+                   "WHERE sale.customer_id = customer.id), 0)")
+    db.execute("CREATE INDEX IF NOT EXISTS sale_customer_at ON sale (customer_id, at)")
+
+
+MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend]
 LATEST = len(MIGRATIONS)
 
 

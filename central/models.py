@@ -143,6 +143,9 @@ class Customer(BaseModel):
     birth_date = CharField(null=True, max_length=10)
     tier = CharField(null=True, max_length=60)
     balance_negative = BooleanField(default=False)
+    # Brand-wide qualifying spend over the customer's life (sales less returns, migration 2);
+    # central decides the tier from it, or from the last 365 days' sales (rules' tier period).
+    qualifying_spend = BigIntegerField(default=0, constraints=[SQL("DEFAULT 0")])
     # A cache of what the customer's movements add up to (central.ledger.Summary).
     ledger_total = BigIntegerField(default=0, constraints=[SQL("DEFAULT 0")])
     ledger_last_at = CharField(null=True)
@@ -169,6 +172,9 @@ class Sale(BaseModel):
     rules_version = IntegerField()
     tier = CharField(null=True, max_length=60)
     at = CharField()
+    # What the sale adds to qualifying spend: the eligible amount central derives, less the
+    # returns' share (migration 2).
+    qualifying = BigIntegerField(default=0, constraints=[SQL("DEFAULT 0")])
 
 
 class SaleReturn(BaseModel):

@@ -15,7 +15,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from shared.rules import Problem, RuleSet, parse_rules
+from shared.rules import Problem, RuleSet, parse_rules, rules_in_effect
 from shared.times import format_time
 from sync.canonical import CanonicalError, canonical_bytes
 from sync.protocol import sign_rules
@@ -127,3 +127,10 @@ def ruleset_of(document_text: str, version: int = 0) -> RuleSet | None:
         except ValueError:
             _by_document[key] = None
     return _by_document[key]
+
+
+def in_force(now: datetime) -> RuleSet | None:
+    """The published version in force at ``now`` (None before central publishes any)."""
+    found = db.rows("SELECT version, document FROM rulesversion")
+    versions = [ruleset_of(document, version) for version, document in found]
+    return rules_in_effect([r for r in versions if r is not None], now)

@@ -1,17 +1,20 @@
 """Customer points on the edge: central's last word plus this edge's own movements since.
 
-Central sends each customer's brand-wide balance together with the last entry of this
-device it had applied for them (``CentralBalance.applied_seq``). The edge's view is that
-balance plus the fold of its own movements from later entries. A standalone edge has no
-central balance, so every local movement counts.
+Central sends each customer's brand-wide holdings — open lots with the dates they mature and
+expire, and any debt — together with the last entry of this device it had applied for them
+(``CentralBalance.applied_seq``). The edge folds those holdings with its own movements from
+later entries at its own clock, so pending points become spendable and points expire on
+their dates even while central is unreachable. A standalone edge has no central holdings,
+so every local movement counts.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.ledger import REDEEM, Balance, Movement, balance
+from shared.ledger import EPOCH, REDEEM, Balance, Holdings, Lot, Movement, balance
 from shared.rules import RuleSet
 from shared.times import parse_time
 
@@ -28,20 +31,15 @@ _MOVEMENTS_SQL = (
 class Account:
     """What the edge knows of one customer's points."""
 
-    central: Balance | None
+    central: Holdings | None
     local: list[Movement] = field(default_factory=list)
     flagged_negative: bool = False  # central saw this customer below zero
 
     def points(self, now: datetime) -> Balance:
-        """Central's balance plus the fold of this edge's later movements."""
-        mine = balance(self.local, now)
+        """Central's holdings and this edge's later movements, folded at ``now``."""
         if self.central is None:
-            return mine
-        return Balance(
-            available=self.central.available + mine.available,
-            pending=self.central.pending + mine.pending,
-            expired=mine.expired,
-        )
+            return balance(self.local, now)
+        return balance(self.central.movements() + self.local, now)
 
     def spent_here(self) -> int:
         """Points this edge let the customer spend that central has not seen yet."""
@@ -51,10 +49,10 @@ class Account:
 def account(customer_id: str) -> Account:
     """Load the customer's account (plain SQL: this runs on every sale)."""
     row = database.execute_sql(
-        "SELECT available, pending, applied_seq, balance_negative FROM centralbalance WHERE customer_id = ?",
+        "SELECT available, pending, applied_seq, balance_negative, lots, debt FROM centralbalance WHERE customer_id = ?",
         (customer_id,),
     ).fetchone()
-    central, applied_seq = (Balance(row[0], row[1], 0), row[2]) if row else (None, 0)
+    central, applied_seq = (_holdings(row[0], row[1], row[4], row[5]), row[2]) if row else (None, 0)
     rows = database.execute_sql(_MOVEMENTS_SQL, (customer_id, applied_seq)).fetchall()
     local = [
         Movement(
@@ -69,6 +67,22 @@ def account(customer_id: str) -> Account:
         for kind, points, at, ref, available, expires, lot in rows
     ]
     return Account(central, local, bool(row and row[3]))
+
+
+NEVER = datetime.max.replace(tzinfo=EPOCH.tzinfo)
+
+
+def _holdings(available: int, pending: int, lots: str | None, debt: int) -> Holdings:
+    """Central's holdings as stored; from its displayed figures when it sent no lots."""
+    if lots is not None:
+        return Holdings(tuple(Lot(lot["ref"], lot["points"], parse_time(lot["available_at"]),
+                                  parse_time(lot["expires_at"]) if lot["expires_at"] else None)
+                              for lot in json.loads(lots)), debt)
+    # An older central: what was available stays so, pending waits for central's next word.
+    found = [Lot("central-available", available, EPOCH, None)] if available > 0 else []
+    if pending > 0:
+        found.append(Lot("central-pending", pending, NEVER, None))
+    return Holdings(tuple(found), max(0, -available))
 
 
 def offline_spendable(acct: Account, rules: RuleSet, now: datetime) -> int:

@@ -66,3 +66,28 @@ def _peripherals(db: SqliteDatabase) -> None:
 
 
 MIGRATIONS.append(_peripherals)
+
+
+def _add_column(db: SqliteDatabase, table: str, column: str, definition: str) -> bool:
+    if column in {c.name for c in db.get_columns(table)}:
+        return False
+    db.execute_sql(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+    return True
+
+
+def _central_holdings(db: SqliteDatabase) -> None:
+    """Central's lots and qualifying spend per customer; sales and returns know their entry."""
+    _add_column(db, "centralbalance", "lots", "TEXT")
+    _add_column(db, "centralbalance", "debt", "INTEGER NOT NULL DEFAULT 0")
+    _add_column(db, "centralbalance", "qualifying_spend", "INTEGER NOT NULL DEFAULT 0")
+    _add_column(db, "salereturn", "eligible_reversed", "INTEGER NOT NULL DEFAULT 0")
+    if _add_column(db, "sale", "log_seq", "INTEGER"):
+        db.execute_sql("UPDATE sale SET log_seq = (SELECT seq FROM logentry WHERE kind = 'sale.completed'"
+                       " AND json_extract(line, '$.body.sale_id') = sale.id)")
+    if _add_column(db, "salereturn", "log_seq", "INTEGER"):
+        db.execute_sql("UPDATE salereturn SET log_seq = (SELECT seq FROM logentry WHERE kind = 'sale.returned'"
+                       " AND json_extract(line, '$.body.return_id') = salereturn.id)")
+    db.execute_sql("CREATE INDEX IF NOT EXISTS sale_customer_seq ON sale (customer_id, log_seq)")
+
+
+MIGRATIONS.append(_central_holdings)

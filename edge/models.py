@@ -77,6 +77,7 @@ class Sale(BaseModel):
     lines = TextField()
     payments = TextField()
     created_at = CharField(index=True)
+    log_seq = IntegerField(null=True)  # its change-log entry (migration 4)
 
 
 class SaleReturn(BaseModel):
@@ -86,6 +87,8 @@ class SaleReturn(BaseModel):
     amount_refunded = IntegerField()
     points_reversed = IntegerField()
     created_at = CharField()
+    eligible_reversed = IntegerField(default=0)  # what it takes off qualifying spend (migration 4)
+    log_seq = IntegerField(null=True)  # its change-log entry (migration 4)
 
 
 class PointMovement(BaseModel):
@@ -104,10 +107,14 @@ class PointMovement(BaseModel):
 
 
 class CentralBalance(BaseModel):
-    """The brand-wide balance central last sent for a customer (migration 2).
+    """What central last sent of a customer's points (migration 2).
 
     ``applied_seq`` is the last entry of this device central had applied for that customer;
-    the edge adds its own movements from later entries on top.
+    the edge adds its own movements from later entries on top. ``lots`` (JSON) and ``debt``
+    are central's holdings (migration 4), folded at the edge's own clock so points mature and
+    expire on time while central is silent; ``available``/``pending`` are what central
+    displayed, used only when an older central sent no lots. ``qualifying_spend`` is what
+    decided central's tier.
     """
 
     customer = ForeignKeyField(Customer, primary_key=True, on_delete="CASCADE")
@@ -116,6 +123,9 @@ class CentralBalance(BaseModel):
     balance_negative = BooleanField(default=False)
     applied_seq = IntegerField(default=0)
     updated_at = CharField()
+    lots = TextField(null=True)
+    debt = IntegerField(default=0)
+    qualifying_spend = IntegerField(default=0)
 
 
 class LogEntry(BaseModel):

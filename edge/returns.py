@@ -9,11 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from shared.engine import Line, basket_total, points_to_reverse
+from shared.tiers import spend_returned
 from shared.times import format_time
 
 from . import accounts, rulebook, sales
 from .box import EdgeBox
-from .db import write_transaction
+from .db import database, write_transaction
 from .errors import unprocessable
 from .models import PointMovement, SaleReturn
 from .validation import Checker
@@ -91,6 +92,9 @@ def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime
             kept_after, sale.points_paid * rules.point_value, sale.points_earned, rules, rules.tier(sale.tier)
         )
         points_reversed = max(0, reversible - sum(row.points_reversed for row in previous))
+        paid_value = sale.points_paid * rules.point_value
+        eligible_reversed = spend_returned(kept_before, kept_after, paid_value, rules, rules.tier(sale.tier))
+        log_seq = box.changelog.next_seq()
         return_id = str(uuid.uuid4())
         stamp = format_time(now)
         returned = [{"sku": sku, "qty": qty} for sku, qty in wanted.items()]
@@ -103,8 +107,12 @@ def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime
                 at=stamp,
                 lot=f"{sale.id}:earn",
                 sale=sale.id,
-                log_seq=box.changelog.next_seq(),
+                log_seq=log_seq,
             )
+        if eligible_reversed and sale.customer_id:
+            # Qualifying spend goes down; the tier does not until central says so.
+            database.execute_sql("UPDATE customer SET qualifying_spend = qualifying_spend - ? WHERE id = ?",
+                                 (eligible_reversed, sale.customer_id))
         SaleReturn.create(
             id=return_id,
             sale=sale,
@@ -112,6 +120,8 @@ def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime
             amount_refunded=refund,
             points_reversed=points_reversed,
             created_at=stamp,
+            eligible_reversed=eligible_reversed,
+            log_seq=log_seq,
         )
         box.changelog.append(
             "sale.returned",
@@ -122,6 +132,7 @@ def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime
                 "lines": returned,
                 "amount_refunded": refund,
                 "points_reversed": points_reversed,
+                "eligible_reversed": eligible_reversed,
                 "rules_version": sale.rules_version,
             },
         )

@@ -203,8 +203,9 @@ def commit(
         sale_id = ticket.sale_id
         stamp = format_time(now)
         earned = priced.points_to_earn if customer else 0
+        log_seq = box.changelog.next_seq()
         movement_body = _write_movements(
-            sale_id, customer, priced, earned, rules, now, acct.local, box.changelog.next_seq()
+            sale_id, customer, priced, earned, rules, now, acct.local, log_seq
         ) if customer else {}
         tier_before = customer.tier if customer else None
         if customer is not None:
@@ -226,6 +227,7 @@ def commit(
             lines=json.dumps(lines),
             payments=json.dumps(payments),
             created_at=stamp,
+            log_seq=log_seq,
         )
         box.changelog.append(
             "sale.completed",

@@ -17,11 +17,13 @@ from typing import Any
 from peewee import IntegrityError
 
 from shared.rules import parse_rules
+from shared.tiers import provisional_tier
 from shared.times import format_time
 from sync.client import Offline, Refused, SyncClient
 from sync.entry import load_public_key_b64
 from sync.protocol import verify_rules
 
+from . import rulebook
 from .box import EdgeBox
 from .db import database, write_transaction
 from .models import CentralBalance, Customer, LogEntry, RulesVersion, Setting
@@ -161,17 +163,43 @@ def _apply(box: EdgeBox, item: dict[str, Any], central_key) -> None:
         set_setting("sync_state", "device_revoked")
 
 
+_LOCAL_SPEND_SQL = (
+    "SELECT (SELECT COALESCE(SUM(eligible_amount), 0) FROM sale WHERE customer_id = ?1 AND log_seq > ?2)"
+    " - (SELECT COALESCE(SUM(r.eligible_reversed), 0) FROM salereturn r JOIN sale s ON s.id = r.sale_id"
+    " WHERE s.customer_id = ?1 AND r.log_seq > ?2),"
+    " (SELECT COUNT(*) FROM sale WHERE customer_id = ?1 AND log_seq > ?2)"
+)
+
+
+def _tier(body: dict[str, Any], applied_seq: int) -> tuple[str | None, int]:
+    """The tier to show and the qualifying spend to count from: central's, raised (never
+    lowered) by this edge's sales that central had not applied yet (``shared.tiers``)."""
+    record = body["customer"]
+    central_spend = int(body.get("qualifying_spend", 0))
+    local_spend, local_sales = database.execute_sql(_LOCAL_SPEND_SQL, (record["id"], applied_seq)).fetchone()
+    spend = central_spend + local_spend
+    if not local_sales:
+        return record.get("tier"), spend
+    try:
+        rules = rulebook.in_force(_now())
+    except rulebook.NoRules:
+        return record.get("tier"), spend
+    return provisional_tier(rules, record.get("tier"), spend), spend
+
+
 def _apply_customer(box: EdgeBox, body: dict[str, Any]) -> None:
     record = body["customer"]
     stamp = format_time(_now())
+    applied_seq = int(body.get("applied", {}).get(box.device_id, 0))
     fields = {k: record.get(k) for k in ("card_number", "first_name", "last_name", "email", "phone",
-                                         "birth_date", "tier")}
+                                         "birth_date")}
+    fields["tier"], fields["qualifying_spend"] = _tier(body, applied_seq)
     existing = Customer.get_or_none(Customer.id == record["id"])
     for attempt in ("as sent", "without contact fields"):
         try:
             with database.atomic():
                 if existing is None:
-                    Customer.create(id=record["id"], qualifying_spend=0, created_at=stamp, updated_at=stamp, **fields)
+                    Customer.create(id=record["id"], created_at=stamp, updated_at=stamp, **fields)
                 else:
                     Customer.update(updated_at=stamp, **fields).where(Customer.id == record["id"]).execute()
             break
@@ -183,13 +211,17 @@ def _apply_customer(box: EdgeBox, body: dict[str, Any]) -> None:
                 log.error("customer %s from central conflicts with a local card number", record["id"])
                 return
     points = body.get("points", {})
+    lots = body.get("lots")
     CentralBalance.replace(
         customer=record["id"],
         available=points.get("available", 0),
         pending=points.get("pending", 0),
         balance_negative=bool(body.get("balance_negative")),
-        applied_seq=int(body.get("applied", {}).get(box.device_id, 0)),
+        applied_seq=applied_seq,
         updated_at=stamp,
+        lots=json.dumps(lots) if isinstance(lots, list) else None,
+        debt=int(body.get("debt", 0)),
+        qualifying_spend=int(body.get("qualifying_spend", 0)),
     ).execute()
 
 

@@ -96,6 +96,65 @@ def balance(movements: Iterable[Movement], now: datetime) -> Balance:
     Events at the same instant apply in this order: lots becoming available, lots expiring,
     then debits, so a lot that expires at ``t`` cannot pay for a debit at ``t``.
     """
+    lots, debt, expired = _fold(movements, now)
+    available = sum(lot.remaining for lot in lots.values() if lot.state == "available") - debt
+    pending = sum(lot.remaining for lot in lots.values() if lot.state == "pending")
+    return Balance(available=available, pending=pending, expired=expired)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+"""When carried-over holdings happened: before anything they are folded with."""
+
+
+@dataclass(frozen=True)
+class Lot:
+    """Points of one earn still held at some moment: pending or spendable, not expired."""
+
+    ref: str
+    points: Points
+    available_at: datetime
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """What a customer holds at one moment: open lots and a debt (lots never cover a debt).
+
+    Folding ``movements()`` with later movements at any later time gives the same balance
+    as folding the whole history: the lots mature and expire on their own dates. Central
+    sends a customer's holdings so an edge's balance moves with the edge's own clock.
+    """
+
+    lots: tuple[Lot, ...] = ()
+    debt: Points = 0
+
+    def movements(self) -> list[Movement]:
+        """The holdings as movements dated ``EPOCH``, to fold with later ones."""
+        found = [Movement(EARN, lot.points, EPOCH, lot.ref, lot.available_at, lot.expires_at) for lot in self.lots]
+        if self.debt:
+            found.append(Movement(REDEEM, -self.debt, EPOCH, "carried-debt"))
+        return found
+
+    def balance(self, at: datetime) -> Balance:
+        """The balance at the moment the holdings were taken (``at``)."""
+        available = sum(lot.points for lot in self.lots if lot.available_at <= at) - self.debt
+        pending = sum(lot.points for lot in self.lots if lot.available_at > at)
+        return Balance(available=available, pending=pending, expired=0)
+
+
+def holdings(movements: Iterable[Movement], now: datetime) -> Holdings:
+    """The open lots and debt of movements folded up to ``now``."""
+    lots, debt, _ = _fold(movements, now)
+    open_lots = sorted(
+        (Lot(lot.ref, lot.remaining, lot.available_at, lot.expires_at)
+         for lot in lots.values() if lot.remaining > 0 and lot.state != "expired"),
+        key=lambda lot: (lot.available_at, lot.ref),
+    )
+    return Holdings(tuple(open_lots), debt)
+
+
+def _fold(movements: Iterable[Movement], now: datetime) -> tuple[dict[str, _Lot], int, int]:
+    """The lots, the debt and the points expired after every event up to ``now``."""
     lots: dict[str, _Lot] = {}
     # (time, phase, tie-break, item): ties break on the lot's FIFO order or the movement's
     # ref, never on list position, so the same movements in any order fold the same.
@@ -130,9 +189,7 @@ def balance(movements: Iterable[Movement], now: datetime) -> Balance:
                 item.state = "expired"
         else:
             debt += _debit(lots, item)
-    available = sum(lot.remaining for lot in lots.values() if lot.state == "available") - debt
-    pending = sum(lot.remaining for lot in lots.values() if lot.state == "pending")
-    return Balance(available=available, pending=pending, expired=expired)
+    return lots, debt, expired
 
 
 def _debit(lots: dict[str, _Lot], movement: Movement) -> int:

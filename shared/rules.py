@@ -15,6 +15,8 @@ from .money import Points, parse_rate
 from .times import parse_time
 
 EXPIRY_POLICIES = ("never", "end_of_month", "end_of_year", "after_days")
+TIER_PERIODS = ("lifetime", "rolling_12_months")
+"""What qualifying spend decides a tier: all of it, or the last 365 days'."""
 
 DEFAULT_DOCUMENT: dict[str, Any] = {
     "earn": {"rate": "0.1", "exclude_discounted": False, "exclude_categories": [], "per_item": {}},
@@ -28,6 +30,7 @@ DEFAULT_DOCUMENT: dict[str, Any] = {
         "offline_cap": 5000,
     },
     "tiers": [{"name": "Basic", "threshold": 0, "discount_percent": 0, "extra_earn_percent": 0}],
+    "tier_qualification": {"period": "lifetime"},
     "rewards": [],
     "one_reward_per_sale": True,
 }
@@ -81,6 +84,7 @@ class RuleSet:
     rewards: tuple[Reward, ...]
     one_reward_per_sale: bool
     effective_from: datetime | None = None
+    tier_period: str = "lifetime"
     version: int = 0
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -93,7 +97,7 @@ class RuleSet:
         return next((t for t in self.tiers if t.name == name), None)
 
     def tier_for_spend(self, qualifying_spend: int) -> Tier | None:
-        """The highest tier whose threshold the cumulative spend has reached."""
+        """The highest tier whose threshold the qualifying spend has reached."""
         reached = [t for t in self.tiers if t.threshold <= qualifying_spend]
         return reached[-1] if reached else None
 
@@ -211,6 +215,10 @@ def parse_rules(document: Any, *, version: int = 0) -> tuple[RuleSet | None, lis
     offline_cap = check.integer(redeem.get("offline_cap", defaults["offline_cap"]), "redeem.offline_cap", 0)
 
     tiers = _parse_tiers(document.get("tiers", DEFAULT_DOCUMENT["tiers"]), check)
+    qualification = check.section(document, "tier_qualification", ("period",))
+    tier_period = qualification.get("period", "lifetime")
+    if tier_period not in TIER_PERIODS:
+        check.fail("tier_qualification.period", f"must be one of {', '.join(TIER_PERIODS)}")
     rewards = _parse_rewards(document.get("rewards", []), check)
     one_reward = check.boolean(document.get("one_reward_per_sale", True), "one_reward_per_sale")
 
@@ -235,6 +243,7 @@ def parse_rules(document: Any, *, version: int = 0) -> tuple[RuleSet | None, lis
             rewards=rewards,
             one_reward_per_sale=one_reward,
             effective_from=effective_from,
+            tier_period=tier_period,
             version=version,
             document=document,
         ),

@@ -9,7 +9,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.ledger import ADJUST, EARN, REDEEM, REVERSE, Balance, Movement, available_from, balance, expires_at
+from shared.ledger import (
+    ADJUST,
+    EARN,
+    REDEEM,
+    REVERSE,
+    Balance,
+    Holdings,
+    Lot,
+    Movement,
+    available_from,
+    balance,
+    expires_at,
+    holdings,
+)
 from shared.rules import DEFAULT_DOCUMENT, parse_rules
 
 UTC = timezone.utc
@@ -239,3 +252,41 @@ def test_without_expiry_nothing_expires_and_debts_only_come_from_debits(moves, d
     assert got.expired == 0
     if all(m.points > 0 for m in moves):
         assert got.available >= 0
+
+
+@given(moves=schedules(), cut=st.integers(0, 120), later=st.integers(0, 200))
+@FAST
+def test_holdings_carry_a_balance_forward_in_time(moves, cut, later) -> None:
+    """What central sends (its holdings at ``cut``) folds, with the edge's later movements, to
+    the same balance at any later time as the whole history would."""
+    t0 = BASE + timedelta(days=cut)
+    t1 = t0 + timedelta(days=later)
+    before = [m for m in moves if m.at <= t0]
+    after = [m for m in moves if m.at > t0]
+    carried = holdings(before, t0).movements() + after
+    whole, folded = balance(moves, t1), balance(carried, t1)
+    assert (folded.available, folded.pending) == (whole.available, whole.pending)
+
+
+@given(moves=schedules(), days=st.integers(0, 200))
+@FAST
+def test_holdings_are_the_balance_they_were_taken_from(moves, days) -> None:
+    now = BASE + timedelta(days=days)
+    held = holdings(moves, now)
+    got = balance(moves, now)
+    assert all(lot.points > 0 for lot in held.lots) and held.debt >= 0
+    assert sum(lot.points for lot in held.lots if lot.available_at <= now) - held.debt == got.available
+    assert sum(lot.points for lot in held.lots if lot.available_at > now) == got.pending
+
+
+def test_pending_points_mature_and_expire_on_their_own_dates_once_carried() -> None:
+    carried = Holdings((Lot("a", 30, t(2026, 3, 1), t(2026, 4, 1)),), debt=0).movements()
+    assert balance(carried, t(2026, 2, 15)) == Balance(available=0, pending=30, expired=0)
+    assert balance(carried, t(2026, 3, 1)).available == 30
+    assert balance(carried, t(2026, 4, 1)).available == 0
+
+
+def test_a_carried_debt_is_repaid_by_a_carried_pending_lot() -> None:
+    carried = Holdings((Lot("a", 50, t(2026, 3, 1), None),), debt=20).movements()
+    assert balance(carried, t(2026, 2, 1)) == Balance(available=-20, pending=50, expired=0)
+    assert balance(carried, t(2026, 3, 2)).available == 30

@@ -186,10 +186,13 @@ class SimEdge:
         self.append("sale.completed", body)
         return body
 
-    def give_back(self, sale: dict, points_reversed: int, lines: list[dict] | None = None) -> dict:
+    def give_back(self, sale: dict, points_reversed: int, lines: list[dict] | None = None,
+                  eligible_reversed: int | None = None) -> dict:
+        """Append a ``sale.returned`` entry (by default: the whole sale)."""
         body = {"return_id": str(uuid.uuid4()), "sale_id": sale["sale_id"], "customer_id": sale["customer_id"],
                 "lines": lines or [{"sku": line["sku"], "qty": line["qty"]} for line in sale["lines"]],
-                "amount_refunded": sale["total"], "points_reversed": points_reversed, "rules_version": 0}
+                "amount_refunded": sale["total"], "points_reversed": points_reversed, "rules_version": 0,
+                "eligible_reversed": sale["eligible_amount"] if eligible_reversed is None else eligible_reversed}
         self.append("sale.returned", body)
         return body
 
@@ -283,6 +286,12 @@ class Harness:
         response = self.api("GET", f"/api/v1/customers/{customer_id}")
         assert response.status_code == 200, response.json
         return response.json
+
+    def publish(self, document: dict | None = None) -> int:
+        """Publish a rules version (default: the demo rules, in force now); return its number."""
+        response = self.api("POST", "/api/v1/rules", document or DEMO_RULES)
+        assert response.status_code in (200, 201), response.json
+        return response.json["version"]
 
 
 @pytest.fixture

@@ -144,14 +144,6 @@ def test_unknown_kinds_are_kept_in_the_log_as_no_ops(central, edge):
     assert central.counts()["logentry"] == 3 and central.exceptions() == []
 
 
-def test_the_tier_follows_tier_after(central, edge):
-    customer = edge.register()
-    body = edge.sale_body(customer)
-    edge.append("sale.completed", {**body, "tier_after": "Silver"})
-    edge.push()
-    assert central.customer(customer)["tier"] == "Silver"
-
-
 def test_future_dated_entries_are_clamped_to_central_time(central, edge):
     customer = edge.register()
     edge.append("sale.completed", edge.sale_body(customer), at=central.clock() + timedelta(days=3))
