@@ -14,11 +14,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# Tools the tests drive as real peers (socat pty pairs for the serial devices).
+# Tools the tests drive as real peers (socat pty pairs for the serial devices, libfaketime
+# for an edge whose clock moves while central is down).
 system-deps:
 	@command -v socat >/dev/null || { \
 	  echo "installing socat (serial port pairs for the device tests)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq socat >/dev/null; }
+	@ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 || { \
+	  echo "installing faketime (moves one edge's clock in the multi-node tests)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }
 
 test: $(STAMP) system-deps
 	$(BIN)/pytest -n 2 -q

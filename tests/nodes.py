@@ -105,8 +105,10 @@ class CentralNode:
 class EdgeNode:
     """A provisioned ``fidelis-edge serve`` with its own data dir and till key."""
 
-    def __init__(self, workdir: Path, central_url: str, token: str, sync_interval: float = 0.3) -> None:
+    def __init__(self, workdir: Path, central_url: str, token: str, sync_interval: float = 0.3,
+                 env: dict[str, str] | None = None) -> None:
         self.data_dir = workdir
+        self.env = {**os.environ, **(env or {})}
         self.edge = str(BIN / "fidelis-edge")
         _run([self.edge, "provision", "--central", central_url, "--token", token, "--data-dir", str(workdir)])
         self.key = _run([self.edge, "till", "add", "--name", "till-1", "--data-dir", str(workdir)])
@@ -123,7 +125,7 @@ class EdgeNode:
             command.append("--no-sync")
         self.log = self.data_dir / "serve.log"
         with _log_file(self.log) as log:
-            self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+            self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, env=self.env)
         _wait_healthy(f"{self.url}/health", self.proc, "edge", self.log)
 
     def stop(self) -> None:
@@ -160,3 +162,24 @@ class EdgeNode:
                 return status
             time.sleep(0.1)
         raise AssertionError(f"edge did not sync in {timeout} s: {self.status()}")
+
+
+class ShiftedClock:
+    """A process clock moved by libfaketime (``faketime`` package), changeable while it runs.
+
+    ``env`` goes to the process; ``shift("+1d")`` moves its wall clock from then on. The
+    monotonic clock is left alone so timeouts inside the process keep working.
+    """
+
+    def __init__(self, workdir: Path) -> None:
+        found = sorted(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"))
+        if not found:
+            raise AssertionError("libfaketime is missing: run 'make system-deps' (Debian package faketime)")
+        self.file = workdir / "faketime"
+        self.shift("+0")
+        self.env = {"LD_PRELOAD": str(found[0]), "FAKETIME_TIMESTAMP_FILE": str(self.file),
+                    "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+
+    def shift(self, offset: str) -> None:
+        """Move the clock to real time plus ``offset`` (libfaketime syntax: ``+25h``, ``+4d``)."""
+        self.file.write_text(offset + "\n")

@@ -154,10 +154,19 @@ def test_future_dated_entries_are_clamped_to_central_time(central, edge):
 def test_pending_points_become_available_at_their_time(central, edge):
     customer = edge.register()
     body = edge.sale_body(customer)
-    body["available_at"] = format_time(central.clock().replace(year=central.clock().year + 1))
+    matures = central.clock() + timedelta(days=30)
+    body["available_at"] = format_time(matures)
     edge.append("sale.completed", body)
     edge.push()
     assert central.customer(customer)["points"] == {"available": 0, "pending": 2}
+    # The feed carries the lot with its date, so an edge can mature it on its own clock.
+    state = [item for item in edge.pull().json["items"] if item["kind"] == "customer.state"][-1]["body"]
+    assert state["lots"] == [{"ref": f"{body['sale_id']}:earn", "points": 2, "available_at": format_time(matures),
+                              "expires_at": None}]
+    central.clock.advance(days=29, hours=23)
+    assert central.customer(customer)["points"] == {"available": 0, "pending": 2}
+    central.clock.advance(hours=1)
+    assert central.customer(customer)["points"] == {"available": 2, "pending": 0}
 
 
 # --- authorization holds ----------------------------------------------------------------------
