@@ -234,7 +234,7 @@ def _parser() -> argparse.ArgumentParser:
     rule_group = group("rules", "brand rules versions")
     publish = add("publish", cmd_rules_publish, "publish a rules document; prints the new version number",
                   "fidelis-central rules publish rules.json", sub=rule_group)
-    publish.add_argument("file", metavar="FILE.json", help="the rules document (CONTRACT.md)")
+    publish.add_argument("file", metavar="FILE.json", help="the rules document (docs/contract.md, docs/rules.md)")
     add("list", cmd_rules_list, "published rules versions", "fidelis-central rules list", sub=rule_group)
     device_group = group("device", "enrolled edge devices")
     revoke = add("revoke", cmd_device_revoke, "refuse a device from now on (a lost or stolen box)",

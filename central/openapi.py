@@ -78,7 +78,7 @@ SCHEMAS: dict[str, Any] = {
     "NewEnrolment": {"type": "object", "required": ["store"],
                      "properties": {"store": _STR, "expires_in_hours": _INT}},
     "Enrolment": {"type": "object", "properties": {"token": _STR, "store": _STR, "expires_at": _STR}},
-    "RulesDocument": {"type": "object", "description": "CONTRACT.md \"Rules document\""},
+    "RulesDocument": {"type": "object", "description": "docs/contract.md \"Rules document\""},
     "RulesVersion": {"type": "object", "properties": {
         "version": _INT, "effective_from": _STR, "document": _ref("RulesDocument"), "signature": _STR,
         "published_at": _STR}},
@@ -93,8 +93,8 @@ SCHEMAS: dict[str, Any] = {
     "EnrollResponse": {"type": "object", "properties": {
         "device_id": _STR, "store": {"type": "object", "properties": {"code": _STR, "name": _STR}},
         "central_public_key": _STR, "head": _ref("Head")}},
-    "Entry": {"type": "object", "description": "A signed change-log entry (CONTRACT.md)", "required": [
-        "v", "device", "seq", "prev", "at", "hlc", "kind", "id", "body", "sig"]},
+    "Entry": {"type": "object", "description": "A signed change-log entry (docs/contract.md \"Change-log entry\")",
+              "required": ["v", "device", "seq", "prev", "at", "hlc", "kind", "id", "body", "sig"]},
     "PushRequest": {"type": "object", "required": ["entries"],
                     "properties": {"entries": {"type": "array", "maxItems": 500, "items": _ref("Entry")}}},
     "PushResponse": {"type": "object", "properties": {"head": _ref("Head"), "results": {"type": "array", "items": {

@@ -4,19 +4,21 @@ Central's versions start at 1 (an edge's own rules are version 0). Each version 
 with central's key over ``b"fidelis/rules/v1\\x00" + JCS({version, effective_from, document})``
 (``sync.protocol.sign_rules``) and goes to every store's feed as a ``rules.version`` item.
 Per-item points may only change from the first instant of a month (UTC), so a month's
-receipts never mix two per-item tables.
+receipts never mix two per-item tables: a new version is checked against the whole schedule
+of published versions (``shared.per_item``), not only the one numbered before it.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from shared.per_item import Publication, schedule_problems
 from shared.rules import Problem, RuleSet, parse_rules, rules_in_effect
-from shared.times import format_time
+from shared.times import format_time, parse_time
 from sync.canonical import CanonicalError, canonical_bytes
 from sync.protocol import sign_rules
 
@@ -48,28 +50,40 @@ def _per_item(document: Any) -> Any:
     return earn.get("per_item", {}) if isinstance(earn, dict) else {}
 
 
-def is_month_start(moment: datetime) -> bool:
-    """Whether ``moment`` is the first instant of a month in UTC."""
-    moment = moment.astimezone(timezone.utc)
-    return (moment.day, moment.hour, moment.minute, moment.second, moment.microsecond) == (1, 0, 0, 0, 0)
+def _candidate(document: Any, ruleset: RuleSet | None, version: int, now: datetime) -> Publication | None:
+    """The new version as the per-item schedule sees it; None when its start or table cannot be read."""
+    if ruleset is not None:
+        return Publication(version, ruleset.effective_from or now, ruleset.per_item)
+    # The document has other problems; still list a per-item one if start and table are readable.
+    per_item = _per_item(document)
+    if not isinstance(per_item, dict) or any(isinstance(v, bool) or not isinstance(v, int) for v in per_item.values()):
+        return None
+    try:
+        start = parse_time(document["effective_from"]) if document.get("effective_from") is not None else now
+    except ValueError:
+        return None
+    return Publication(version, start, per_item)
 
 
-def check_document(document: Any, previous: Any | None, now: datetime) -> tuple[RuleSet | None, list[Problem]]:
-    """Every problem with publishing ``document`` after the ``previous`` version's document."""
+def published_schedule() -> list[Publication]:
+    """Every published version's number, start and per-item table."""
+    found = db.rows("SELECT version, effective_from, document FROM rulesversion")
+    return [Publication(version, parse_time(start), _per_item(json.loads(document)))
+            for version, start, document in found]
+
+
+def check_document(document: Any, published: list[Publication], now: datetime) -> tuple[RuleSet | None, list[Problem]]:
+    """Every problem with publishing ``document`` as the next version after ``published``."""
     ruleset, problems = parse_rules(document)
     try:
         canonical_bytes(document)
     except CanonicalError as exc:
         if not problems:
             problems.append(Problem("$", f"cannot be signed: {exc}"))
-    if previous is not None and isinstance(document, dict) and _per_item(document) != _per_item(previous):
-        start = ruleset.effective_from if ruleset is not None and ruleset.effective_from else now
-        if not is_month_start(start):
-            problems.append(Problem(
-                "effective_from",
-                "per-item points (earn.per_item) may only change from the 1st of a month at 00:00 UTC, "
-                "e.g. 2027-01-01T00:00:00Z",
-            ))
+    version = max((p.version for p in published), default=0) + 1
+    candidate = _candidate(document, ruleset, version, now) if isinstance(document, dict) else None
+    if candidate is not None:
+        problems.extend(schedule_problems(published, candidate, now))
     return (ruleset if not problems else None), problems
 
 
@@ -81,13 +95,12 @@ def publish(document: Any, key: Ed25519PrivateKey, now: datetime) -> dict[str, A
     """Publish ``document`` as the next version; 422 ``invalid_rules`` listing every problem."""
     with db.database.atomic():
         db.lock_feed()  # also numbers versions one publisher at a time
-        latest = db.rows("SELECT version, document FROM rulesversion ORDER BY version DESC LIMIT 1")
-        previous = json.loads(latest[0][1]) if latest else None
-        ruleset, problems = check_document(document, previous, now)
+        published = published_schedule()
+        ruleset, problems = check_document(document, published, now)
         if problems:
             raise CentralError(422, "invalid_rules", problems_message(problems),
                                {"problems": [p.as_dict() for p in problems]})
-        version = (latest[0][0] if latest else 0) + 1
+        version = max((p.version for p in published), default=0) + 1
         effective_from = format_time(ruleset.effective_from or now)
         signature = sign_rules(key, version, effective_from, document)
         db.insert_rows("rulesversion", ("version", "effective_from", "document", "signature", "published_at"),

@@ -86,7 +86,7 @@ def _holdings(available: int, pending: int, lots: str | None, debt: int) -> Hold
 
 
 def offline_spendable(acct: Account, rules: RuleSet, now: datetime) -> int:
-    """What this edge lets the customer spend without asking central (DESIGN.md §5).
+    """What this edge lets the customer spend without asking central (docs/design.md §5).
 
     The known balance (central's plus this edge's since), and never more than
     ``redeem.offline_cap`` beyond what central has seen: each edge can add at most the cap

@@ -1,4 +1,4 @@
-"""The rules document (CONTRACT.md "Rules document"): parsing, validation, selection.
+"""The rules document (docs/contract.md "Rules document"): parsing, validation, selection.
 
 ``parse_rules`` never raises on bad input: it returns every problem it finds, so the rim can
 answer with one 422 listing them all. A valid document becomes an immutable ``RuleSet``.

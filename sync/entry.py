@@ -1,4 +1,4 @@
-"""The change-log entry of CONTRACT.md: its canonical bytes, hash, Ed25519 signature and chain.
+"""The change-log entry of docs/contract.md: its canonical bytes, hash, Ed25519 signature and chain.
 
 An entry is a plain JSON object:
 ``{"v", "device", "seq", "prev", "at", "hlc", "kind", "id", "body", "sig"}``.

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -20,6 +21,22 @@ from edge.app import create_app
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 DEMO_RULES = ROOT / "demo" / "rules.json"
+PG_ENV = "FIDELIS_TEST_PG_URL"
+
+
+def postgresql_summary(url: str | None) -> str:
+    """The one line that says whether central's tests ran on PostgreSQL too (no password shown)."""
+    if not url:
+        return f"PostgreSQL: not tested ({PG_ENV} is not set; central's tests ran on SQLite only)"
+    parts = urlsplit(url)
+    where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
+    return f"PostgreSQL: central's tests also ran on {where} ({PG_ENV})"
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    # `make test` on a machine without PostgreSQL passes on SQLite alone; say so, so a green
+    # run is never mistaken for one that covered both backends.
+    terminalreporter.write_line(postgresql_summary(os.environ.get(PG_ENV)))
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -13,14 +12,8 @@ from hypothesis import strategies as st
 from sync.canonical import MAX_SAFE_INTEGER, CanonicalError, canonical_bytes, parse_json_strict
 
 
-def _vectors_dir() -> Path:
-    # The shared folder sits beside the repository (…/shared next to …/main) unless told.
-    shared = os.environ.get("FIDELIS_SHARED_DIR")
-    root = Path(shared) if shared else Path(__file__).resolve().parents[2] / "shared"
-    return root / "testdata" / "rfc8785"
-
-
-VECTORS = _vectors_dir()
+# The published vectors live in the repository (tests/data/rfc8785/README.md: source, licence).
+VECTORS = Path(__file__).resolve().parent / "data" / "rfc8785"
 MATCHING = ["arrays", "french", "unicode", "weird"]
 WITH_FLOATS = ["values", "structures"]
 
@@ -29,10 +22,7 @@ WITH_FLOATS = ["values", "structures"]
 def vectors() -> Path:
     # Fail, not skip: a missing folder would otherwise pass CI with no vector checked.
     if not (VECTORS / "input").is_dir() or not (VECTORS / "output").is_dir():
-        pytest.fail(
-            f"RFC 8785 test vectors not found at {VECTORS}; "
-            "set FIDELIS_SHARED_DIR to the shared folder"
-        )
+        pytest.fail(f"RFC 8785 test vectors not found at {VECTORS}")
     return VECTORS
 
 

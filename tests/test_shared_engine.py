@@ -1,4 +1,4 @@
-"""Earning, spending and returns (CONTRACT.md "Sale request", "Rules document", returns)."""
+"""Earning, spending and returns (docs/contract.md "Sale request", "Rules document", returns)."""
 
 from __future__ import annotations
 

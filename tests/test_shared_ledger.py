@@ -1,4 +1,4 @@
-"""Ledger maths (DESIGN.md §2, §6): balances folded from movements, FIFO lots, accrual and expiry."""
+"""Ledger maths (docs/design.md §2, §6): balances folded from movements, FIFO lots, accrual and expiry."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Money in minor units and exact decimal rates (CONTRACT.md "Conventions", "Rules document")."""
+"""Money in minor units and exact decimal rates (docs/contract.md "Conventions", "Rules document")."""
 
 from __future__ import annotations
 

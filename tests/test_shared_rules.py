@@ -12,7 +12,7 @@ from shared.rules import DEFAULT_DOCUMENT, parse_rules, rules_in_effect
 
 UTC = timezone.utc
 
-# The example from CONTRACT.md "Rules document", verbatim.
+# The example from docs/contract.md "Rules document", verbatim.
 CONTRACT_EXAMPLE = {
     "effective_from": "2026-12-01T00:00:00Z",
     "earn": {"rate": "0.1", "exclude_discounted": False, "exclude_categories": [], "per_item": {"SKU1": 5}},

@@ -1,4 +1,4 @@
-"""The till API (CONTRACT.md "Till API"), prefix ``/api/v1``."""
+"""The till API (docs/contract.md "Till API"), prefix ``/api/v1``."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ import os
 import socket
 import stat
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -142,7 +143,8 @@ def test_serve_answers_the_sync_and_json_apis_over_http(database_url, tmp_path, 
     token = run_central("enroll", "create", "--store", "S001", env=env).stdout.strip()
     api_token = run_central("token", "create", "--name", "t", env=env).stdout.strip()
     port = _free_port()
-    bin_dir = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"
+    # The console scripts sit next to the interpreter running the tests, whatever venv that is.
+    bin_dir = Path(sys.executable).parent
     proc = subprocess.Popen([str(bin_dir / "fidelis-central"), "serve", "--port", str(port)],
                             env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
