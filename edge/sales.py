@@ -150,31 +150,60 @@ class Ticket:
 
     sale_id: str
     central_available: int | None = None  # None: not asked (no points spent) or offline
+    held: int = 0  # points central holds for this sale until its entry arrives or it is released
+
+
+def _points_spent(request: SaleRequest, rules: RuleSet) -> int:
+    points = sum(p.points for p in request.payments or () if p.is_points)
+    return points + sum(line.qty * r.cost for line in request.lines if line.reward and (r := rules.reward(line.sku)))
+
+
+def check(request: SaleRequest, customer: Customer | None, rules: RuleSet, now: datetime) -> None:
+    """Refuse, with its own code, every sale the edge can judge without central.
+
+    Points are checked against everything the edge knows the customer has (central's last
+    balance plus this edge's movements since, pending included, as central may have made
+    it available meanwhile), not against the offline cap: online, central decides how much
+    of the brand-wide balance may be spent.
+    """
+    known = None
+    if customer is not None:
+        points = accounts.account(customer.id).points(now)
+        known = points.available + points.pending
+    _, problems = _price(request, customer, rules, None, now, known)
+    if problems:
+        raise _refuse(problems)
 
 
 def authorize(box: EdgeBox, request: SaleRequest, now: datetime) -> Ticket:
-    """Ask central to hold the points this sale spends; outside any lock, at most ~1 s.
+    """Check the sale, then ask central to hold the points it spends; outside any lock, at most ~1 s.
 
-    Central's refusal is final (422 ``insufficient_points``); no answer means offline and the
-    offline allowance applies at commit.
+    Central is asked only for a sale that would commit: whatever the edge can refuse itself
+    is refused first (``check``). Central's refusal is final (422 ``insufficient_points``); no
+    answer means offline and the offline allowance applies at commit. A ticket with ``held``
+    points must be settled by the sale's entry or given back with ``release``.
     """
     ticket = Ticket(str(uuid.uuid4()))
     if not any(p.is_points for p in request.payments or ()) and not any(line.reward for line in request.lines):
         return ticket
     customer = _customer_of(request)
-    if customer is None:
-        return ticket
     rules = rulebook.in_force(now)
-    points = sum(p.points for p in request.payments or () if p.is_points)
-    points += sum(line.qty * r.cost for line in request.lines if line.reward and (r := rules.reward(line.sku)))
-    if not points:
+    check(request, customer, rules, now)
+    points = _points_spent(request, rules)
+    if customer is None or not points:
         return ticket
     try:
         available = syncer.authorize(box, customer.id, points, ticket.sale_id)
     except Refused as exc:
         raise ApiError(422, "insufficient_points", f"central refused: {exc.message if hasattr(exc, 'message') else exc}",
                        {"available": exc.details.get("available")}) from None
-    return Ticket(ticket.sale_id, available)
+    return Ticket(ticket.sale_id, available, points if available is not None else 0)
+
+
+def release(box: EdgeBox, ticket: Ticket) -> None:
+    """Give back central's hold for a sale that was not recorded (best effort, never raises)."""
+    if ticket.held:
+        syncer.release(box, ticket.sale_id)
 
 
 def _refuse(problems: list[SaleProblem]) -> ApiError:

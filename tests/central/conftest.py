@@ -231,6 +231,9 @@ class SimEdge:
         body = {"customer_id": customer_id, "points": points, "sale_id": sale_id}
         return self.request("POST", "/sync/v1/authorize", body)
 
+    def release(self, sale_id: str):
+        return self.request("DELETE", f"/sync/v1/holds/{sale_id}")
+
 
 def sale_lines(lines: list[dict]):
     from shared.engine import Line

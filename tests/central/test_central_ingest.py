@@ -202,6 +202,40 @@ def test_a_hold_lapses_after_ten_minutes(central, edge):
     assert edge.authorize(customer, 100, str(uuid.uuid4())).status_code == 200
 
 
+def test_the_device_that_made_a_hold_can_release_it_once_and_for_all(central, edge):
+    customer = edge.register()
+    edge.sell(customer, [{"sku": "A1", "qty": 1, "unit_price": 100000}])  # 100 points
+    edge.push()
+    sale_id = str(uuid.uuid4())
+    assert edge.authorize(customer, 60, sale_id).status_code == 200
+    other = central.edge("S002")
+    stranger = other.release(sale_id)
+    assert (stranger.status_code, stranger.json["error"]["code"]) == (403, "hold_not_yours")
+    assert central.customer(customer)["held"] == 60
+    released = edge.release(sale_id)
+    assert (released.status_code, released.json) == (200, {"sale_id": sale_id, "released": True})
+    assert central.customer(customer)["held"] == 0
+    again = edge.release(sale_id)
+    assert (again.status_code, again.json["released"]) == (200, False)
+    assert edge.authorize(customer, 100, str(uuid.uuid4())).status_code == 200  # every point is free again
+
+
+def test_a_settled_hold_cannot_be_released(central, edge):
+    customer = edge.register()
+    edge.sell(customer, [{"sku": "A1", "qty": 1, "unit_price": 100000}])
+    edge.push()
+    sale_id = str(uuid.uuid4())
+    assert edge.authorize(customer, 60, sale_id).status_code == 200
+    edge.sell(customer, [{"sku": "B1", "qty": 1, "unit_price": 600}], points_paid=60, points_earned=0,
+              sale_id=sale_id)
+    edge.push()
+    refused = edge.release(sale_id)
+    assert (refused.status_code, refused.json["error"]["code"]) == (409, "hold_settled")
+    assert central.customer(customer)["points"]["available"] == 40
+    too_long = edge.release("x" * 65)
+    assert (too_long.status_code, too_long.json["error"]["code"]) == (422, "validation_error")
+
+
 @pytest.mark.parametrize("body, status", [
     ({"customer_id": "nobody", "points": 1, "sale_id": "s"}, 404),
     ({"customer_id": "c", "points": 0, "sale_id": "s"}, 422),
