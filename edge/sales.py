@@ -132,6 +132,9 @@ def quote(request: SaleRequest, now: datetime) -> dict[str, Any]:
     acct = accounts.account(customer.id) if customer else None
     priced, problems = _price(request, customer, rules, acct, now)
     return {
+        "lines": _lines_json(request, priced),
+        "tier": customer.tier if customer else None,
+        "tier_discount": priced.tier_discount,
         "total": priced.total,
         "eligible_amount": priced.eligible_amount,
         "points_to_earn": priced.points_to_earn if customer else 0,
@@ -238,7 +241,7 @@ def commit(
         tier_before = customer.tier if customer else None
         if customer is not None:
             _add_qualifying_spend(customer, priced.eligible_amount, rules, stamp)
-        lines = [_line_json(line, name) for line, name in zip(request.lines, request.names)]
+        lines = _lines_json(request, priced)
         payments = [_payment_json(p) for p in request.payments or ()]
         fast_insert(
             Sale,
@@ -277,7 +280,8 @@ def commit(
         )
         view = {
             "id": sale_id, "customer_id": customer.id if customer else None, "till_id": till_id,
-            "created_at": stamp, "lines": lines, "payments": payments, "total": priced.total,
+            "created_at": stamp, "lines": lines, "payments": payments, "tier_discount": priced.tier_discount,
+            "total": priced.total,
             "eligible_amount": priced.eligible_amount, "points_earned": earned,
             "points_redeemed": priced.points_redeemed, "rules_version": rules.version, "tier": tier_before,
             "returns": [],
@@ -342,8 +346,15 @@ def _add_qualifying_spend(customer: Customer, amount: int, rules: RuleSet, stamp
     )
 
 
-def _line_json(line: Line, name: str | None) -> dict[str, Any]:
-    data: dict[str, Any] = {"sku": line.sku, "qty": line.qty, "unit_price": line.unit_price, "discount": line.discount}
+def _lines_json(request: SaleRequest, priced: Quote) -> list[dict[str, Any]]:
+    """The lines as stored, logged and answered: each with the tier discount it was given."""
+    return [_line_json(line, name, discount)
+            for line, name, discount in zip(request.lines, request.names, priced.tier_discounts)]
+
+
+def _line_json(line: Line, name: str | None, tier_discount: int = 0) -> dict[str, Any]:
+    data: dict[str, Any] = {"sku": line.sku, "qty": line.qty, "unit_price": line.unit_price, "discount": line.discount,
+                            "tier_discount": tier_discount}
     if name:
         data["name"] = name
     if line.category:
@@ -369,13 +380,15 @@ def get(sale_id: str) -> Sale:
 def sale_view(sale: Sale) -> dict[str, Any]:
     """The sale as committed, with its returns."""
     returns = SaleReturn.select().where(SaleReturn.sale == sale).order_by(SaleReturn.created_at)
+    lines = [{"tier_discount": 0, **line} for line in json.loads(sale.lines)]  # older sales had none
     return {
         "id": sale.id,
         "customer_id": sale.customer_id,
         "till_id": sale.till,
         "created_at": sale.created_at,
-        "lines": json.loads(sale.lines),
+        "lines": lines,
         "payments": json.loads(sale.payments),
+        "tier_discount": sum(line["tier_discount"] for line in lines),
         "total": sale.total,
         "eligible_amount": sale.eligible_amount,
         "points_earned": sale.points_earned,

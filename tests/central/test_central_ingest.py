@@ -61,6 +61,45 @@ def test_a_points_figure_the_rules_do_not_give_is_a_recalculation_mismatch(centr
     assert central.customer(customer)["points"]["available"] == 99  # the edge's figure is kept
 
 
+def test_a_silver_sale_with_its_tier_discount_applies_without_exception(central, edge):
+    customer = edge.register(tier="Silver")  # demo rules: Silver takes 5 % off and earns 1 % extra
+    sale = edge.sell(customer, tier="Silver")
+    assert [line["tier_discount"] for line in sale["lines"]] == [125]
+    assert (sale["total"], sale["points_earned"]) == (2375, 2 + 2)
+    assert edge.push().json["results"][-1]["status"] == "applied"
+    assert central.exceptions("recalculation_mismatch") == []
+    assert central.customer(customer)["points"]["available"] == 4
+
+
+@pytest.mark.parametrize("given, tier, expected", [
+    (250, "Silver", [125]),  # 10 % given where Silver's rules say 5 %
+    (None, "Silver", [125]),  # an older edge that gave no tier discount: a missing figure is 0
+    (125, "Basic", [0]),  # a discount the tier does not give
+])
+def test_a_tier_discount_the_rules_do_not_give_is_a_recalculation_mismatch(central, edge, given, tier, expected):
+    customer = edge.register(tier=tier)
+    sale = edge.sale_body(customer, [{"sku": "A1", "qty": 2, "unit_price": 1250, "discount": 0,
+                                      "tier_discount": given or 0}], tier=tier)
+    if given is None:
+        del sale["lines"][0]["tier_discount"]
+    edge.append("sale.completed", sale)
+    assert edge.push().json["results"][-1]["status"] == "applied"
+    [mismatch] = central.exceptions("recalculation_mismatch")
+    details = mismatch["details"]
+    assert (details["sale_id"], details["edge_tier_discounts"], details["central_tier_discounts"]) == (
+        sale["sale_id"], [given or 0], expected)
+
+
+@pytest.mark.parametrize("bad", [-1, "125", True, None])
+def test_a_malformed_tier_discount_is_a_malformed_body(central, edge, bad):
+    customer = edge.register()
+    sale = edge.sale_body(customer)
+    sale["lines"][0]["tier_discount"] = bad
+    edge.append("sale.completed", sale)
+    result = edge.push().json["results"][-1]
+    assert (result["status"], result["reason"]) == ("rejected", "malformed_body")
+
+
 def test_sales_are_recalculated_under_the_device_rules_or_a_published_version(central):
     rules = {"earn": {"rate": "1"}, "tiers": [{"name": "Basic", "threshold": 0}]}
     edge = central.edge("S001", rules_document=rules)
