@@ -104,7 +104,13 @@ def main() -> None:
         tmp_path = Path(tmp)
         data = tmp_path / "edge"
         edge_cmd = str(BIN / "fidelis-edge")
-        subprocess.run([edge_cmd, "init", "--store", "BENCH", "--rules", str(ROOT / "demo" / "rules.json"),
+        # The demo rules without tier discounts: customers move up to Silver and Gold during the
+        # run, and every till pays the same fixed amount whatever the customer's tier.
+        rules = json.loads((ROOT / "demo" / "rules.json").read_text())
+        for tier in rules["tiers"]:
+            tier["discount_percent"] = 0
+        (tmp_path / "rules.json").write_text(json.dumps(rules))
+        subprocess.run([edge_cmd, "init", "--store", "BENCH", "--rules", str(tmp_path / "rules.json"),
                         "--data-dir", str(data)], check=True, capture_output=True)
         keys = [subprocess.run([edge_cmd, "till", "add", "--name", f"t{i}", "--data-dir", str(data)],
                                check=True, capture_output=True, text=True).stdout.strip() for i in range(8)]

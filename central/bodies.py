@@ -146,6 +146,10 @@ class SaleFacts:
         return [Line(raw["sku"], raw["qty"], raw["unit_price"], raw.get("discount", 0), raw.get("category"),
                      bool(raw.get("reward", False))) for raw in self.lines]
 
+    def tier_discounts(self) -> tuple[int, ...]:
+        """The tier discount the edge gave each line (absent in older entries: 0)."""
+        return tuple(raw.get("tier_discount", 0) for raw in self.lines)
+
 
 def _line_problem(raw: Any) -> str | None:
     if type(raw) is not dict:
@@ -153,7 +157,8 @@ def _line_problem(raw: Any) -> str | None:
     sku, qty, price, discount = raw.get("sku"), raw.get("qty"), raw.get("unit_price"), raw.get("discount", 0)
     if type(sku) is not str or not 0 < len(sku) <= 64 or _CONTROL.search(sku):
         return "sku must be a string of 1-64 characters"
-    for name, value in (("qty", qty), ("unit_price", price), ("discount", discount)):
+    for name, value in (("qty", qty), ("unit_price", price), ("discount", discount),
+                        ("tier_discount", raw.get("tier_discount", 0))):
         if type(value) is not int or not 0 <= value <= MAX_SAFE_INTEGER:
             return f"{name} must be an integer >= 0"
     category = raw.get("category")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from shared.engine import Earning, earn
+from shared.engine import Earning, earn, tier_discounts
 from shared.rules import RuleSet
 from shared.tiers import decided_tier, window_start
 from shared.times import format_time
@@ -267,18 +267,25 @@ class Batch:
         return None
 
     def _recalculate(self, entry: dict, facts: bodies.SaleFacts) -> Earning | None:
-        """Re-derive the sale's points from its lines under its own rule version (None: unknown version)."""
+        """Re-derive the sale's points and tier discounts from its lines under its own rule version
+        (None: unknown version)."""
         rules = self._ruleset(facts.rules_version)
         if rules is None:
             self._conflict(queue.UNKNOWN_RULES_VERSION, entry, customer_id=facts.customer_id, sale_id=facts.sale_id,
                            rules_version=facts.rules_version)
             return None
         earning = _earning(rules, facts)
-        if earning.points != facts.points_earned:
+        recorded = facts.tier_discounts()
+        tier = rules.tier(facts.tier)
+        derived = recorded
+        if any(recorded) or (tier is not None and tier.discount_percent):
+            derived = tier_discounts(facts.engine_lines(), tier)
+        if earning.points != facts.points_earned or derived != recorded:
             self._conflict(queue.RECALCULATION_MISMATCH, entry, customer_id=facts.customer_id, sale_id=facts.sale_id,
                            rules_version=facts.rules_version, edge_points=facts.points_earned,
                            central_points=earning.points, edge_eligible=facts.eligible_amount,
-                           central_eligible=earning.eligible_amount)
+                           central_eligible=earning.eligible_amount, edge_tier_discounts=list(recorded),
+                           central_tier_discounts=list(derived))
         return earning
 
     def _ruleset(self, version: int) -> RuleSet | None:

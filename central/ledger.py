@@ -222,6 +222,28 @@ def authorize(device_id: str, body: Any, now: datetime) -> dict[str, Any]:
     return {"authorized": True, "hold_id": hold_id, "available": available - points, "expires_at": expires_at}
 
 
+def release(device_id: str, sale_id: Any) -> dict[str, Any]:
+    """Give back the hold of a sale the edge did not record; only its own device may.
+
+    Idempotent: a hold already released (or never made, or lapsed and swept) answers
+    ``released: false``. A settled hold stays: its sale is recorded and the points are spent.
+    """
+    if not usable_key(sale_id):
+        raise CentralError(422, "validation_error", "sale_id: must be the id of the sale",
+                           {"problems": [{"path": "sale_id", "message": "must be the id of the sale"}]})
+    with db.database.atomic():
+        found = db.rows(f"SELECT id, device_id, settled_at FROM hold WHERE sale_id = ?{db.for_update()}", (sale_id,))
+        if not found:
+            return {"sale_id": sale_id, "released": False}
+        hold_id, holder, settled_at = found[0]
+        if holder != device_id:
+            raise CentralError(403, "hold_not_yours", f"the hold for sale {sale_id} was made by another device")
+        if settled_at is not None:
+            raise conflict("hold_settled", f"the hold for sale {sale_id} is already settled by its sale")
+        db.execute("DELETE FROM hold WHERE id = ?", (hold_id,))
+    return {"sale_id": sale_id, "released": True}
+
+
 def settle_holds(sale_entries: dict[str, str], now: datetime) -> int:
     """Settle the open holds of these sales (``{sale_id: entry_id}``) inside the push transaction.
 

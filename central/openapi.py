@@ -107,6 +107,7 @@ SCHEMAS: dict[str, Any] = {
                          "properties": {"customer_id": _STR, "points": _INT, "sale_id": _STR}},
     "Authorization": {"type": "object", "properties": {
         "authorized": _BOOL, "hold_id": _STR, "available": _INT, "expires_at": _STR}},
+    "Release": {"type": "object", "properties": {"sale_id": _STR, "released": _BOOL}},
 }
 
 _SIGNED = [{"deviceSignature": []}]
@@ -168,6 +169,10 @@ PATHS: dict[str, Any] = {
     "/sync/v1/authorize": {"post": _op(
         "Hold points for a sale against the brand-wide balance", {"200": _json(_ref("Authorization"), "held")},
         body="AuthorizeRequest", errors=("400", "401", "403", "404", "409", "422"), security=_SIGNED)},
+    "/sync/v1/holds/{sale_id}": {"delete": _op(
+        "Release the hold of a sale the device did not record (idempotent; only the device that made it)",
+        {"200": _json(_ref("Release"), "released, or nothing to release")}, params=[_path("sale_id")],
+        errors=("401", "403", "409", "422"), security=_SIGNED)},
 }
 
 

@@ -1,4 +1,5 @@
-"""The sync API for edges, ``/sync/v1`` (docs/sync-protocol.md): enroll, head, push, pull, authorize.
+"""The sync API for edges, ``/sync/v1`` (docs/sync-protocol.md): enroll, head, push, pull, authorize,
+release.
 
 Every endpoint but ``enroll`` is a signed request. Central refuses, in this order: unknown
 device, bad signature, stale timestamp (``sync.protocol.check_request``), a nonce seen in the
@@ -141,3 +142,12 @@ def authorize():
     if device.frozen:
         raise CentralError(409, "device_frozen", "this device is frozen after a fork; it cannot authorize spending")
     return jsonify(ledger.authorize(device.id, json_body(), clock()))
+
+
+@sync.delete("/holds/<sale_id>")
+def release_hold(sale_id: str):
+    """Release the hold of a sale this device did not record (its commit failed)."""
+    result = ledger.release(g.device.id, sale_id)
+    if result["released"]:
+        log.info("released hold: device=%s sale=%s", _printable(g.device.id), _printable(sale_id))
+    return jsonify(result)

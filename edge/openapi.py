@@ -31,6 +31,9 @@ _IDEMPOTENCY = {
 }
 _INT = {"type": "integer"}
 _STR = {"type": "string"}
+_TOTAL = {"type": "integer", "description": "Σ(qty × unit_price − discount − tier_discount) in minor units; "
+                                            "the payments must add up to exactly this"}
+_TIER_DISCOUNT = {"type": "integer", "minimum": 0, "description": "Σ of the lines' tier_discount"}
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -79,6 +82,17 @@ SCHEMAS: dict[str, Any] = {
             "category": _STR, "reward": {"type": "boolean"},
         },
     },
+    "SaleLine": {
+        "type": "object",
+        "description": "A line as priced: the request's line with the customer's tier discount on it",
+        "properties": {
+            "sku": _STR, "name": _STR, "qty": _INT, "unit_price": _INT, "discount": _INT, "category": _STR,
+            "reward": {"type": "boolean"},
+            "tier_discount": {"type": "integer", "minimum": 0, "description": (
+                "minor units the customer's tier takes off this line: floor((qty × unit_price − discount) × "
+                "tier discount_percent / 100); 0 on reward lines")},
+        },
+    },
     "Payment": {
         "type": "object",
         "required": ["method"],
@@ -96,8 +110,9 @@ SCHEMAS: dict[str, Any] = {
     "Quote": {
         "type": "object",
         "properties": {
-            "total": _INT, "eligible_amount": _INT, "points_to_earn": _INT, "max_points_redeemable": _INT,
-            "rules_version": _INT,
+            "total": _TOTAL, "eligible_amount": _INT, "points_to_earn": _INT, "max_points_redeemable": _INT,
+            "rules_version": _INT, "lines": {"type": "array", "items": _ref("SaleLine")},
+            "tier": {"type": "string", "nullable": True}, "tier_discount": _TIER_DISCOUNT,
             "rewards": {"type": "array", "items": {"type": "object", "properties": {
                 "sku": _STR, "name": _STR, "cost": _INT, "affordable": {"type": "boolean"}}}},
             "problems": {"type": "array", "items": {"type": "object"}},
@@ -106,9 +121,10 @@ SCHEMAS: dict[str, Any] = {
     "Sale": {
         "type": "object",
         "properties": {
-            "id": _STR, "total": _INT, "points_earned": _INT, "points_redeemed": _INT,
-            "eligible_amount": _INT, "rules_version": _INT, "customer_id": {"type": "string", "nullable": True},
-            "lines": {"type": "array", "items": _ref("Line")},
+            "id": _STR, "total": _TOTAL, "tier_discount": _TIER_DISCOUNT, "points_earned": _INT,
+            "points_redeemed": _INT, "eligible_amount": _INT, "rules_version": _INT,
+            "customer_id": {"type": "string", "nullable": True}, "tier": {"type": "string", "nullable": True},
+            "lines": {"type": "array", "items": _ref("SaleLine")},
             "payments": {"type": "array", "items": _ref("Payment")},
             "customer": _ref("Customer"), "returns": {"type": "array", "items": _ref("Return")},
         },

@@ -88,7 +88,8 @@ def build_receipt(sale_id: str, settings, store: str, kind: str, now: datetime, 
         name = line.get("name") or line["sku"]
         if line.get("reward"):
             name = f"{name} (reward)"
-        lines.append(ReceiptLine(name, line["qty"], line["unit_price"], line.get("discount", 0)))
+        lines.append(ReceiptLine(name, line["qty"], line["unit_price"], line.get("discount", 0),
+                                 tier_discount=line.get("tier_discount", 0)))
     payments = []
     for pay in view["payments"]:
         if pay["method"] == "points":
@@ -125,4 +126,5 @@ def build_receipt(sale_id: str, settings, store: str, kind: str, now: datetime, 
         minor_digits=settings.minor_digits,
         open_drawer=drawer and kind == RECEIPT and any(p.method.lower() == "cash" for p in payments),
         width=settings.paper_width,
+        discount_tier=sale.tier,
     )

@@ -39,19 +39,22 @@ def validate_return(body: Any) -> Counter[str]:
     return wanted
 
 
-def _kept(lines: list[dict], returned: Counter[str]) -> list[Line]:
-    """The sale's lines less ``returned`` units (taken from the first lines with that SKU).
+def _kept(lines: list[dict], returned: Counter[str]) -> tuple[list[Line], int]:
+    """The sale's lines less ``returned`` units (taken from the first lines with that SKU),
+    and the tier discount they keep.
 
-    A partly returned line keeps its discount in proportion, rounded down, so returning
-    every unit refunds exactly what was paid.
+    A partly returned line keeps its discount and its tier discount in proportion, rounded
+    down, so returning every unit refunds exactly what was paid.
     """
     left = Counter(returned)
     kept = []
+    tier_discount = 0
     for raw in lines:
         qty = raw["qty"]
         take = 0 if raw.get("reward") else min(qty, left[raw["sku"]])
         left[raw["sku"]] -= take
         remaining = qty - take
+        tier_discount += raw.get("tier_discount", 0) * remaining // qty
         kept.append(
             Line(
                 sku=raw["sku"],
@@ -62,7 +65,7 @@ def _kept(lines: list[dict], returned: Counter[str]) -> list[Line]:
                 reward=bool(raw.get("reward")),
             )
         )
-    return kept
+    return kept, tier_discount
 
 
 def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime) -> dict[str, Any]:
@@ -84,9 +87,9 @@ def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime
         if over:
             raise unprocessable("return_exceeds_sale", "more would be returned than was sold", lines=over)
 
-        kept_before = _kept(lines, already)
-        kept_after = _kept(lines, already + wanted)
-        refund = basket_total(kept_before) - basket_total(kept_after)
+        kept_before, tier_discount_before = _kept(lines, already)
+        kept_after, tier_discount_after = _kept(lines, already + wanted)
+        refund = basket_total(kept_before) - tier_discount_before - (basket_total(kept_after) - tier_discount_after)
         rules = rulebook.version(sale.rules_version)
         reversible = points_to_reverse(
             kept_after, sale.points_paid * rules.point_value, sale.points_earned, rules, rules.tier(sale.tier)

@@ -132,6 +132,9 @@ def quote(request: SaleRequest, now: datetime) -> dict[str, Any]:
     acct = accounts.account(customer.id) if customer else None
     priced, problems = _price(request, customer, rules, acct, now)
     return {
+        "lines": _lines_json(request, priced),
+        "tier": customer.tier if customer else None,
+        "tier_discount": priced.tier_discount,
         "total": priced.total,
         "eligible_amount": priced.eligible_amount,
         "points_to_earn": priced.points_to_earn if customer else 0,
@@ -150,31 +153,60 @@ class Ticket:
 
     sale_id: str
     central_available: int | None = None  # None: not asked (no points spent) or offline
+    held: int = 0  # points central holds for this sale until its entry arrives or it is released
+
+
+def _points_spent(request: SaleRequest, rules: RuleSet) -> int:
+    points = sum(p.points for p in request.payments or () if p.is_points)
+    return points + sum(line.qty * r.cost for line in request.lines if line.reward and (r := rules.reward(line.sku)))
+
+
+def check(request: SaleRequest, customer: Customer | None, rules: RuleSet, now: datetime) -> None:
+    """Refuse, with its own code, every sale the edge can judge without central.
+
+    Points are checked against everything the edge knows the customer has (central's last
+    balance plus this edge's movements since, pending included, as central may have made
+    it available meanwhile), not against the offline cap: online, central decides how much
+    of the brand-wide balance may be spent.
+    """
+    known = None
+    if customer is not None:
+        points = accounts.account(customer.id).points(now)
+        known = points.available + points.pending
+    _, problems = _price(request, customer, rules, None, now, known)
+    if problems:
+        raise _refuse(problems)
 
 
 def authorize(box: EdgeBox, request: SaleRequest, now: datetime) -> Ticket:
-    """Ask central to hold the points this sale spends; outside any lock, at most ~1 s.
+    """Check the sale, then ask central to hold the points it spends; outside any lock, at most ~1 s.
 
-    Central's refusal is final (422 ``insufficient_points``); no answer means offline and the
-    offline allowance applies at commit.
+    Central is asked only for a sale that would commit: whatever the edge can refuse itself
+    is refused first (``check``). Central's refusal is final (422 ``insufficient_points``); no
+    answer means offline and the offline allowance applies at commit. A ticket with ``held``
+    points must be settled by the sale's entry or given back with ``release``.
     """
     ticket = Ticket(str(uuid.uuid4()))
     if not any(p.is_points for p in request.payments or ()) and not any(line.reward for line in request.lines):
         return ticket
     customer = _customer_of(request)
-    if customer is None:
-        return ticket
     rules = rulebook.in_force(now)
-    points = sum(p.points for p in request.payments or () if p.is_points)
-    points += sum(line.qty * r.cost for line in request.lines if line.reward and (r := rules.reward(line.sku)))
-    if not points:
+    check(request, customer, rules, now)
+    points = _points_spent(request, rules)
+    if customer is None or not points:
         return ticket
     try:
         available = syncer.authorize(box, customer.id, points, ticket.sale_id)
     except Refused as exc:
         raise ApiError(422, "insufficient_points", f"central refused: {exc.message if hasattr(exc, 'message') else exc}",
                        {"available": exc.details.get("available")}) from None
-    return Ticket(ticket.sale_id, available)
+    return Ticket(ticket.sale_id, available, points if available is not None else 0)
+
+
+def release(box: EdgeBox, ticket: Ticket) -> None:
+    """Give back central's hold for a sale that was not recorded (best effort, never raises)."""
+    if ticket.held:
+        syncer.release(box, ticket.sale_id)
 
 
 def _refuse(problems: list[SaleProblem]) -> ApiError:
@@ -210,7 +242,7 @@ def commit(
         tier_before = customer.tier if customer else None
         if customer is not None:
             _add_qualifying_spend(customer, priced.eligible_amount, rules, stamp)
-        lines = [_line_json(line, name) for line, name in zip(request.lines, request.names)]
+        lines = _lines_json(request, priced)
         payments = [_payment_json(p) for p in request.payments or ()]
         fast_insert(
             Sale,
@@ -250,7 +282,8 @@ def commit(
         )
         view = {
             "id": sale_id, "customer_id": customer.id if customer else None, "till_id": till_id,
-            "created_at": stamp, "lines": lines, "payments": payments, "total": priced.total,
+            "created_at": stamp, "lines": lines, "payments": payments, "tier_discount": priced.tier_discount,
+            "total": priced.total,
             "eligible_amount": priced.eligible_amount, "points_earned": earned,
             "points_redeemed": priced.points_redeemed, "rules_version": rules.version, "tier": tier_before,
             "returns": [],
@@ -315,8 +348,15 @@ def _add_qualifying_spend(customer: Customer, amount: int, rules: RuleSet, stamp
     )
 
 
-def _line_json(line: Line, name: str | None) -> dict[str, Any]:
-    data: dict[str, Any] = {"sku": line.sku, "qty": line.qty, "unit_price": line.unit_price, "discount": line.discount}
+def _lines_json(request: SaleRequest, priced: Quote) -> list[dict[str, Any]]:
+    """The lines as stored, logged and answered: each with the tier discount it was given."""
+    return [_line_json(line, name, discount)
+            for line, name, discount in zip(request.lines, request.names, priced.tier_discounts)]
+
+
+def _line_json(line: Line, name: str | None, tier_discount: int = 0) -> dict[str, Any]:
+    data: dict[str, Any] = {"sku": line.sku, "qty": line.qty, "unit_price": line.unit_price, "discount": line.discount,
+                            "tier_discount": tier_discount}
     if name:
         data["name"] = name
     if line.category:
@@ -342,13 +382,15 @@ def get(sale_id: str) -> Sale:
 def sale_view(sale: Sale) -> dict[str, Any]:
     """The sale as committed, with its returns."""
     returns = SaleReturn.select().where(SaleReturn.sale == sale).order_by(SaleReturn.created_at)
+    lines = [{"tier_discount": 0, **line} for line in json.loads(sale.lines)]  # older sales had none
     return {
         "id": sale.id,
         "customer_id": sale.customer_id,
         "till_id": sale.till,
         "created_at": sale.created_at,
-        "lines": json.loads(sale.lines),
+        "lines": lines,
         "payments": json.loads(sale.payments),
+        "tier_discount": sum(line["tier_discount"] for line in lines),
         "total": sale.total,
         "eligible_amount": sale.eligible_amount,
         "points_earned": sale.points_earned,

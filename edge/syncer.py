@@ -226,7 +226,7 @@ def _apply_customer(box: EdgeBox, body: dict[str, Any]) -> None:
 
 
 def authorize(box: EdgeBox, customer_id: str, points: int, sale_id: str) -> int | None:
-    """Ask central to hold ``points``: central's available balance, or None when offline.
+    """Ask central to hold ``points``: what this sale may spend, or None when offline.
 
     Raises ``Refused`` (``insufficient_points``) when central says no.
     """
@@ -242,7 +242,25 @@ def authorize(box: EdgeBox, customer_id: str, points: int, sale_id: str) -> int 
             raise
         log.warning("authorization refused (%s); falling back to the offline allowance", exc.code)
         return None
-    return int(reply.get("available", points))
+    # Central answers what is left beside the hold; this sale may spend the hold itself too.
+    return int(reply.get("available", 0)) + points
+
+
+def release(box: EdgeBox, sale_id: str) -> bool:
+    """Give central's hold for ``sale_id`` back; False when central could not be told.
+
+    Best effort, never raises (it runs while a failed sale is being answered): an unreleased
+    hold lapses after ten minutes on its own.
+    """
+    try:
+        client = client_for(box, timeout=AUTHORIZE_TIMEOUT)
+        if client is None:
+            return False
+        client.release(sale_id, timeout=AUTHORIZE_TIMEOUT)
+    except Exception as exc:  # Offline, Refused, or the database that failed the sale
+        log.warning("could not release the hold of sale %s (%s); it lapses on its own", sale_id, exc)
+        return False
+    return True
 
 
 class SyncLoop(threading.Thread):

@@ -67,7 +67,8 @@ class Earning:
 
 @dataclass(frozen=True)
 class Quote:
-    """The priced basket."""
+    """The priced basket. ``total`` is after every discount; ``tier_discounts`` has one
+    amount per line, in the order of the lines."""
 
     total: Money
     earning: Earning
@@ -75,6 +76,12 @@ class Quote:
     reward_points: Points
     max_points_redeemable: Points
     rewards: tuple[RewardOffer, ...]
+    tier_discounts: tuple[Money, ...] = ()
+
+    @property
+    def tier_discount(self) -> Money:
+        """The tier discount of the whole basket."""
+        return sum(self.tier_discounts)
 
     @property
     def eligible_amount(self) -> Money:
@@ -98,19 +105,35 @@ class SaleProblem:
     message: str
 
 
-def basket_total(lines: Sequence[Line]) -> Money:
-    """Σ(qty × unit_price − discount) over every line."""
-    return sum(line.total for line in lines)
+def tier_discount(line: Line, tier: Tier | None) -> Money:
+    """The tier's discount on one line: floor((qty × unit_price − discount) × pct / 100).
+
+    Reward lines are never discounted; no tier, or a 0 % tier, discounts nothing.
+    """
+    if tier is None or not tier.discount_percent or line.reward:
+        return 0
+    return max(0, floor_div(line.total * tier.discount_percent, 100))
+
+
+def tier_discounts(lines: Sequence[Line], tier: Tier | None) -> tuple[Money, ...]:
+    """``tier_discount`` of each line, in order."""
+    return tuple(tier_discount(line, tier) for line in lines)
+
+
+def basket_total(lines: Sequence[Line], tier: Tier | None = None) -> Money:
+    """Σ(qty × unit_price − discount − tier discount) over every line."""
+    return sum(line.total - tier_discount(line, tier) for line in lines)
 
 
 def earn(lines: Sequence[Line], points_paid_value: Money, rules: RuleSet, tier: Tier | None) -> Earning:
     """Points earned by ``lines`` when ``points_paid_value`` of the sale was paid with points.
 
-    Eligible spend is the total of the lines that may earn (not rewards, not excluded
-    categories, not discounted lines when ``exclude_discounted``), minus the money value of
-    the points paid, never below zero. Per-item points apply to every non-reward line.
+    Eligible spend is the total after both discounts of the lines that may earn (not
+    rewards, not excluded categories, not discounted lines when ``exclude_discounted``),
+    minus the money value of the points paid, never below zero. Per-item points apply to
+    every non-reward line.
     """
-    eligible = sum(line.total for line in lines if _earns_on_spend(line, rules))
+    eligible = sum(line.total - tier_discount(line, tier) for line in lines if _earns_on_spend(line, rules, tier))
     eligible = max(0, eligible - points_paid_value)
     spend_points = floor_div(eligible * rules.earn_rate, 100)
     item_points = sum(line.qty * rules.per_item.get(line.sku, 0) for line in lines if not line.reward)
@@ -120,20 +143,22 @@ def earn(lines: Sequence[Line], points_paid_value: Money, rules: RuleSet, tier: 
     return Earning(eligible, spend_points, item_points, tier_points)
 
 
-def _earns_on_spend(line: Line, rules: RuleSet) -> bool:
+def _earns_on_spend(line: Line, rules: RuleSet, tier: Tier | None) -> bool:
     if line.reward:
         return False
-    if rules.exclude_discounted and line.discount > 0:
+    # Every line of a discounting tier counts as discounted, even one so cheap that its
+    # discount rounds to 0: returning part of a line then never makes it earn more.
+    if rules.exclude_discounted and (line.discount > 0 or (tier is not None and tier.discount_percent > 0)):
         return False
     return line.category not in rules.exclude_categories
 
 
-def redeemable_value_cap(lines: Sequence[Line], rules: RuleSet) -> Money:
+def redeemable_value_cap(lines: Sequence[Line], rules: RuleSet, tier: Tier | None = None) -> Money:
     """The most money points may pay for in this basket (share cap and cash-line rule)."""
-    total = basket_total(lines)
+    total = basket_total(lines, tier)
     cap = floor_div(total * rules.max_share_percent, 100)
     if rules.require_cash_line:
-        paid_lines = [line.total for line in lines if not line.reward and line.total > 0]
+        paid_lines = [net for line in lines if not line.reward and (net := line.total - tier_discount(line, tier)) > 0]
         cap = min(cap, total - min(paid_lines)) if paid_lines else 0
     return max(0, cap)
 
@@ -149,12 +174,14 @@ def price_sale(
     """Price a basket and check the payments against the rules.
 
     ``spendable`` is what the customer may spend at this moment (``None`` for an anonymous
-    sale). ``payments=None`` quotes without checking that payments cover the total.
-    Returns the quote and the problems, most fundamental first; an empty list means the sale
-    may be committed.
+    sale). ``tier`` is the customer's tier: its discount comes off each line and the
+    payments must cover the total after it. ``payments=None`` quotes without checking that
+    payments cover the total. Returns the quote and the problems, most fundamental first; an
+    empty list means the sale may be committed.
     """
     problems: list[SaleProblem] = []
-    total = basket_total(lines)
+    discounts = tier_discounts(lines, tier)
+    total = basket_total(lines) - sum(discounts)
     points_paid = sum(p.points for p in payments or () if p.is_points)
     points_value = points_paid * rules.point_value
     reward_points = 0
@@ -169,7 +196,7 @@ def price_sale(
         problems.append(SaleProblem("reward_limit_exceeded", "only one reward may be claimed per sale"))
 
     balance = spendable if spendable is not None else 0
-    value_cap = redeemable_value_cap(lines, rules)
+    value_cap = redeemable_value_cap(lines, rules, tier)
     if spendable is None or balance < rules.min_balance:
         max_redeemable = 0
     else:
@@ -185,6 +212,7 @@ def price_sale(
         reward_points=reward_points,
         max_points_redeemable=max_redeemable,
         rewards=offers,
+        tier_discounts=discounts,
     )
 
     redeemed = points_paid + reward_points

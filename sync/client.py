@@ -101,3 +101,7 @@ class SyncClient:
         """Ask central to hold ``points`` for a sale; raises ``Offline`` past ``timeout`` seconds."""
         return self._call("POST", "/authorize", {"customer_id": customer_id, "points": points, "sale_id": sale_id},
                           timeout=timeout)
+
+    def release(self, sale_id: str, timeout: float) -> dict[str, Any]:
+        """Give back the hold of a sale that was not recorded (idempotent); ``sale_id`` is a UUID."""
+        return self._call("DELETE", f"/holds/{sale_id}", timeout=timeout)

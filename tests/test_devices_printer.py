@@ -110,6 +110,23 @@ def test_lines_totals_and_points_are_laid_out_in_42_columns():
     assert b"Thank you!" in output and b"VCH-7K2P" in output
 
 
+def test_a_tier_discount_prints_under_its_line_and_the_total_is_after_it():
+    lines = [ReceiptLine("Runner", 2, 1250, tier_discount=125), {"sku": "Socks", "qty": 1, "unit_price": 500,
+                                                                   "discount": 0, "tier_discount": 25}]
+    output = printed(make_receipt(lines=lines, total=2350, payments=[Payment("card", 2350)], discount_tier="Silver"))
+    expected = [
+        b"\nRunner\n",
+        b"  2 x 12.50                          23.75\n",
+        b"  Silver discount                    -1.25\n",
+        b"\nSocks\n",
+        b"  1 x 5.00                            4.75\n",
+        b"  Silver discount                    -0.25\n",
+        b"TOTAL                            EUR 23.50\n",
+    ]
+    positions = [output.index(line) for line in expected]
+    assert positions == sorted(positions)
+
+
 def test_anonymous_sale_has_no_loyalty_block():
     output = printed(make_receipt(card_number=None, points_earned=0, points_redeemed=0,
                                   balance_after=None, tier=None))

@@ -123,7 +123,8 @@ def test_points_pay_part_of_a_sale_and_are_not_earned_on(till, customer):
 def test_a_reward_costs_points_and_only_one_per_sale(till, customer):
     earn(till, customer["id"], 200000)  # 200 points, tier Gold reached after it
     reward = {"sku": "GIFT1", "qty": 1, "unit_price": 0, "reward": True}
-    ok = till.post("/api/v1/sales", json=sale_body(customer["id"], [reward, {"sku": "A1", "qty": 1, "unit_price": 100}]))
+    ok = till.post("/api/v1/sales", json=sale_body(customer["id"], [reward, {"sku": "A1", "qty": 1, "unit_price": 100}],
+                                                   [{"method": "cash", "amount": 90}]))  # Gold: 10 % off
     assert ok.status_code == 201, ok.json
     assert ok.json["points_redeemed"] == 100
     before = snapshot()
@@ -238,5 +239,6 @@ def test_anonymous_sales_earn_nothing_and_cannot_spend(till):
 def test_tier_upgrade_adds_extra_earn(till, customer):
     earn(till, customer["id"], 50000)  # reaches Silver (threshold 500.00)
     assert till.get(f"/api/v1/customers/{customer['id']}").json["tier"] == "Silver"
-    sale = earn(till, customer["id"], 10000)
-    assert sale["points_earned"] == 10 + 10  # 10 from spend + 1 % of 100.00 as points worth 0.10
+    sale = till.post("/api/v1/sales", json=sale_body(customer["id"], [{"sku": "A1", "qty": 1, "unit_price": 10000}],
+                                                     [{"method": "cash", "amount": 9500}])).json  # Silver: 5 % off
+    assert sale["points_earned"] == 9 + 9  # on 95.00: 9 from spend + 1 % of it as points worth 0.10

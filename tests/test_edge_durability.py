@@ -9,12 +9,25 @@ import time
 import uuid
 from collections import Counter
 
+import pytest
 import requests
 
-from conftest import EdgeProcess, run_cli, sale_body
+from conftest import DEMO_RULES, EdgeProcess, run_cli, sale_body
 from edge import box as boxes
 from edge.models import LogEntry, PointMovement, Sale
 from sync.entry import load_public_key_b64, verify_chain
+
+
+@pytest.fixture
+def edge_dir(tmp_path):
+    """An edge on the demo rules without tier discounts: the one customer these tills sell to
+    reaches Silver part-way, and every till keeps paying the same fixed total."""
+    rules = json.loads(DEMO_RULES.read_text())
+    for tier in rules["tiers"]:
+        tier["discount_percent"] = 0
+    data = tmp_path / "edge"
+    boxes.initialise(data, "S001", rules)
+    return data
 
 
 def _register(url: str, key: str) -> str:

@@ -19,20 +19,22 @@ __all__ = ["Payment", "Receipt", "ReceiptLine", "print_receipt"]
 
 @dataclass(frozen=True)
 class ReceiptLine:
-    """One basket line; money in minor units. ``line_total`` defaults to qty x price - discount."""
+    """One basket line; money in minor units. ``line_total`` defaults to
+    qty x price - discount - tier_discount (the customer's tier discount on the line)."""
 
     name: str
     qty: int
     unit_price: int
     discount: int = 0
     line_total: int | None = None
+    tier_discount: int = 0
 
     @property
     def total(self) -> int:
         """What the customer pays for this line."""
         if self.line_total is not None:
             return self.line_total
-        return self.qty * self.unit_price - self.discount
+        return self.qty * self.unit_price - self.discount - self.tier_discount
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,8 @@ class Receipt:
     ``shop`` is the shop's name and address lines (a string is split at newlines);
     ``card_number`` prints as a CODE128 barcode; ``qr_url`` as a QR code; ``logo_path`` a
     PNG at the top; ``open_drawer`` kicks the cash drawer; ``width`` overrides the printer's
-    characters per line.
+    characters per line. ``discount_tier`` names the tier whose discount the lines carry
+    (the customer's tier when the sale was made; ``tier`` is the tier now).
     """
 
     brand: str
@@ -75,6 +78,7 @@ class Receipt:
     minor_digits: int = 2
     open_drawer: bool = False
     width: int | None = None
+    discount_tier: str | None = None
 
     def __post_init__(self) -> None:
         shop = self.shop.splitlines() if isinstance(self.shop, str) else list(self.shop)
@@ -83,7 +87,8 @@ class Receipt:
         object.__setattr__(self, "payments", tuple(_coerce(Payment, x) for x in self.payments))
         object.__setattr__(self, "vouchers", tuple(self.vouchers))
         amounts = [self.total, self.points_earned, self.points_redeemed]
-        amounts += [n for line in self.lines for n in (line.qty, line.unit_price, line.discount, line.total)]
+        amounts += [n for line in self.lines
+                    for n in (line.qty, line.unit_price, line.discount, line.tier_discount, line.total)]
         amounts += [n for pay in self.payments for n in (pay.amount, pay.points or 0)]
         if self.balance_after is not None:
             amounts.append(self.balance_after)
@@ -127,13 +132,15 @@ def print_receipt(printer: Escpos, receipt: Receipt) -> None:
     job.rule()
 
     for item in receipt.lines:
-        if item.qty == 1 and not item.discount:
+        if item.qty == 1 and not item.discount and not item.tier_discount:
             job.pair(item.name, money(item.total))
             continue
         job.lines(item.name)
         job.pair(f"  {item.qty} x {money(item.unit_price)}", money(item.total))
         if item.discount:
             job.pair("  discount", money(-item.discount))
+        if item.tier_discount:
+            job.pair(f"  {receipt.discount_tier or 'Tier'} discount", money(-item.tier_discount))
     job.rule()
 
     job.escpos.set(bold=True, double_height=True)

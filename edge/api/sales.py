@@ -27,7 +27,13 @@ def commit_sale():
         return earlier
     # Asking central happens before any lock is taken: a slow WAN never stalls other tills.
     ticket = sales.authorize(box(), request, now())
-    response, status = idempotency.run(lambda: (sales.commit(box(), request, g.till.id, now(), ticket), 201))
+    try:
+        response, status = idempotency.run(lambda: (sales.commit(box(), request, g.till.id, now(), ticket), 201))
+    except BaseException:
+        sales.release(box(), ticket)  # nothing was recorded: give central's hold back now
+        raise
+    if response.get_json().get("id") != ticket.sale_id:
+        sales.release(box(), ticket)  # a concurrent repeat of this request was recorded instead
     if status == 201:
         notify_sale(current_app, response.get_json())  # after the commit; never raises
     return response, status

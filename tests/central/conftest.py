@@ -28,7 +28,7 @@ from central.auth import create_token
 from central.enrolment import create_token as create_enrolment_token
 from central.keys import ensure_key
 from central.stores import create_store
-from shared.engine import earn
+from shared.engine import earn, tier_discounts
 from shared.rules import parse_rules
 from shared.times import format_time
 from sync.entry import (
@@ -160,10 +160,18 @@ class SimEdge:
     def sale_body(self, customer_id: str | None, lines: list[dict] | None = None, *, points_paid: int = 0,
                   reward_points: int = 0, points_earned: int | None = None, rules_version: int = 0,
                   tier: str | None = "Basic", sale_id: str | None = None) -> dict:
-        """A ``sale.completed`` body as the edge writes it; points computed under the local rules."""
+        """A ``sale.completed`` body as the edge writes it; points computed under the local rules.
+
+        Lines get the tier's discount unless they give their own ``tier_discount``; a line
+        without one (as older edges wrote them) has none.
+        """
         lines = lines if lines is not None else [{"sku": "A1", "qty": 2, "unit_price": 1250, "discount": 0}]
-        total = sum(line["qty"] * line["unit_price"] - line.get("discount", 0) for line in lines)
         rules = self.rules
+        discounts = tier_discounts(sale_lines(lines), rules.tier(tier) if customer_id else None)
+        lines = [line if "tier_discount" in line or not discount else {**line, "tier_discount": discount}
+                 for line, discount in zip(lines, discounts)]
+        total = sum(line["qty"] * line["unit_price"] - line.get("discount", 0) - line.get("tier_discount", 0)
+                    for line in lines)
         earning = earn(sale_lines(lines), points_paid * rules.point_value, rules, rules.tier(tier))
         when = self.harness.clock()
         body = {
@@ -233,6 +241,9 @@ class SimEdge:
     def authorize(self, customer_id: str, points: int, sale_id: str):
         body = {"customer_id": customer_id, "points": points, "sale_id": sale_id}
         return self.request("POST", "/sync/v1/authorize", body)
+
+    def release(self, sale_id: str):
+        return self.request("DELETE", f"/sync/v1/holds/{sale_id}")
 
 
 def sale_lines(lines: list[dict]):

@@ -61,6 +61,45 @@ def test_a_points_figure_the_rules_do_not_give_is_a_recalculation_mismatch(centr
     assert central.customer(customer)["points"]["available"] == 99  # the edge's figure is kept
 
 
+def test_a_silver_sale_with_its_tier_discount_applies_without_exception(central, edge):
+    customer = edge.register(tier="Silver")  # demo rules: Silver takes 5 % off and earns 1 % extra
+    sale = edge.sell(customer, tier="Silver")
+    assert [line["tier_discount"] for line in sale["lines"]] == [125]
+    assert (sale["total"], sale["points_earned"]) == (2375, 2 + 2)
+    assert edge.push().json["results"][-1]["status"] == "applied"
+    assert central.exceptions("recalculation_mismatch") == []
+    assert central.customer(customer)["points"]["available"] == 4
+
+
+@pytest.mark.parametrize("given, tier, expected", [
+    (250, "Silver", [125]),  # 10 % given where Silver's rules say 5 %
+    (None, "Silver", [125]),  # an older edge that gave no tier discount: a missing figure is 0
+    (125, "Basic", [0]),  # a discount the tier does not give
+])
+def test_a_tier_discount_the_rules_do_not_give_is_a_recalculation_mismatch(central, edge, given, tier, expected):
+    customer = edge.register(tier=tier)
+    sale = edge.sale_body(customer, [{"sku": "A1", "qty": 2, "unit_price": 1250, "discount": 0,
+                                      "tier_discount": given or 0}], tier=tier)
+    if given is None:
+        del sale["lines"][0]["tier_discount"]
+    edge.append("sale.completed", sale)
+    assert edge.push().json["results"][-1]["status"] == "applied"
+    [mismatch] = central.exceptions("recalculation_mismatch")
+    details = mismatch["details"]
+    assert (details["sale_id"], details["edge_tier_discounts"], details["central_tier_discounts"]) == (
+        sale["sale_id"], [given or 0], expected)
+
+
+@pytest.mark.parametrize("bad", [-1, "125", True, None])
+def test_a_malformed_tier_discount_is_a_malformed_body(central, edge, bad):
+    customer = edge.register()
+    sale = edge.sale_body(customer)
+    sale["lines"][0]["tier_discount"] = bad
+    edge.append("sale.completed", sale)
+    result = edge.push().json["results"][-1]
+    assert (result["status"], result["reason"]) == ("rejected", "malformed_body")
+
+
 def test_sales_are_recalculated_under_the_device_rules_or_a_published_version(central):
     rules = {"earn": {"rate": "1"}, "tiers": [{"name": "Basic", "threshold": 0}]}
     edge = central.edge("S001", rules_document=rules)
@@ -201,6 +240,40 @@ def test_a_hold_lapses_after_ten_minutes(central, edge):
     assert edge.authorize(customer, 1, str(uuid.uuid4())).status_code == 422
     central.clock.advance(minutes=11)
     assert edge.authorize(customer, 100, str(uuid.uuid4())).status_code == 200
+
+
+def test_the_device_that_made_a_hold_can_release_it_once_and_for_all(central, edge):
+    customer = edge.register()
+    edge.sell(customer, [{"sku": "A1", "qty": 1, "unit_price": 100000}])  # 100 points
+    edge.push()
+    sale_id = str(uuid.uuid4())
+    assert edge.authorize(customer, 60, sale_id).status_code == 200
+    other = central.edge("S002")
+    stranger = other.release(sale_id)
+    assert (stranger.status_code, stranger.json["error"]["code"]) == (403, "hold_not_yours")
+    assert central.customer(customer)["held"] == 60
+    released = edge.release(sale_id)
+    assert (released.status_code, released.json) == (200, {"sale_id": sale_id, "released": True})
+    assert central.customer(customer)["held"] == 0
+    again = edge.release(sale_id)
+    assert (again.status_code, again.json["released"]) == (200, False)
+    assert edge.authorize(customer, 100, str(uuid.uuid4())).status_code == 200  # every point is free again
+
+
+def test_a_settled_hold_cannot_be_released(central, edge):
+    customer = edge.register()
+    edge.sell(customer, [{"sku": "A1", "qty": 1, "unit_price": 100000}])
+    edge.push()
+    sale_id = str(uuid.uuid4())
+    assert edge.authorize(customer, 60, sale_id).status_code == 200
+    edge.sell(customer, [{"sku": "B1", "qty": 1, "unit_price": 600}], points_paid=60, points_earned=0,
+              sale_id=sale_id)
+    edge.push()
+    refused = edge.release(sale_id)
+    assert (refused.status_code, refused.json["error"]["code"]) == (409, "hold_settled")
+    assert central.customer(customer)["points"]["available"] == 40
+    too_long = edge.release("x" * 65)
+    assert (too_long.status_code, too_long.json["error"]["code"]) == (422, "validation_error")
 
 
 @pytest.mark.parametrize("body, status", [
