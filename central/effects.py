@@ -15,11 +15,12 @@ from typing import Any, Callable
 from shared.engine import Earning, earn
 from shared.rules import RuleSet
 from shared.times import format_time
+from sync import bodies
+from sync.bodies import BodyError
 
-from . import bodies, db, feed, ledger
+from . import db, feed, ledger
 from . import exceptions as queue
 from . import rules as rulebook
-from .bodies import BodyError
 
 CUSTOMER_FIELDS = ("card_number", "first_name", "last_name", "email", "phone", "birth_date", "tier",
                    "balance_negative") + ledger.SUMMARY_COLUMNS
