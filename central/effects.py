@@ -8,6 +8,7 @@ no per-entry SELECT. It runs inside the push's transaction (``central.ingest``),
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
@@ -30,6 +31,13 @@ SALE_COLUMNS = ("id", "entry_id", "device_id", "customer_id", "till_id", "total"
 RETURN_COLUMNS = ("id", "entry_id", "sale_id", "device_id", "customer_id", "amount_refunded", "points_reversed", "at")
 LOG_COLUMNS = ("device_id", "seq", "id", "kind", "hash", "at", "status", "line", "received_at")
 DUPLICATE_RETURN = "duplicate_return"
+REJECTIONS = {
+    queue.DUPLICATE_SALE: "central already holds a sale with this sale_id",
+    queue.UNKNOWN_CUSTOMER: "central knows no customer with this customer_id",
+    queue.UNKNOWN_SALE: "central knows no sale with this sale_id",
+    DUPLICATE_RETURN: "central already holds a return with this return_id",
+}
+"""Why an entry was rejected, by reason, for the push result (``malformed_body`` names its field)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,23 @@ def _earning(rules: RuleSet, facts: bodies.SaleFacts) -> Earning:
     return found[1]
 
 
+def earlier_rejections(device_id: str, seqs: list[int]) -> dict[int, dict[str, str]]:
+    """Why central rejected these entries of the device when they first came: ``{seq: {reason, message}}``.
+
+    A push answered ``rejected`` whose reply was lost comes back as duplicates; telling the
+    edge again keeps the rejection from going unnoticed.
+    """
+    found: dict[int, dict[str, str]] = {}
+    if not seqs:
+        return found
+    for seq, kind, details in db.rows(f"SELECT seq, kind, details FROM conflict WHERE device_id = ? AND seq IN "
+                                      f"({db.marks(len(seqs))}) ORDER BY id", (device_id, *seqs)):
+        if kind == queue.MALFORMED_BODY or kind in REJECTIONS:
+            found.setdefault(seq, {"reason": kind,
+                                   "message": json.loads(details).get("problem") or REJECTIONS.get(kind, kind)})
+    return found
+
+
 def _ids(rows_: list[tuple]) -> list:
     return [values[0] for values in rows_]
 
@@ -121,6 +146,7 @@ class Batch:
         self.movement_rows: list[tuple] = []
         self.log_rows: list[tuple] = []
         self.conflicts: list[tuple] = []
+        self.refusals: list[tuple[int, int]] = []  # (conflict, entry) of each rejected entry
         self.settle: dict[str, str] = {}
         self.touched: dict[str, int] = {}
         self.balances: dict[str, Any] = {}
@@ -165,19 +191,23 @@ class Batch:
     def apply(self, entry: dict, entry_hash: str) -> dict[str, Any]:
         """Apply one new entry in memory; return its push result."""
         handler = HANDLERS.get(entry["kind"])
-        reason = None
+        reason = problem = None
         if handler is not None:
             try:
                 reason = handler(self, entry, entry["body"])
             except BodyError as exc:
-                reason = queue.MALFORMED_BODY
-                self._conflict(queue.MALFORMED_BODY, entry, problem=str(exc), entry_kind=entry["kind"])
+                reason, problem = queue.MALFORMED_BODY, str(exc)
+                self._conflict(queue.MALFORMED_BODY, entry, problem=problem, entry_kind=entry["kind"])
         status = "rejected" if reason else "applied"
+        if reason:
+            # Every way to a rejection queues its exception last; ``finish`` attaches the entry.
+            self.refusals.append((len(self.conflicts) - 1, len(self.log_rows)))
         self.log_rows.append((self.device.id, entry["seq"], entry["id"], bodies.plain_text(entry["kind"]), entry_hash,
                               bodies.plain_text(entry["at"]), status, self.stamp))
         result = {"seq": entry["seq"], "id": entry["id"], "status": status}
         if reason:
             result["reason"] = reason
+            result["message"] = problem or REJECTIONS.get(reason, reason)
         return result
 
     def _conflict(self, kind: str, entry: dict, customer_id: str | None = None, **details: Any) -> None:
@@ -258,6 +288,11 @@ class Batch:
         self.touched[cid] = entry["seq"]
         return None
 
+    def _checked(self, entry: dict, body: dict) -> str | None:
+        """A kind without effects here: its body is still held to its definition."""
+        bodies.check(entry["kind"], body)
+        return None
+
     def _recalculate(self, entry: dict, facts: bodies.SaleFacts) -> None:
         """Re-derive the sale's points from its lines under its own rule version."""
         rules = self._ruleset(facts.rules_version)
@@ -318,14 +353,18 @@ class Batch:
         self.balances = self._check_balances()
         self._update_customers()
         self._record_touches()
-        queue.record(self.conflicts)
         self.feed_rows = feed.rows(self._customer_states(), self.now)
 
     def finish(self, lines: list[str]) -> None:
-        """Once the signatures are confirmed: store the entries verbatim, then tell the feed.
+        """Once the signatures are confirmed: the exceptions, the entries verbatim, then the feed.
 
-        The feed comes last because appending to it takes the feed lock until commit.
+        A rejected entry's exception carries the entry's stored line, so head office sees
+        what was refused. The feed comes last because appending to it takes the feed lock
+        until commit.
         """
+        for conflict, position in self.refusals:
+            self.conflicts[conflict] = queue.attach(self.conflicts[conflict], line=lines[position])
+        queue.record(self.conflicts)
         db.insert_rows("logentry", LOG_COLUMNS, [row[:7] + (line, row[7]) for row, line in zip(self.log_rows, lines)])
         feed.append_rows(self.feed_rows)
 
@@ -391,4 +430,8 @@ HANDLERS: dict[str, Callable[[Batch, dict, dict], str | None]] = {
     bodies.RULES_INSTALLED: Batch._rules_installed,
     bodies.SALE_COMPLETED: Batch._sale_completed,
     bodies.SALE_RETURNED: Batch._sale_returned,
+    bodies.DEVICE_INITIALISED: Batch._checked,
+    bodies.DEVICE_PROVISIONED: Batch._checked,
+    bodies.TILL_ADDED: Batch._checked,
+    bodies.TRAFFIC_VISITS: Batch._checked,
 }

@@ -36,6 +36,13 @@ def row(kind: str, now: datetime, *, device_id: str | None = None, store_code: s
             json.dumps(details, separators=(",", ":"), sort_keys=True), format_time(now))
 
 
+def attach(row_: tuple, **details: Any) -> tuple:
+    """A ``row`` with more details (such as the stored line of the entry it is about)."""
+    index = COLUMNS.index("details")
+    merged = {**json.loads(row_[index]), **details}
+    return row_[:index] + (json.dumps(merged, separators=(",", ":"), sort_keys=True),) + row_[index + 1:]
+
+
 def record(rows: Iterable[tuple]) -> None:
     """Open the given exceptions (inside the caller's transaction)."""
     db.insert_rows("conflict", COLUMNS, rows)

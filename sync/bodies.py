@@ -1,17 +1,23 @@
-"""The bodies of the change-log entry kinds central applies, checked and read.
+"""The body of every change-log entry kind: one definition, used by the edge and by central.
 
-A signed entry proves who wrote it, not that its body makes sense: a buggy edge can sign
-nonsense. These readers turn a body into plain values or raise ``BodyError`` naming the
-first bad field, and the entry is then kept in the log, answered ``rejected`` and queued as
-a ``malformed_body`` exception.
+A signed entry proves who wrote it, not that its body makes sense. These readers turn a body
+into plain values or raise ``BodyError`` naming the first bad field. The edge runs ``check``
+on every body before it signs it (``edge.changelog``), so it never signs what central would
+refuse; central reads what it applies with the same readers, and an entry whose body fails
+is kept in the log, answered ``rejected`` and queued as a ``malformed_body`` exception.
+
+Text fields share one rule: a string of 1 to the field's limit characters (the ``*_MAX``
+constants, which the till API enforces too) without control characters (U+0000-U+001F,
+U+007F) or lone surrogates. Fields a reader does not name are ignored at both ends, so an
+edge may add facts to a body without an older central refusing it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Callable
 
 from shared.engine import Line
 from shared.times import format_time, parse_time
@@ -21,13 +27,45 @@ CUSTOMER_REGISTERED = "customer.registered"
 RULES_INSTALLED = "rules.installed"
 SALE_COMPLETED = "sale.completed"
 SALE_RETURNED = "sale.returned"
+DEVICE_INITIALISED = "device.initialised"
+DEVICE_PROVISIONED = "device.provisioned"
+TILL_ADDED = "till.added"
+TRAFFIC_VISITS = "traffic.visits"
+
+# The length limits of text fields, in characters.
+ID_MAX = 64  # ids made where the thing is created (UUIDs)
+CARD_MAX = 32
+NAME_MAX = 100  # first and last names
+EMAIL_MAX = 254
+PHONE_MAX = 32
+BIRTH_DATE_MAX = 10
+TIER_MAX = 60
+SKU_MAX = 64
+LINE_NAME_MAX = 120
+CATEGORY_MAX = 64
+METHOD_MAX = 32  # payment methods
+TILL_NAME_MAX = 60
+STORE_MAX = 16
+URL_MAX = 2000
 
 
 class BodyError(ValueError):
     """A body that cannot be applied; the message names the field."""
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f]")
+# Characters no text field may hold: C0 controls and DEL (they corrupt receipts, terminals and
+# CSV exports) and lone surrogates (they have no UTF-8 form, so cannot be signed).
+_CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` breaks the text rule (besides its length), or None when it does not."""
+    found = _CONTROL.search(value)
+    if found is None:
+        return None
+    if found.group() >= "\ud800":
+        return "must be valid Unicode text (it holds a lone surrogate)"
+    return f"must not contain control characters (found U+{ord(found.group()):04X})"
 
 
 def usable_key(value: Any, limit: int = 64) -> bool:
@@ -50,12 +88,12 @@ def _text(body: dict, name: str, *, optional: bool = False, limit: int = 200) ->
     return value
 
 
-def _int(body: dict, name: str, *, optional: bool = False) -> int:
+def _int(body: dict, name: str, *, optional: bool = False, high: int = MAX_SAFE_INTEGER) -> int:
     value = body.get(name)
     if value is None and optional:
         return 0
-    if type(value) is not int or not 0 <= value <= MAX_SAFE_INTEGER:
-        raise BodyError(f"{name} must be an integer >= 0")
+    if type(value) is not int or not 0 <= value <= high:
+        raise BodyError(f"{name} must be an integer >= 0" + (f" and <= {high}" if high != MAX_SAFE_INTEGER else ""))
     return value
 
 
@@ -99,23 +137,26 @@ class Registration:
 
 
 def registration(body: dict) -> Registration:
+    """``customer.registered``: the new customer's id, card and contact details."""
     return Registration(
-        customer_id=_text(body, "customer_id", limit=64),
-        card_number=_text(body, "card_number", optional=True, limit=32),
-        first_name=_text(body, "first_name"),
-        last_name=_text(body, "last_name"),
-        email=_text(body, "email", optional=True, limit=254),
-        phone=_text(body, "phone", optional=True, limit=40),
-        birth_date=_text(body, "birth_date", optional=True, limit=10),
-        tier=_text(body, "tier", optional=True, limit=60),
+        customer_id=_text(body, "customer_id", limit=ID_MAX),
+        card_number=_text(body, "card_number", optional=True, limit=CARD_MAX),
+        first_name=_text(body, "first_name", limit=NAME_MAX),
+        last_name=_text(body, "last_name", limit=NAME_MAX),
+        email=_text(body, "email", optional=True, limit=EMAIL_MAX),
+        phone=_text(body, "phone", optional=True, limit=PHONE_MAX),
+        birth_date=_text(body, "birth_date", optional=True, limit=BIRTH_DATE_MAX),
+        tier=_text(body, "tier", optional=True, limit=TIER_MAX),
     )
 
 
 def installed_rules(body: dict) -> tuple[int, dict]:
+    """``rules.installed``: the version number and document of rules the device installed itself."""
     version = _int(body, "version")
     document = body.get("document")
     if not isinstance(document, dict):
         raise BodyError("document must be a rules document (an object)")
+    _time(body, "effective_from")
     return version, document
 
 
@@ -151,16 +192,30 @@ def _line_problem(raw: Any) -> str | None:
     if type(raw) is not dict:
         return "must be an object"
     sku, qty, price, discount = raw.get("sku"), raw.get("qty"), raw.get("unit_price"), raw.get("discount", 0)
-    if type(sku) is not str or not 0 < len(sku) <= 64 or _CONTROL.search(sku):
-        return "sku must be a string of 1-64 characters"
+    if type(sku) is not str or not 0 < len(sku) <= SKU_MAX or _CONTROL.search(sku):
+        return f"sku must be a string of 1-{SKU_MAX} characters without control characters"
     for name, value in (("qty", qty), ("unit_price", price), ("discount", discount)):
         if type(value) is not int or not 0 <= value <= MAX_SAFE_INTEGER:
             return f"{name} must be an integer >= 0"
-    category = raw.get("category")
-    if category is not None and (type(category) is not str or len(category) > 64 or _CONTROL.search(category)):
-        return "category must be a string of at most 64 characters"
+    for name, limit in (("name", LINE_NAME_MAX), ("category", CATEGORY_MAX)):
+        text = raw.get(name)
+        if text is not None and (type(text) is not str or not 0 < len(text) <= limit or _CONTROL.search(text)):
+            return f"{name} must be a string of 1-{limit} characters without control characters"
     if type(raw.get("reward", False)) is not bool:
         return "reward must be true or false"
+    return None
+
+
+def _payment_problem(raw: Any) -> str | None:
+    if type(raw) is not dict:
+        return "must be an object"
+    method = raw.get("method")
+    if type(method) is not str or not 0 < len(method) <= METHOD_MAX or _CONTROL.search(method):
+        return f"method must be a string of 1-{METHOD_MAX} characters without control characters"
+    for name in ("amount", "points"):
+        value = raw.get(name)
+        if value is not None and (type(value) is not int or not 0 <= value <= MAX_SAFE_INTEGER):
+            return f"{name} must be an integer >= 0"
     return None
 
 
@@ -175,21 +230,30 @@ def _lines(body: dict) -> list:
     return lines
 
 
-def sale(body: dict) -> SaleFacts:
+def _payments(body: dict) -> list:
     payments = body.get("payments", [])
-    if not isinstance(payments, list):
+    if type(payments) is not list:
         raise BodyError("payments must be a list")
+    for index, raw in enumerate(payments):
+        problem = _payment_problem(raw)
+        if problem:
+            raise BodyError(f"payments[{index}]: {problem}")
+    return payments
+
+
+def sale(body: dict) -> SaleFacts:
+    payments = _payments(body)
     return SaleFacts(
-        sale_id=_text(body, "sale_id", limit=64),
-        customer_id=_text(body, "customer_id", optional=True, limit=64),
-        till_id=_text(body, "till_id", optional=True, limit=64),
+        sale_id=_text(body, "sale_id", limit=ID_MAX),
+        customer_id=_text(body, "customer_id", optional=True, limit=ID_MAX),
+        till_id=_text(body, "till_id", optional=True, limit=ID_MAX),
         lines=_lines(body),
         payments=payments,
         total=_int(body, "total", optional=True),
         eligible_amount=_int(body, "eligible_amount", optional=True),
         rules_version=_int(body, "rules_version"),
-        tier=_text(body, "tier", optional=True, limit=60),
-        tier_after=_text(body, "tier_after", optional=True, limit=60),
+        tier=_text(body, "tier", optional=True, limit=TIER_MAX),
+        tier_after=_text(body, "tier_after", optional=True, limit=TIER_MAX),
         points_earned=_int(body, "points_earned", optional=True),
         points_paid=_int(body, "points_paid", optional=True),
         reward_points=_int(body, "reward_points", optional=True),
@@ -208,18 +272,99 @@ class ReturnFacts:
     points_reversed: int
 
 
-def sale_return(body: dict) -> ReturnFacts:
+def _returned_lines(body: dict) -> list:
     lines = body.get("lines", [])
-    if not isinstance(lines, list):
+    if type(lines) is not list:
         raise BodyError("lines must be a list")
+    for index, raw in enumerate(lines):
+        if type(raw) is not dict:
+            raise BodyError(f"lines[{index}]: must be an object")
+        sku, qty = raw.get("sku"), raw.get("qty")
+        if type(sku) is not str or not 0 < len(sku) <= SKU_MAX or _CONTROL.search(sku):
+            raise BodyError(f"lines[{index}]: sku must be a string of 1-{SKU_MAX} characters without control characters")
+        if type(qty) is not int or not 0 <= qty <= MAX_SAFE_INTEGER:
+            raise BodyError(f"lines[{index}]: qty must be an integer >= 0")
+    return lines
+
+
+def sale_return(body: dict) -> ReturnFacts:
+    """``sale.returned``: the lines given back, the money refunded and the points reversed."""
+    lines = _returned_lines(body)
+    _int(body, "rules_version", optional=True)
     return ReturnFacts(
-        return_id=_text(body, "return_id", limit=64),
-        sale_id=_text(body, "sale_id", limit=64),
-        customer_id=_text(body, "customer_id", optional=True, limit=64),
+        return_id=_text(body, "return_id", limit=ID_MAX),
+        sale_id=_text(body, "sale_id", limit=ID_MAX),
+        customer_id=_text(body, "customer_id", optional=True, limit=ID_MAX),
         lines=lines,
         amount_refunded=_int(body, "amount_refunded", optional=True),
         points_reversed=_int(body, "points_reversed", optional=True),
     )
+
+
+# --- kinds without effects at central: checked all the same ------------------------------------
+
+
+def device_initialised(body: dict) -> None:
+    """``device.initialised``: the store code and the device's public key."""
+    _text(body, "store", limit=STORE_MAX)
+    _text(body, "public_key", limit=ID_MAX)
+
+
+def device_provisioned(body: dict) -> None:
+    """``device.provisioned``: the store code central enrolled the box in and central's URL."""
+    _text(body, "store", limit=STORE_MAX)
+    _text(body, "central", limit=URL_MAX)
+
+
+def till_added(body: dict) -> None:
+    """``till.added``: the till's id and name."""
+    _text(body, "till_id", limit=ID_MAX)
+    _text(body, "name", limit=TILL_NAME_MAX)
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def traffic_visits(body: dict) -> None:
+    """``traffic.visits``: visits counted in one local hour of one day at a store."""
+    _text(body, "store", limit=STORE_MAX)
+    day = body.get("day")
+    try:
+        valid = type(day) is str and _DAY.fullmatch(day) is not None and bool(date.fromisoformat(day))
+    except ValueError:
+        valid = False
+    if not valid:
+        raise BodyError("day must be a date as YYYY-MM-DD")
+    _int(body, "hour", high=23)
+    _int(body, "visits")
+    _time(body, "counted_at")
+
+
+KINDS: dict[str, Callable[[dict], Any]] = {
+    CUSTOMER_REGISTERED: registration,
+    RULES_INSTALLED: installed_rules,
+    SALE_COMPLETED: sale,
+    SALE_RETURNED: sale_return,
+    DEVICE_INITIALISED: device_initialised,
+    DEVICE_PROVISIONED: device_provisioned,
+    TILL_ADDED: till_added,
+    TRAFFIC_VISITS: traffic_visits,
+}
+"""The reader of each kind's body: the one definition of what a body of that kind may hold."""
+
+
+def check(kind: str, body: Any) -> None:
+    """Raise ``BodyError`` unless ``body`` is a body of ``kind`` that central applies.
+
+    Every kind an edge writes has a reader in ``KINDS``; any other kind is refused here
+    (central keeps entries of kinds it does not know as no-ops, without calling this).
+    """
+    reader = KINDS.get(kind)
+    if reader is None:
+        raise BodyError(f"{kind} is not an entry kind this version defines")
+    if type(body) is not dict:
+        raise BodyError("the body must be an object")
+    reader(body)
 
 
 def entry_time(text: Any, now: datetime) -> datetime:
