@@ -102,7 +102,8 @@ def lookup(card: str | None = None, phone: str | None = None, email: str | None 
     name, value = given[0]
     problem = text_problem(value)
     if problem:
-        raise ApiError(422, "validation_error", f"{name}: {problem}", {"problems": [{"path": name, "message": problem}]})
+        raise ApiError(422, "validation_error", f"{name}: {problem}",
+                       {"problems": [{"path": name, "message": problem}]})
     if name == "card":
         customer = fetch(Customer, "card_number", value.strip())
     elif name == "phone":

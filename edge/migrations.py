@@ -66,3 +66,11 @@ def _peripherals(db: SqliteDatabase) -> None:
 
 
 MIGRATIONS.append(_peripherals)
+
+
+def _rejected_entries(db: SqliteDatabase) -> None:
+    """Entries central refused, kept until dismissed."""
+    db.create_tables([models.RejectedEntry])
+
+
+MIGRATIONS.append(_rejected_entries)

@@ -281,7 +281,8 @@ def _returned_lines(body: dict) -> list:
             raise BodyError(f"lines[{index}]: must be an object")
         sku, qty = raw.get("sku"), raw.get("qty")
         if type(sku) is not str or not 0 < len(sku) <= SKU_MAX or _CONTROL.search(sku):
-            raise BodyError(f"lines[{index}]: sku must be a string of 1-{SKU_MAX} characters without control characters")
+            raise BodyError(f"lines[{index}]: sku must be a string of 1-{SKU_MAX} characters "
+                            "without control characters")
         if type(qty) is not int or not 0 <= qty <= MAX_SAFE_INTEGER:
             raise BodyError(f"lines[{index}]: qty must be an integer >= 0")
     return lines
