@@ -8,7 +8,6 @@ no per-entry SELECT. It runs inside the push's transaction (``central.ingest``),
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
@@ -30,14 +29,7 @@ SALE_COLUMNS = ("id", "entry_id", "device_id", "customer_id", "till_id", "total"
                 "points_paid", "reward_points", "rules_version", "tier", "at")
 RETURN_COLUMNS = ("id", "entry_id", "sale_id", "device_id", "customer_id", "amount_refunded", "points_reversed", "at")
 LOG_COLUMNS = ("device_id", "seq", "id", "kind", "hash", "at", "status", "line", "received_at")
-DUPLICATE_RETURN = "duplicate_return"
-REJECTIONS = {
-    queue.DUPLICATE_SALE: "central already holds a sale with this sale_id",
-    queue.UNKNOWN_CUSTOMER: "central knows no customer with this customer_id",
-    queue.UNKNOWN_SALE: "central knows no sale with this sale_id",
-    DUPLICATE_RETURN: "central already holds a return with this return_id",
-}
-"""Why an entry was rejected, by reason, for the push result (``malformed_body`` names its field)."""
+DUPLICATE_RETURN = queue.DUPLICATE_RETURN
 
 
 @dataclass(frozen=True)
@@ -93,23 +85,6 @@ def _earning(rules: RuleSet, facts: bodies.SaleFacts) -> Earning:
         found = _earnings[key] = (rules, earn(facts.engine_lines(), facts.points_paid * rules.point_value, rules,
                                               rules.tier(facts.tier)))
     return found[1]
-
-
-def earlier_rejections(device_id: str, seqs: list[int]) -> dict[int, dict[str, str]]:
-    """Why central rejected these entries of the device when they first came: ``{seq: {reason, message}}``.
-
-    A push answered ``rejected`` whose reply was lost comes back as duplicates; telling the
-    edge again keeps the rejection from going unnoticed.
-    """
-    found: dict[int, dict[str, str]] = {}
-    if not seqs:
-        return found
-    for seq, kind, details in db.rows(f"SELECT seq, kind, details FROM conflict WHERE device_id = ? AND seq IN "
-                                      f"({db.marks(len(seqs))}) ORDER BY id", (device_id, *seqs)):
-        if kind == queue.MALFORMED_BODY or kind in REJECTIONS:
-            found.setdefault(seq, {"reason": kind,
-                                   "message": json.loads(details).get("problem") or REJECTIONS.get(kind, kind)})
-    return found
 
 
 def _ids(rows_: list[tuple]) -> list:
@@ -207,7 +182,7 @@ class Batch:
         result = {"seq": entry["seq"], "id": entry["id"], "status": status}
         if reason:
             result["reason"] = reason
-            result["message"] = problem or REJECTIONS.get(reason, reason)
+            result["message"] = problem or queue.REJECTIONS.get(reason, reason)
         return result
 
     def _conflict(self, kind: str, entry: dict, customer_id: str | None = None, **details: Any) -> None:

@@ -26,7 +26,7 @@ from sync.entry import EntryError, load_public_key_b64
 
 from . import db, settings
 from . import exceptions as queue
-from .effects import Batch, DeviceState, earlier_rejections
+from .effects import Batch, DeviceState
 from .errors import CentralError
 from .verify import BatchCheck
 
@@ -167,7 +167,7 @@ def _apply_checked(device_id: str, check: BatchCheck, now: datetime) -> tuple[Pu
         found = db.rows("SELECT seq, hash, status FROM logentry WHERE device_id = ? AND seq >= ? AND seq <= ?",
                         (device_id, first, last_dup))
         stored = {seq: entry_hash for seq, entry_hash, _ in found}
-        rejected = earlier_rejections(device_id, [seq for seq, _, status in found if status == "rejected"])
+        rejected = queue.earlier_rejections(device_id, [seq for seq, _, status in found if status == "rejected"])
         for index in range(last_dup - first + 1):
             seq = first + index
             if stored.get(seq) != hashes[index]:
