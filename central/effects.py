@@ -15,7 +15,7 @@ from typing import Any, Callable
 from shared.engine import Earning, earn
 from shared.rules import RuleSet
 from shared.times import format_time
-from sync import bodies
+from sync import bodies, kinds
 from sync.bodies import BodyError
 
 from . import db, feed, ledger
@@ -265,7 +265,7 @@ class Batch:
 
     def _checked(self, entry: dict, body: dict) -> str | None:
         """A kind without effects here: its body is still held to its definition."""
-        bodies.check(entry["kind"], body)
+        kinds.check(entry["kind"], body)
         return None
 
     def _recalculate(self, entry: dict, facts: bodies.SaleFacts) -> None:
@@ -405,8 +405,8 @@ HANDLERS: dict[str, Callable[[Batch, dict, dict], str | None]] = {
     bodies.RULES_INSTALLED: Batch._rules_installed,
     bodies.SALE_COMPLETED: Batch._sale_completed,
     bodies.SALE_RETURNED: Batch._sale_returned,
-    bodies.DEVICE_INITIALISED: Batch._checked,
-    bodies.DEVICE_PROVISIONED: Batch._checked,
-    bodies.TILL_ADDED: Batch._checked,
-    bodies.TRAFFIC_VISITS: Batch._checked,
+    kinds.DEVICE_INITIALISED: Batch._checked,
+    kinds.DEVICE_PROVISIONED: Batch._checked,
+    kinds.TILL_ADDED: Batch._checked,
+    kinds.TRAFFIC_VISITS: Batch._checked,
 }

@@ -2,7 +2,7 @@
 
 ``ChangeLog.append`` must run inside the same write transaction as the change it records,
 so a change and its entry are committed together or not at all. It signs only bodies that
-central accepts (``sync.bodies``): a signed entry can never be taken back, so a body central
+central accepts (``sync.kinds``): a signed entry can never be taken back, so a body central
 would refuse must be stopped here, before it exists.
 """
 
@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.times import format_time
-from sync import bodies
+from sync import bodies, kinds
 from sync.entry import GENESIS_PREV, seal_entry
 from sync.hlc import HybridClock
 
@@ -54,7 +54,7 @@ class ChangeLog:
         for ``kind``: whatever took the change from outside must have refused it already.
         """
         try:
-            bodies.check(kind, body)
+            kinds.check(kind, body)
         except bodies.BodyError as exc:
             raise UnsignableBody(f"refusing to sign a {kind} entry central would refuse: {exc}") from None
         return self._write(kind, body)

@@ -1,23 +1,20 @@
-"""The body of every change-log entry kind: one definition, used by the edge and by central.
+"""The bodies of the change-log entry kinds, checked and read: one definition for edge and central.
 
-A signed entry proves who wrote it, not that its body makes sense. These readers turn a body
-into plain values or raise ``BodyError`` naming the first bad field. The edge runs ``check``
-on every body before it signs it (``edge.changelog``), so it never signs what central would
-refuse; central reads what it applies with the same readers, and an entry whose body fails
-is kept in the log, answered ``rejected`` and queued as a ``malformed_body`` exception.
+A signed entry proves who wrote it, not that its body makes sense: a buggy edge can sign
+nonsense. These readers turn a body into plain values or raise ``BodyError`` naming the
+first bad field, and the entry is then kept in the log, answered ``rejected`` and queued as
+a ``malformed_body`` exception. ``sync.kinds.check`` runs them on the edge before it signs.
 
-Text fields share one rule: a string of 1 to the field's limit characters (the ``*_MAX``
-constants, which the till API enforces too) without control characters (U+0000-U+001F,
-U+007F) or lone surrogates. Fields a reader does not name are ignored at both ends, so an
-edge may add facts to a body without an older central refusing it.
+Text is 1 to the field's ``*_MAX`` characters (the till API's limits too), without control
+characters or lone surrogates. Fields no reader names are ignored at both ends.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, Callable
+from datetime import datetime
+from typing import Any
 
 from shared.engine import Line
 from shared.times import format_time, parse_time
@@ -27,35 +24,17 @@ CUSTOMER_REGISTERED = "customer.registered"
 RULES_INSTALLED = "rules.installed"
 SALE_COMPLETED = "sale.completed"
 SALE_RETURNED = "sale.returned"
-DEVICE_INITIALISED = "device.initialised"
-DEVICE_PROVISIONED = "device.provisioned"
-TILL_ADDED = "till.added"
-TRAFFIC_VISITS = "traffic.visits"
 
-# The length limits of text fields, in characters.
-ID_MAX = 64  # ids made where the thing is created (UUIDs)
-CARD_MAX = 32
-NAME_MAX = 100  # first and last names
-EMAIL_MAX = 254
-PHONE_MAX = 32
-BIRTH_DATE_MAX = 10
-TIER_MAX = 60
-SKU_MAX = 64
-LINE_NAME_MAX = 120
-CATEGORY_MAX = 64
-METHOD_MAX = 32  # payment methods
-TILL_NAME_MAX = 60
-STORE_MAX = 16
-URL_MAX = 2000
+# Length limits of text fields, in characters (NAME: first and last names; METHOD: payments).
+ID_MAX, CARD_MAX, NAME_MAX, EMAIL_MAX, PHONE_MAX, BIRTH_DATE_MAX = 64, 32, 100, 254, 32, 10  # tier names: 60
+SKU_MAX, LINE_NAME_MAX, CATEGORY_MAX, METHOD_MAX, TILL_NAME_MAX, STORE_MAX, URL_MAX = 64, 120, 64, 32, 60, 16, 2000
 
 
 class BodyError(ValueError):
     """A body that cannot be applied; the message names the field."""
 
 
-# Characters no text field may hold: C0 controls and DEL (they corrupt receipts, terminals and
-# CSV exports) and lone surrogates (they have no UTF-8 form, so cannot be signed).
-_CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")  # lone surrogates have no UTF-8: unsignable
 
 
 def text_problem(value: str) -> str | None:
@@ -88,12 +67,12 @@ def _text(body: dict, name: str, *, optional: bool = False, limit: int = 200) ->
     return value
 
 
-def _int(body: dict, name: str, *, optional: bool = False, high: int = MAX_SAFE_INTEGER) -> int:
+def _int(body: dict, name: str, *, optional: bool = False) -> int:
     value = body.get(name)
     if value is None and optional:
         return 0
-    if type(value) is not int or not 0 <= value <= high:
-        raise BodyError(f"{name} must be an integer >= 0" + (f" and <= {high}" if high != MAX_SAFE_INTEGER else ""))
+    if type(value) is not int or not 0 <= value <= MAX_SAFE_INTEGER:
+        raise BodyError(f"{name} must be an integer >= 0")
     return value
 
 
@@ -137,7 +116,6 @@ class Registration:
 
 
 def registration(body: dict) -> Registration:
-    """``customer.registered``: the new customer's id, card and contact details."""
     return Registration(
         customer_id=_text(body, "customer_id", limit=ID_MAX),
         card_number=_text(body, "card_number", optional=True, limit=CARD_MAX),
@@ -146,12 +124,11 @@ def registration(body: dict) -> Registration:
         email=_text(body, "email", optional=True, limit=EMAIL_MAX),
         phone=_text(body, "phone", optional=True, limit=PHONE_MAX),
         birth_date=_text(body, "birth_date", optional=True, limit=BIRTH_DATE_MAX),
-        tier=_text(body, "tier", optional=True, limit=TIER_MAX),
+        tier=_text(body, "tier", optional=True, limit=60),
     )
 
 
 def installed_rules(body: dict) -> tuple[int, dict]:
-    """``rules.installed``: the version number and document of rules the device installed itself."""
     version = _int(body, "version")
     document = body.get("document")
     if not isinstance(document, dict):
@@ -209,13 +186,10 @@ def _line_problem(raw: Any) -> str | None:
 def _payment_problem(raw: Any) -> str | None:
     if type(raw) is not dict:
         return "must be an object"
-    method = raw.get("method")
-    if type(method) is not str or not 0 < len(method) <= METHOD_MAX or _CONTROL.search(method):
+    if not usable_key(raw.get("method"), METHOD_MAX):
         return f"method must be a string of 1-{METHOD_MAX} characters without control characters"
-    for name in ("amount", "points"):
-        value = raw.get(name)
-        if value is not None and (type(value) is not int or not 0 <= value <= MAX_SAFE_INTEGER):
-            return f"{name} must be an integer >= 0"
+    if any(type(raw.get(n, 0)) is not int or not 0 <= raw.get(n, 0) <= MAX_SAFE_INTEGER for n in ("amount", "points")):
+        return "amount and points must be integers >= 0"
     return None
 
 
@@ -252,8 +226,8 @@ def sale(body: dict) -> SaleFacts:
         total=_int(body, "total", optional=True),
         eligible_amount=_int(body, "eligible_amount", optional=True),
         rules_version=_int(body, "rules_version"),
-        tier=_text(body, "tier", optional=True, limit=TIER_MAX),
-        tier_after=_text(body, "tier_after", optional=True, limit=TIER_MAX),
+        tier=_text(body, "tier", optional=True, limit=60),
+        tier_after=_text(body, "tier_after", optional=True, limit=60),
         points_earned=_int(body, "points_earned", optional=True),
         points_paid=_int(body, "points_paid", optional=True),
         reward_points=_int(body, "reward_points", optional=True),
@@ -277,19 +251,14 @@ def _returned_lines(body: dict) -> list:
     if type(lines) is not list:
         raise BodyError("lines must be a list")
     for index, raw in enumerate(lines):
-        if type(raw) is not dict:
-            raise BodyError(f"lines[{index}]: must be an object")
-        sku, qty = raw.get("sku"), raw.get("qty")
-        if type(sku) is not str or not 0 < len(sku) <= SKU_MAX or _CONTROL.search(sku):
-            raise BodyError(f"lines[{index}]: sku must be a string of 1-{SKU_MAX} characters "
-                            "without control characters")
-        if type(qty) is not int or not 0 <= qty <= MAX_SAFE_INTEGER:
-            raise BodyError(f"lines[{index}]: qty must be an integer >= 0")
+        # A returned line is a sold line's sku and qty: the sale's rules for those apply.
+        problem = _line_problem({"unit_price": 0, **raw}) if type(raw) is dict else "must be an object"
+        if problem:
+            raise BodyError(f"lines[{index}]: {problem}")
     return lines
 
 
 def sale_return(body: dict) -> ReturnFacts:
-    """``sale.returned``: the lines given back, the money refunded and the points reversed."""
     lines = _returned_lines(body)
     _int(body, "rules_version", optional=True)
     return ReturnFacts(
@@ -300,72 +269,6 @@ def sale_return(body: dict) -> ReturnFacts:
         amount_refunded=_int(body, "amount_refunded", optional=True),
         points_reversed=_int(body, "points_reversed", optional=True),
     )
-
-
-# --- kinds without effects at central: checked all the same ------------------------------------
-
-
-def device_initialised(body: dict) -> None:
-    """``device.initialised``: the store code and the device's public key."""
-    _text(body, "store", limit=STORE_MAX)
-    _text(body, "public_key", limit=ID_MAX)
-
-
-def device_provisioned(body: dict) -> None:
-    """``device.provisioned``: the store code central enrolled the box in and central's URL."""
-    _text(body, "store", limit=STORE_MAX)
-    _text(body, "central", limit=URL_MAX)
-
-
-def till_added(body: dict) -> None:
-    """``till.added``: the till's id and name."""
-    _text(body, "till_id", limit=ID_MAX)
-    _text(body, "name", limit=TILL_NAME_MAX)
-
-
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def traffic_visits(body: dict) -> None:
-    """``traffic.visits``: visits counted in one local hour of one day at a store."""
-    _text(body, "store", limit=STORE_MAX)
-    day = body.get("day")
-    try:
-        valid = type(day) is str and _DAY.fullmatch(day) is not None and bool(date.fromisoformat(day))
-    except ValueError:
-        valid = False
-    if not valid:
-        raise BodyError("day must be a date as YYYY-MM-DD")
-    _int(body, "hour", high=23)
-    _int(body, "visits")
-    _time(body, "counted_at")
-
-
-KINDS: dict[str, Callable[[dict], Any]] = {
-    CUSTOMER_REGISTERED: registration,
-    RULES_INSTALLED: installed_rules,
-    SALE_COMPLETED: sale,
-    SALE_RETURNED: sale_return,
-    DEVICE_INITIALISED: device_initialised,
-    DEVICE_PROVISIONED: device_provisioned,
-    TILL_ADDED: till_added,
-    TRAFFIC_VISITS: traffic_visits,
-}
-"""The reader of each kind's body: the one definition of what a body of that kind may hold."""
-
-
-def check(kind: str, body: Any) -> None:
-    """Raise ``BodyError`` unless ``body`` is a body of ``kind`` that central applies.
-
-    Every kind an edge writes has a reader in ``KINDS``; any other kind is refused here
-    (central keeps entries of kinds it does not know as no-ops, without calling this).
-    """
-    reader = KINDS.get(kind)
-    if reader is None:
-        raise BodyError(f"{kind} is not an entry kind this version defines")
-    if type(body) is not dict:
-        raise BodyError("the body must be an object")
-    reader(body)
 
 
 def entry_time(text: Any, now: datetime) -> datetime:
