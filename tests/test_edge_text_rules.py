@@ -198,3 +198,12 @@ def test_tier_names_with_control_characters_are_refused_in_rules(name):
     # Tier names are written into customer and sale entries, so they follow the same text rule.
     ruleset, problems = parse_rules({"tiers": [{"name": name, "threshold": 0}]})
     assert ruleset is None and [p.path for p in problems] == ["tiers[0].name"]
+
+
+def test_an_email_that_lowercasing_lengthens_past_the_limit_is_refused(till):
+    # "İ" lowercases to two characters: 254 as sent would be stored (and signed) as 255.
+    email = "İ" + long_email(bodies.EMAIL_MAX)[1:]
+    response = till.post("/api/v1/customers", json={"first_name": "Ana", "last_name": "Pop", "email": email})
+    assert till_refuses(response, "email")
+    assert till.post("/api/v1/customers", json={"first_name": "Ana", "last_name": "Pop",
+                                                "email": "İ" + long_email(bodies.EMAIL_MAX - 1)[1:]}).status_code == 201
