@@ -14,11 +14,11 @@ import peewee
 from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 
 from shared.times import format_time
+from sync.bodies import usable_key
 
 from . import auth, customers, enrolment, settings, stores, traffic
 from . import exceptions as queue
 from . import rules as rulebook
-from .bodies import usable_key
 from .db import database
 from .errors import CentralError
 from .models import IdempotencyRecord

@@ -13,9 +13,9 @@ from datetime import datetime
 from peewee import IntegrityError
 
 from shared.times import format_time
+from sync.bodies import usable_key
 
 from . import settings
-from .bodies import usable_key
 from .db import database
 from .errors import CentralError, conflict, invalid
 from .models import ApiToken, User

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sync.bodies import usable_key
+
 from . import db, ledger
-from .bodies import usable_key
 from .errors import CentralError, not_found
 
 _COLUMNS = ("id", "card_number", "first_name", "last_name", "email", "phone", "birth_date", "tier",

@@ -16,11 +16,12 @@ from shared.engine import Earning, earn, tier_discounts
 from shared.rules import RuleSet
 from shared.tiers import decided_tier, window_start
 from shared.times import format_time
+from sync import bodies, kinds
+from sync.bodies import BodyError
 
-from . import bodies, db, feed, ledger
+from . import db, feed, ledger
 from . import exceptions as queue
 from . import rules as rulebook
-from .bodies import BodyError
 
 CUSTOMER_FIELDS = ("card_number", "first_name", "last_name", "email", "phone", "birth_date", "tier",
                    "balance_negative", "qualifying_spend") + ledger.SUMMARY_COLUMNS
@@ -29,7 +30,7 @@ SALE_COLUMNS = ("id", "entry_id", "device_id", "customer_id", "till_id", "total"
                 "points_paid", "reward_points", "rules_version", "tier", "at", "qualifying")
 RETURN_COLUMNS = ("id", "entry_id", "sale_id", "device_id", "customer_id", "amount_refunded", "points_reversed", "at")
 LOG_COLUMNS = ("device_id", "seq", "id", "kind", "hash", "at", "status", "line", "received_at")
-DUPLICATE_RETURN = "duplicate_return"
+DUPLICATE_RETURN = queue.DUPLICATE_RETURN
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ class Batch:
         self.movement_rows: list[tuple] = []
         self.log_rows: list[tuple] = []
         self.conflicts: list[tuple] = []
+        self.refusals: list[tuple[int, int]] = []  # (conflict, entry) of each rejected entry
         self.settle: dict[str, str] = {}
         self.touched: dict[str, int] = {}
         self.balances: dict[str, Any] = {}
@@ -172,19 +174,23 @@ class Batch:
     def apply(self, entry: dict, entry_hash: str) -> dict[str, Any]:
         """Apply one new entry in memory; return its push result."""
         handler = HANDLERS.get(entry["kind"])
-        reason = None
+        reason = problem = None
         if handler is not None:
             try:
                 reason = handler(self, entry, entry["body"])
             except BodyError as exc:
-                reason = queue.MALFORMED_BODY
-                self._conflict(queue.MALFORMED_BODY, entry, problem=str(exc), entry_kind=entry["kind"])
+                reason, problem = queue.MALFORMED_BODY, str(exc)
+                self._conflict(queue.MALFORMED_BODY, entry, problem=problem, entry_kind=entry["kind"])
         status = "rejected" if reason else "applied"
+        if reason:
+            # Every way to a rejection queues its exception last; ``finish`` attaches the entry.
+            self.refusals.append((len(self.conflicts) - 1, len(self.log_rows)))
         self.log_rows.append((self.device.id, entry["seq"], entry["id"], bodies.plain_text(entry["kind"]), entry_hash,
                               bodies.plain_text(entry["at"]), status, self.stamp))
         result = {"seq": entry["seq"], "id": entry["id"], "status": status}
         if reason:
             result["reason"] = reason
+            result["message"] = problem or queue.REJECTIONS.get(reason, reason)
         return result
 
     def _conflict(self, kind: str, entry: dict, customer_id: str | None = None, **details: Any) -> None:
@@ -266,6 +272,11 @@ class Batch:
         self.touched[cid] = entry["seq"]
         return None
 
+    def _checked(self, entry: dict, body: dict) -> str | None:
+        """A kind without effects here: its body is still held to its definition."""
+        kinds.check(entry["kind"], body)
+        return None
+
     def _recalculate(self, entry: dict, facts: bodies.SaleFacts) -> Earning | None:
         """Re-derive the sale's points and tier discounts from its lines under its own rule version
         (None: unknown version)."""
@@ -344,14 +355,18 @@ class Batch:
         self._decide_tiers()
         self._update_customers()
         self._record_touches()
-        queue.record(self.conflicts)
         self.feed_rows = feed.rows(self._customer_states(), self.now)
 
     def finish(self, lines: list[str]) -> None:
-        """Once the signatures are confirmed: store the entries verbatim, then tell the feed.
+        """Once the signatures are confirmed: the exceptions, the entries verbatim, then the feed.
 
-        The feed comes last because appending to it takes the feed lock until commit.
+        A rejected entry's exception carries the entry's stored line, so head office sees
+        what was refused. The feed comes last because appending to it takes the feed lock
+        until commit.
         """
+        for conflict, position in self.refusals:
+            self.conflicts[conflict] = queue.attach(self.conflicts[conflict], line=lines[position])
+        queue.record(self.conflicts)
         db.insert_rows("logentry", LOG_COLUMNS, [row[:7] + (line, row[7]) for row, line in zip(self.log_rows, lines)])
         feed.append_rows(self.feed_rows)
 
@@ -441,4 +456,8 @@ HANDLERS: dict[str, Callable[[Batch, dict, dict], str | None]] = {
     bodies.RULES_INSTALLED: Batch._rules_installed,
     bodies.SALE_COMPLETED: Batch._sale_completed,
     bodies.SALE_RETURNED: Batch._sale_returned,
+    kinds.DEVICE_INITIALISED: Batch._checked,
+    kinds.DEVICE_PROVISIONED: Batch._checked,
+    kinds.TILL_ADDED: Batch._checked,
+    kinds.TRAFFIC_VISITS: Batch._checked,
 }

@@ -3,8 +3,9 @@
 Kinds: ``overdraft`` (a balance went below zero after offline spending), ``fork`` (a device
 signed two different entries at one seq), ``bad_entry`` (a pushed entry did not verify),
 ``recalculation_mismatch`` (central's points differ from the edge's), ``card_conflict``,
-``unknown_customer``, ``unknown_sale``, ``duplicate_sale``, ``unknown_rules_version``,
-``malformed_body``. An entry with a problem is still acknowledged: the queue never blocks sync.
+``unknown_customer``, ``unknown_sale``, ``duplicate_sale``, ``duplicate_return``,
+``unknown_rules_version``, ``malformed_body``. An entry with a problem is still acknowledged:
+the queue never blocks sync.
 """
 
 from __future__ import annotations
@@ -22,6 +23,15 @@ OVERDRAFT, FORK, BAD_ENTRY = "overdraft", "fork", "bad_entry"
 RECALCULATION_MISMATCH, CARD_CONFLICT = "recalculation_mismatch", "card_conflict"
 UNKNOWN_CUSTOMER, UNKNOWN_SALE, DUPLICATE_SALE = "unknown_customer", "unknown_sale", "duplicate_sale"
 UNKNOWN_RULES_VERSION, MALFORMED_BODY = "unknown_rules_version", "malformed_body"
+DUPLICATE_RETURN = "duplicate_return"
+REJECTIONS = {
+    DUPLICATE_SALE: "central already holds a sale with this sale_id",
+    UNKNOWN_CUSTOMER: "central knows no customer with this customer_id",
+    UNKNOWN_SALE: "central knows no sale with this sale_id",
+    DUPLICATE_RETURN: "central already holds a return with this return_id",
+}
+"""The kinds that reject an entry, with the message its push result carries (``malformed_body``
+names the bad field instead)."""
 
 COLUMNS = ("kind", "status", "device_id", "store_code", "customer_id", "seq", "entry_id", "details", "created_at")
 _VIEW = ("id, kind, status, device_id, store_code, customer_id, seq, entry_id, details, created_at, resolved_at, "
@@ -34,6 +44,13 @@ def row(kind: str, now: datetime, *, device_id: str | None = None, store_code: s
     """One queue row, ready for ``record``."""
     return (kind, "open", device_id, store_code, customer_id, seq, entry_id,
             json.dumps(details, separators=(",", ":"), sort_keys=True), format_time(now))
+
+
+def attach(row_: tuple, **details: Any) -> tuple:
+    """A ``row`` with more details (such as the stored line of the entry it is about)."""
+    index = COLUMNS.index("details")
+    merged = {**json.loads(row_[index]), **details}
+    return row_[:index] + (json.dumps(merged, separators=(",", ":"), sort_keys=True),) + row_[index + 1:]
 
 
 def record(rows: Iterable[tuple]) -> None:
@@ -50,6 +67,23 @@ def open_exception(kind: str, now: datetime, **fields: Any) -> None:
 def is_open(kind: str, device_id: str, seq: int | None) -> bool:
     return bool(db.rows("SELECT 1 FROM conflict WHERE kind = ? AND status = 'open' AND device_id = ? AND seq = ?",
                         (kind, device_id, seq)))
+
+
+def earlier_rejections(device_id: str, seqs: list[int]) -> dict[int, dict[str, str]]:
+    """Why central rejected these entries of the device when they first came: ``{seq: {reason, message}}``.
+
+    A push answered ``rejected`` whose reply was lost comes back as duplicates; telling the
+    edge again keeps the rejection from going unnoticed.
+    """
+    found: dict[int, dict[str, str]] = {}
+    if not seqs:
+        return found
+    for seq, kind, details in db.rows(f"SELECT seq, kind, details FROM conflict WHERE device_id = ? AND seq IN "
+                                      f"({db.marks(len(seqs))}) ORDER BY id", (device_id, *seqs)):
+        if kind == MALFORMED_BODY or kind in REJECTIONS:
+            found.setdefault(seq, {"reason": kind,
+                                   "message": json.loads(details).get("problem") or REJECTIONS.get(kind, kind)})
+    return found
 
 
 def _view(values: tuple) -> dict[str, Any]:

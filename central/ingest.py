@@ -164,8 +164,10 @@ def _apply_checked(device_id: str, check: BatchCheck, now: datetime) -> tuple[Pu
     last_dup = min(device.head_seq, first + len(entries) - 1)
     results: list[dict[str, Any]] = []
     if first <= device.head_seq:
-        stored = dict(db.rows("SELECT seq, hash FROM logentry WHERE device_id = ? AND seq >= ? AND seq <= ?",
-                              (device_id, first, last_dup)))
+        found = db.rows("SELECT seq, hash, status FROM logentry WHERE device_id = ? AND seq >= ? AND seq <= ?",
+                        (device_id, first, last_dup))
+        stored = {seq: entry_hash for seq, entry_hash, _ in found}
+        rejected = queue.earlier_rejections(device_id, [seq for seq, _, status in found if status == "rejected"])
         for index in range(last_dup - first + 1):
             seq = first + index
             if stored.get(seq) != hashes[index]:
@@ -173,6 +175,8 @@ def _apply_checked(device_id: str, check: BatchCheck, now: datetime) -> tuple[Pu
                 return PushResult(device.head_seq, device.head_hash), _fork(device, entries[index], hashes[index],
                                                                             lines[index], stored.get(seq), now)
             results.append({"seq": seq, "id": entries[index]["id"], "status": "duplicate"})
+            if seq in rejected:
+                results[-1].update(first_status="rejected", **rejected[seq])
     start = len(results)
     if start == len(entries):
         check.wait()

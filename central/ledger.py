@@ -14,10 +14,10 @@ from typing import Any, Iterable
 
 from shared.ledger import EPOCH, Balance, Holdings, Lot, Movement, balance, holdings
 from shared.times import format_time
+from sync.bodies import usable_key
 from sync.canonical import MAX_SAFE_INTEGER
 
 from . import db, settings
-from .bodies import usable_key
 from .errors import CentralError, conflict, not_found
 
 MOVEMENT_COLUMNS = ("id", "customer_id", "kind", "points", "at", "available_at", "expires_at", "lot",

@@ -8,9 +8,9 @@ from typing import Any, Iterator
 from peewee import IntegrityError
 
 from shared.times import format_time
+from sync.bodies import usable_key
 
 from . import db, feed, settings
-from .bodies import usable_key
 from .errors import conflict, invalid, not_found
 from .models import Device, Store
 

@@ -18,10 +18,10 @@ import peewee
 from flask import Blueprint, g, jsonify, request
 
 from shared.times import format_time
+from sync.bodies import usable_key
 from sync.protocol import NONCE_TTL, RequestRefused, check_request
 
 from . import db, enrolment, feed, ingest, ledger, settings
-from .bodies import usable_key
 from .errors import CentralError
 from .web import clock, json_body, state
 

@@ -1,7 +1,9 @@
 """The device's append-only, hash-chained, signed change log (the transactional outbox).
 
 ``ChangeLog.append`` must run inside the same write transaction as the change it records,
-so a change and its entry are committed together or not at all.
+so a change and its entry are committed together or not at all. It signs only bodies that
+central accepts (``sync.kinds``): a signed entry can never be taken back, so a body central
+would refuse must be stopped here, before it exists.
 """
 
 from __future__ import annotations
@@ -14,11 +16,16 @@ from typing import Any, Callable, Iterator
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.times import format_time
+from sync import bodies, kinds
 from sync.entry import GENESIS_PREV, seal_entry
 from sync.hlc import HybridClock
 
 from .db import database
 from .models import LogEntry, fast_insert
+
+
+class UnsignableBody(RuntimeError):
+    """A body central would refuse reached the change log: a bug, since requests are checked first."""
 
 
 class ChangeLog:
@@ -41,7 +48,19 @@ class ChangeLog:
         return head()[0] + 1
 
     def append(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Sign and store the next entry; call inside ``write_transaction``."""
+        """Check, sign and store the next entry; call inside ``write_transaction``.
+
+        Raises ``UnsignableBody`` (and signs nothing) when ``body`` is not one central accepts
+        for ``kind``: whatever took the change from outside must have refused it already.
+        """
+        try:
+            kinds.check(kind, body)
+        except bodies.BodyError as exc:
+            raise UnsignableBody(f"refusing to sign a {kind} entry central would refuse: {exc}") from None
+        return self._write(kind, body)
+
+    def _write(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Sign and store the next entry as it is, unchecked (``append`` checks first)."""
         if not database.in_transaction():
             raise RuntimeError("change-log entries must be written inside the change's transaction")
         last_seq, prev = head()

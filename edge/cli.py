@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import box as boxes
-from . import tills
+from . import rejections, tills
 from .changelog import export_lines
 from .devices_cli import add_device_commands
 from .status import status
@@ -75,6 +75,8 @@ def cmd_status(args: argparse.Namespace) -> None:
     print(f"public key       {report['device_public_key']}")
     print(f"log head         seq {report['log_head']['seq']}")
     print(f"pending entries  {report['pending_entries']}")
+    print(f"rejected entries {report['rejected_entries']}"
+          + (" (see 'fidelis-edge log rejected')" if report["rejected_entries"] else ""))
     print(f"last sync        {report['last_sync'] or 'never'}")
     print(f"rules version    {report['rules_version']}")
     print(f"central          {report['central'] or 'none (standalone)'}  [{report['sync_state']}]")
@@ -116,12 +118,16 @@ def cmd_sync(args: argparse.Namespace) -> None:
     except (Refused, SyncStopped) as exc:
         raise CliError(str(exc)) from None
     local_seq = head()[0]
+    refused = rejections.outstanding()
     if args.json:
         print(json.dumps({"pushed": report.pushed, "acked_seq": report.acked_seq, "log_seq": local_seq,
-                          "pulled": report.pulled}))
+                          "pulled": report.pulled, "rejected": [r.as_json() for r in refused]}))
     else:
         print(f"pushed {report.pushed}, central acknowledged up to {report.acked_seq} of {local_seq}, "
               f"pulled {report.pulled}")
+    if refused:
+        # Acknowledged is not applied: these never reached the brand ledger.
+        raise CliError(f"{rejections.summary(refused)}; {rejections.WHAT_TO_DO}")
     if report.acked_seq != local_seq:
         raise CliError(f"central acknowledged {report.acked_seq} of {local_seq} entries")
 
@@ -146,6 +152,37 @@ def cmd_log_export(args: argparse.Namespace) -> None:
     for line in export_lines(after_seq=args.after):
         out.write(line + "\n")
     out.flush()
+
+
+def cmd_log_rejected(args: argparse.Namespace) -> None:
+    boxes.load(args.data_dir)
+    found = rejections.outstanding()
+    if args.json:
+        print(json.dumps({"rejected": [r.as_json() for r in found]}))
+        return
+    if not found:
+        _hint("central has rejected none of this box's entries")
+    for rejection in found:
+        print(f"seq {rejection.seq} {rejection.kind} {rejection.reason}: {rejection.message} "
+              f"(rejected {rejection.rejected_at})")
+
+
+def cmd_log_dismiss(args: argparse.Namespace) -> None:
+    from datetime import datetime, timezone
+
+    from .db import write_transaction
+
+    boxes.load(args.data_dir)
+    with write_transaction():
+        dismissed = rejections.dismiss(None if args.all else args.seq, datetime.now(timezone.utc))
+    missing = sorted(set(args.seq or ()) - set(dismissed))
+    if missing:
+        raise CliError(f"no rejected entry waiting with seq {', '.join(map(str, missing))}"
+                       " (see 'fidelis-edge log rejected')")
+    if args.json:
+        print(json.dumps({"dismissed": dismissed}))
+    else:
+        print(f"dismissed {len(dismissed)} rejected {'entry' if len(dismissed) == 1 else 'entries'}")
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -207,7 +244,7 @@ def _parser() -> argparse.ArgumentParser:
                    sub=till_commands)
     till_add.add_argument("--name", required=True, help="a name for the till, e.g. till-1")
 
-    add("status", cmd_status, "store, device id, public key, pending entries, last sync, rules version",
+    add("status", cmd_status, "store, device id, public key, pending and rejected entries, last sync, rules version",
         "fidelis-edge status --json")
 
     log = commands.add_parser("log", help="the device's change log", description="the device's change log")
@@ -215,6 +252,14 @@ def _parser() -> argparse.ArgumentParser:
     export = add("export", cmd_log_export, "print the change log as JSON lines, oldest first",
                  "fidelis-edge log export > log.jsonl", sub=log_commands)
     export.add_argument("--after", type=int, default=0, help="only entries with seq greater than this")
+    add("rejected", cmd_log_rejected, "list the entries central rejected, with central's reason",
+        "fidelis-edge log rejected --json", sub=log_commands)
+    dismiss = add("dismiss", cmd_log_dismiss,
+                  "stop reporting rejected entries once head office has seen to them in central's exceptions queue",
+                  "fidelis-edge log dismiss --seq 12", sub=log_commands)
+    which = dismiss.add_mutually_exclusive_group(required=True)
+    which.add_argument("--seq", type=int, action="append", help="the seq of a rejected entry (repeatable)")
+    which.add_argument("--all", action="store_true", help="every rejected entry")
 
     add_device_commands(commands, add)
 
@@ -233,9 +278,9 @@ def _parser() -> argparse.ArgumentParser:
     provision.add_argument("--central", required=True, help="central's base URL")
     provision.add_argument("--token", required=True, help="one-time token from 'fidelis-central enroll create'")
 
-    add("sync", cmd_sync, "push every local entry and pull the feed now; exit 0 when all are acknowledged",
-        "fidelis-edge sync")
-    add("doctor", cmd_doctor, "check database, keys, clock, central and devices; one line each",
+    add("sync", cmd_sync, "push every local entry and pull the feed now; exit 0 when all are acknowledged "
+        "and none is rejected", "fidelis-edge sync")
+    add("doctor", cmd_doctor, "check database, keys, clock, central, rejected entries and devices; one line each",
         "fidelis-edge doctor")
     return parser
 

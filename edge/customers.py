@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.times import format_time
+from sync.bodies import NAME_MAX, text_problem
 
 from . import rulebook
 from .box import EdgeBox
@@ -25,8 +26,8 @@ def validate_registration(body: Any, now: datetime) -> dict[str, Any]:
     check = Checker()
     body = check.obj(body, "$", REGISTRATION_FIELDS)
     fields = {
-        "first_name": check.text(body.get("first_name"), "first_name", 100),
-        "last_name": check.text(body.get("last_name"), "last_name", 100),
+        "first_name": check.text(body.get("first_name"), "first_name", NAME_MAX),
+        "last_name": check.text(body.get("last_name"), "last_name", NAME_MAX),
         "email": check.email(body.get("email"), "email"),
         "phone": check.phone(body.get("phone"), "phone"),
         "birth_date": check.birth_date(body.get("birth_date"), "birth_date", now.date()),
@@ -99,6 +100,10 @@ def lookup(card: str | None = None, phone: str | None = None, email: str | None 
     if len(given) != 1:
         raise ApiError(400, "bad_lookup", "give exactly one of card=, phone= or email=")
     name, value = given[0]
+    problem = text_problem(value)
+    if problem:
+        raise ApiError(422, "validation_error", f"{name}: {problem}",
+                       {"problems": [{"path": name, "message": problem}]})
     if name == "card":
         customer = fetch(Customer, "card_number", value.strip())
     elif name == "phone":

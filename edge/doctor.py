@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import box as boxes
+from . import rejections
 from .changelog import head
 from .db import database
 from .syncer import client_for, setting
@@ -15,7 +16,7 @@ Check = tuple[str, bool, str]
 
 
 def checks(data_dir: Path) -> list[Check]:
-    """Database, keys, clock, central; each ``(name, ok, detail)``. Never raises."""
+    """Database, keys, clock, central, rejected entries, devices; each ``(name, ok, detail)``. Never raises."""
     try:
         box = boxes.load(data_dir)
     except boxes.BoxError as exc:
@@ -29,6 +30,7 @@ def checks(data_dir: Path) -> list[Check]:
     results.append(("keys", mode == 0o600, f"device key mode {mode:o}, public key {box.public_key_b64}"))
     results.append(_clock(box))
     results.append(_central(box))
+    results.append(_rejected())
     from .peripherals import device_report
 
     results.extend((e["device"], e["ok"], e["detail"]) for e in device_report(box))
@@ -41,6 +43,13 @@ def _clock(box: boxes.EdgeBox) -> Check:
     if last and int(last.split("-")[0]) > now.timestamp() * 1000 + 5 * 60_000:
         return ("clock", False, f"the wall clock is behind the change log ({last}); check NTP")
     return ("clock", True, f"{now.isoformat(timespec='seconds')} (check it against a reference)")
+
+
+def _rejected() -> Check:
+    found = rejections.outstanding()
+    if not found:
+        return ("rejected", True, "central has rejected none of this box's entries")
+    return ("rejected", False, f"{rejections.summary(found)}; {rejections.WHAT_TO_DO}")
 
 
 def _central(box: boxes.EdgeBox) -> Check:

@@ -91,3 +91,11 @@ def _central_holdings(db: SqliteDatabase) -> None:
 
 
 MIGRATIONS.append(_central_holdings)
+
+
+def _rejected_entries(db: SqliteDatabase) -> None:
+    """Entries central refused, kept until dismissed."""
+    db.create_tables([models.RejectedEntry])
+
+
+MIGRATIONS.append(_rejected_entries)

@@ -224,3 +224,20 @@ class PrintJob(BaseModel):
 
 
 MODELS.append(PrintJob)
+
+
+class RejectedEntry(BaseModel):
+    """An entry central acknowledged but would not apply, as central said (migration 4).
+
+    Kept until a technician dismisses it, so a refused sale or customer is never silent.
+    """
+
+    seq = IntegerField(primary_key=True)
+    kind = CharField()
+    reason = CharField()
+    message = TextField()
+    rejected_at = CharField()
+    dismissed_at = CharField(null=True)
+
+
+MODELS.append(RejectedEntry)

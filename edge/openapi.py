@@ -142,7 +142,8 @@ SCHEMAS: dict[str, Any] = {
     },
     "Status": {"type": "object", "properties": {
         "store": _STR, "device_id": _STR, "device_public_key": _STR, "pending_entries": _INT,
-        "last_sync": {"type": "string", "nullable": True}, "rules_version": _INT, "online": {"type": "boolean"}}},
+        "last_sync": {"type": "string", "nullable": True}, "rules_version": _INT, "online": {"type": "boolean"},
+        "rejected_entries": _INT}},
 }
 
 

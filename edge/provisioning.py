@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sync.bodies import URL_MAX, text_problem
 from sync.client import Offline, Refused, SyncClient
 from sync.entry import public_key_raw_b64
 
@@ -22,6 +23,8 @@ def provision(data_dir: Path, central_url: str, token: str) -> tuple[boxes.EdgeB
     """
     if not central_url.startswith(("http://", "https://")):
         raise boxes.BoxError(f"central URL must start with http:// or https://, got {central_url!r}")
+    if text_problem(central_url) or len(central_url) > URL_MAX:
+        raise boxes.BoxError(f"central URL must be at most {URL_MAX} characters without control characters")
     key, device_id = boxes.prepare_identity(data_dir)
     if setting("central_url"):
         raise boxes.BoxError(f"this box is already provisioned to {setting('central_url')}")

@@ -11,6 +11,7 @@ from typing import Any
 from shared.engine import Line, basket_total, points_to_reverse
 from shared.tiers import spend_returned
 from shared.times import format_time
+from sync.bodies import SKU_MAX
 
 from . import accounts, rulebook, sales
 from .box import EdgeBox
@@ -31,7 +32,7 @@ def validate_return(body: Any) -> Counter[str]:
         raw = []
     for i, item in enumerate(raw):
         item = check.obj(item, f"lines[{i}]", {"sku", "qty"})
-        sku = check.text(item.get("sku"), f"lines[{i}].sku", 64)
+        sku = check.text(item.get("sku"), f"lines[{i}].sku", SKU_MAX)
         qty = check.integer(item.get("qty"), f"lines[{i}].qty", 1, sales.MAX_QTY)
         if sku is not None and qty is not None:
             wanted[sku] += qty

@@ -16,7 +16,7 @@ from shared.engine import Line, Payment, Quote, SaleProblem, price_sale
 from shared.ledger import Movement, available_from, expires_at
 from shared.rules import RuleSet
 from shared.times import format_time
-
+from sync.bodies import CATEGORY_MAX, ID_MAX, LINE_NAME_MAX, METHOD_MAX, SKU_MAX
 from sync.client import Refused
 
 from . import accounts, customers, rulebook, syncer
@@ -44,7 +44,7 @@ def validate_sale(body: Any, *, payments_required: bool) -> SaleRequest:
     """Check a sale (or quote) body; 422 ``validation_error`` listing every problem."""
     check = Checker()
     body = check.obj(body, "$", {"customer_id", "card_number", "lines", "payments"})
-    customer_id = check.text(body.get("customer_id"), "customer_id", 64, required=False)
+    customer_id = check.text(body.get("customer_id"), "customer_id", ID_MAX, required=False)
     card = check.card(body.get("card_number"), "card_number")
     if customer_id and card:
         check.fail("card_number", "give customer_id or card_number, not both")
@@ -67,12 +67,12 @@ def _lines(check: Checker, raw: Any) -> tuple[list[Line], list[str | None]]:
     for i, item in enumerate(raw):
         path = f"lines[{i}]"
         item = check.obj(item, path, LINE_FIELDS)
-        sku = check.text(item.get("sku"), f"{path}.sku", 64)
-        name = check.text(item.get("name"), f"{path}.name", 120, required=False)
+        sku = check.text(item.get("sku"), f"{path}.sku", SKU_MAX)
+        name = check.text(item.get("name"), f"{path}.name", LINE_NAME_MAX, required=False)
         qty = check.integer(item.get("qty"), f"{path}.qty", 1, MAX_QTY)
         price = check.integer(item.get("unit_price"), f"{path}.unit_price", 0)
         discount = check.integer(item.get("discount", 0), f"{path}.discount", 0)
-        category = check.text(item.get("category"), f"{path}.category", 64, required=False)
+        category = check.text(item.get("category"), f"{path}.category", CATEGORY_MAX, required=False)
         reward = check.boolean(item.get("reward", False), f"{path}.reward")
         if None in (sku, qty, price, discount):
             continue
@@ -93,7 +93,7 @@ def _payments(check: Checker, raw: Any) -> list[Payment]:
     for i, item in enumerate(raw):
         path = f"payments[{i}]"
         item = check.obj(item, path, {"method", "amount", "points"})
-        method = check.text(item.get("method"), f"{path}.method", 32)
+        method = check.text(item.get("method"), f"{path}.method", METHOD_MAX)
         if method == "points":
             if "amount" in item:
                 check.fail(f"{path}.amount", "a points payment gives points, not amount")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from . import rulebook
+from . import rejections, rulebook
 from .box import EdgeBox
 from .changelog import head
 from .models import LogEntry
@@ -13,7 +13,7 @@ from .syncer import setting
 
 
 def status(box: EdgeBox) -> dict[str, Any]:
-    """Identity, log head, pending entries, sync state and the rules in force."""
+    """Identity, log head, pending and rejected entries, sync state and the rules in force."""
     seq, digest = head()
     acked_seq = int(setting("acked_seq", "0"))
     try:
@@ -28,6 +28,7 @@ def status(box: EdgeBox) -> dict[str, Any]:
         "log_head": {"seq": seq, "hash": digest},
         "acked_seq": acked_seq,
         "pending_entries": LogEntry.select().where(LogEntry.seq > acked_seq).count(),
+        "rejected_entries": rejections.count(),
         "last_sync": setting("last_sync_at"),
         "sync_state": setting("sync_state", "standalone" if not setting("central_url") else "never_synced"),
         "rules_version": rules_version,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -24,6 +24,7 @@ from sync.entry import load_public_key_b64
 from sync.protocol import verify_rules
 
 from . import rulebook
+from . import rejections
 from .box import EdgeBox
 from .db import database, write_transaction
 from .models import CentralBalance, Customer, LogEntry, RulesVersion, Setting
@@ -42,6 +43,7 @@ class SyncReport:
     pushed: int
     acked_seq: int
     pulled: int
+    rejected: list[rejections.Rejection] = field(default_factory=list)  # newly rejected by central
 
 
 def setting(key: str, default: str | None = None) -> str | None:
@@ -70,7 +72,7 @@ def sync_once(box: EdgeBox, client: SyncClient) -> SyncReport:
     go on (revoked, fork, central ahead of this box).
     """
     try:
-        pushed, acked = _push(box, client)
+        pushed, acked, rejected = _push(box, client)
         pulled = _pull(box, client)
     except Refused as exc:
         if exc.code in ("device_revoked", "fork_detected", "device_frozen"):
@@ -86,10 +88,10 @@ def sync_once(box: EdgeBox, client: SyncClient) -> SyncReport:
         set_setting("online", "1")
         set_setting("sync_state", "ok")
         set_setting("last_sync_at", format_time(_now()))
-    return SyncReport(pushed, acked, pulled)
+    return SyncReport(pushed, acked, pulled, rejected)
 
 
-def _push(box: EdgeBox, client: SyncClient) -> tuple[int, int]:
+def _push(box: EdgeBox, client: SyncClient) -> tuple[int, int, list[rejections.Rejection]]:
     head = client.head()
     seq, digest = head["seq"], head["hash"]
     local = LogEntry.get_or_none(LogEntry.seq == seq) if seq else None
@@ -108,8 +110,11 @@ def _push(box: EdgeBox, client: SyncClient) -> tuple[int, int]:
             set_setting("sync_state", "fork")
         raise SyncStopped(f"fork: central's entry {seq} differs from this box's; sync stopped, call support")
     pushed = gaps = 0
+    # Central may have applied entries whose answer this box never heard (a reply lost on the
+    # way): send them again, and central's duplicates say which of them it rejected.
+    rejected = _replay(client, min(int(setting("acked_seq", "0")), seq), seq)
     while True:
-        rows = list(LogEntry.select(LogEntry.seq, LogEntry.line).where(LogEntry.seq > seq)
+        rows = list(LogEntry.select(LogEntry.seq, LogEntry.kind, LogEntry.line).where(LogEntry.seq > seq)
                     .order_by(LogEntry.seq).limit(PUSH_BATCH))
         if not rows:
             break
@@ -119,15 +124,34 @@ def _push(box: EdgeBox, client: SyncClient) -> tuple[int, int]:
             gaps += 1
             if exc.code != "seq_gap" or gaps > 5:
                 raise
-            seq = client.head()["seq"]  # someone else moved the head (a retried push): resume from it
+            moved = client.head()["seq"]  # someone else moved the head (a retried push): resume from it
+            rejected += _replay(client, seq, moved)
+            seq = moved
             continue
         seq = reply["head"]["seq"]
         pushed += sum(1 for r in reply["results"] if r["status"] != "duplicate")
         with write_transaction():
+            rejected += rejections.record(reply["results"], {row.seq: row.kind for row in rows}, _now())
             set_setting("acked_seq", str(seq))
     with write_transaction():
         set_setting("acked_seq", str(seq))
-    return pushed, seq
+    return pushed, seq, rejected
+
+
+def _replay(client: SyncClient, after: int, upto: int) -> list[rejections.Rejection]:
+    """Push entries ``after < seq <= upto`` again, which central holds already; record its rejections."""
+    found: list[rejections.Rejection] = []
+    while after < upto:
+        rows = list(LogEntry.select(LogEntry.seq, LogEntry.kind, LogEntry.line)
+                    .where((LogEntry.seq > after) & (LogEntry.seq <= upto)).order_by(LogEntry.seq).limit(PUSH_BATCH))
+        if not rows:
+            break
+        reply = client.push([json.loads(row.line) for row in rows])
+        after = rows[-1].seq
+        with write_transaction():
+            found += rejections.record(reply["results"], {row.seq: row.kind for row in rows}, _now())
+            set_setting("acked_seq", str(after))
+    return found
 
 
 def _pull(box: EdgeBox, client: SyncClient) -> int:
@@ -290,6 +314,8 @@ class SyncLoop(threading.Thread):
                 if report.pushed or report.pulled:
                     log.info("synced: pushed %d, acked up to %d, pulled %d", report.pushed, report.acked_seq,
                              report.pulled)
+                if report.rejected:
+                    log.error("%s; %s", rejections.summary(report.rejected), rejections.WHAT_TO_DO)
                 delay = self.interval
             except Offline as exc:
                 delay = min(self.max_backoff, max(self.interval, delay * 2))

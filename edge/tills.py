@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from shared.times import format_time
+from sync.bodies import TILL_NAME_MAX, text_problem
 
 from .box import EdgeBox
 from .db import database, write_transaction
@@ -25,9 +26,12 @@ def _digest(key: str) -> str:
 
 def add(box: EdgeBox, name: str) -> tuple[Till, str]:
     """Create a till; return it and its key (which is never stored in clear)."""
+    problem = text_problem(name or "")
+    if problem:
+        raise ValueError(f"a till name {problem}")
     name = (name or "").strip()
-    if not name or len(name) > 60:
-        raise ValueError("a till name must be 1 to 60 characters")
+    if not name or len(name) > TILL_NAME_MAX:
+        raise ValueError(f"a till name must be 1 to {TILL_NAME_MAX} characters")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     with write_transaction():
         till = Till.create(

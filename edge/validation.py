@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sync.bodies import BIRTH_DATE_MAX, CARD_MAX, EMAIL_MAX, PHONE_MAX, text_problem
+
 from .errors import ApiError
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -83,6 +85,12 @@ class Checker:
         if not isinstance(value, str):
             self.fail(path, "must be a string" + ("" if required else " or null"))
             return None
+        # Checked before trimming: a control character anywhere means the till sent something
+        # other than the text a person typed or scanned.
+        problem = text_problem(value)
+        if problem:
+            self.fail(path, problem)
+            return None
         value = value.strip()
         if required and not value:
             self.fail(path, "must not be empty")
@@ -99,14 +107,17 @@ class Checker:
         return value
 
     def email(self, value: Any, path: str) -> str | None:
-        text = self.text(value, path, 254, required=False)
+        text = self.text(value, path, EMAIL_MAX, required=False)
         if text is not None and not EMAIL.match(text):
             self.fail(path, "must be an email address like name@example.com")
+            return None
+        if text and len(text.lower()) > EMAIL_MAX:  # lower() can lengthen: "İ" becomes two characters
+            self.fail(path, f"must be at most {EMAIL_MAX} characters")
             return None
         return text.lower() if text else None
 
     def phone(self, value: Any, path: str) -> str | None:
-        text = self.text(value, path, 32, required=False)
+        text = self.text(value, path, PHONE_MAX, required=False)
         if text is None:
             return None
         normalized = normalize_phone(text)
@@ -116,7 +127,7 @@ class Checker:
         return normalized
 
     def birth_date(self, value: Any, path: str, today: date) -> str | None:
-        text = self.text(value, path, 10, required=False)
+        text = self.text(value, path, BIRTH_DATE_MAX, required=False)
         if text is None:
             return None
         try:
@@ -132,7 +143,7 @@ class Checker:
         return text
 
     def card(self, value: Any, path: str, *, required: bool = False) -> str | None:
-        text = self.text(value, path, 32, required=required)
+        text = self.text(value, path, CARD_MAX, required=required)
         if text is not None and not CARD.match(text):
             self.fail(path, "must be 4 to 32 letters or digits")
             return None

@@ -6,6 +6,7 @@ answer with one 422 listing them all. A valid document becomes an immutable ``Ru
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
@@ -17,6 +18,7 @@ from .times import parse_time
 EXPIRY_POLICIES = ("never", "end_of_month", "end_of_year", "after_days")
 TIER_PERIODS = ("lifetime", "rolling_12_months")
 """What qualifying spend decides a tier: all of it, or the last 365 days'."""
+_CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")  # the change log's text rule (sync/bodies.py)
 
 DEFAULT_DOCUMENT: dict[str, Any] = {
     "earn": {"rate": "0.1", "exclude_discounted": False, "exclude_categories": [], "per_item": {}},
@@ -141,6 +143,8 @@ class _Checker:
             return ""
         if len(value) > max_length:
             self.fail(path, f"must be at most {max_length} characters")
+        if _CONTROL.search(value):  # tier names travel in change-log entries, which refuse these
+            self.fail(path, "must not contain control characters or lone surrogates")
         return value
 
 

@@ -135,7 +135,8 @@ def test_a_return_of_an_unknown_sale_is_rejected(central, edge):
     edge.give_back(ghost, points_reversed=2)
     response = edge.push()
     assert response.json["results"][-1] == {"seq": 4, "id": edge.log[-1]["id"], "status": "rejected",
-                                            "reason": "unknown_sale"}
+                                            "reason": "unknown_sale",
+                                            "message": "central knows no sale with this sale_id"}
     assert [e["kind"] for e in central.exceptions()] == ["unknown_sale"]
 
 

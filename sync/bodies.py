@@ -1,9 +1,12 @@
-"""The bodies of the change-log entry kinds central applies, checked and read.
+"""The bodies of the change-log entry kinds, checked and read: one definition for edge and central.
 
 A signed entry proves who wrote it, not that its body makes sense: a buggy edge can sign
 nonsense. These readers turn a body into plain values or raise ``BodyError`` naming the
 first bad field, and the entry is then kept in the log, answered ``rejected`` and queued as
-a ``malformed_body`` exception.
+a ``malformed_body`` exception. ``sync.kinds.check`` runs them on the edge before it signs.
+
+Text is 1 to the field's ``*_MAX`` characters (the till API's limits too), without control
+characters or lone surrogates. Fields no reader names are ignored at both ends.
 """
 
 from __future__ import annotations
@@ -22,12 +25,26 @@ RULES_INSTALLED = "rules.installed"
 SALE_COMPLETED = "sale.completed"
 SALE_RETURNED = "sale.returned"
 
+# Length limits of text fields, in characters (NAME: first and last names; METHOD: payments).
+ID_MAX, CARD_MAX, NAME_MAX, EMAIL_MAX, PHONE_MAX, BIRTH_DATE_MAX = 64, 32, 100, 254, 32, 10  # tier names: 60
+SKU_MAX, LINE_NAME_MAX, CATEGORY_MAX, METHOD_MAX, TILL_NAME_MAX, STORE_MAX, URL_MAX = 64, 120, 64, 32, 60, 16, 2000
+
 
 class BodyError(ValueError):
     """A body that cannot be applied; the message names the field."""
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")  # lone surrogates have no UTF-8: unsignable
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` breaks the text rule (besides its length), or None when it does not."""
+    found = _CONTROL.search(value)
+    if found is None:
+        return None
+    if found.group() >= "\ud800":
+        return "must be valid Unicode text (it holds a lone surrogate)"
+    return f"must not contain control characters (found U+{ord(found.group()):04X})"
 
 
 def usable_key(value: Any, limit: int = 64) -> bool:
@@ -100,13 +117,13 @@ class Registration:
 
 def registration(body: dict) -> Registration:
     return Registration(
-        customer_id=_text(body, "customer_id", limit=64),
-        card_number=_text(body, "card_number", optional=True, limit=32),
-        first_name=_text(body, "first_name"),
-        last_name=_text(body, "last_name"),
-        email=_text(body, "email", optional=True, limit=254),
-        phone=_text(body, "phone", optional=True, limit=40),
-        birth_date=_text(body, "birth_date", optional=True, limit=10),
+        customer_id=_text(body, "customer_id", limit=ID_MAX),
+        card_number=_text(body, "card_number", optional=True, limit=CARD_MAX),
+        first_name=_text(body, "first_name", limit=NAME_MAX),
+        last_name=_text(body, "last_name", limit=NAME_MAX),
+        email=_text(body, "email", optional=True, limit=EMAIL_MAX),
+        phone=_text(body, "phone", optional=True, limit=PHONE_MAX),
+        birth_date=_text(body, "birth_date", optional=True, limit=BIRTH_DATE_MAX),
         tier=_text(body, "tier", optional=True, limit=60),
     )
 
@@ -116,6 +133,7 @@ def installed_rules(body: dict) -> tuple[int, dict]:
     document = body.get("document")
     if not isinstance(document, dict):
         raise BodyError("document must be a rules document (an object)")
+    _time(body, "effective_from")
     return version, document
 
 
@@ -155,17 +173,28 @@ def _line_problem(raw: Any) -> str | None:
     if type(raw) is not dict:
         return "must be an object"
     sku, qty, price, discount = raw.get("sku"), raw.get("qty"), raw.get("unit_price"), raw.get("discount", 0)
-    if type(sku) is not str or not 0 < len(sku) <= 64 or _CONTROL.search(sku):
-        return "sku must be a string of 1-64 characters"
+    if type(sku) is not str or not 0 < len(sku) <= SKU_MAX or _CONTROL.search(sku):
+        return f"sku must be a string of 1-{SKU_MAX} characters without control characters"
     for name, value in (("qty", qty), ("unit_price", price), ("discount", discount),
                         ("tier_discount", raw.get("tier_discount", 0))):
         if type(value) is not int or not 0 <= value <= MAX_SAFE_INTEGER:
             return f"{name} must be an integer >= 0"
-    category = raw.get("category")
-    if category is not None and (type(category) is not str or len(category) > 64 or _CONTROL.search(category)):
-        return "category must be a string of at most 64 characters"
+    for name, limit in (("name", LINE_NAME_MAX), ("category", CATEGORY_MAX)):
+        text = raw.get(name)
+        if text is not None and (type(text) is not str or not 0 < len(text) <= limit or _CONTROL.search(text)):
+            return f"{name} must be a string of 1-{limit} characters without control characters"
     if type(raw.get("reward", False)) is not bool:
         return "reward must be true or false"
+    return None
+
+
+def _payment_problem(raw: Any) -> str | None:
+    if type(raw) is not dict:
+        return "must be an object"
+    if not usable_key(raw.get("method"), METHOD_MAX):
+        return f"method must be a string of 1-{METHOD_MAX} characters without control characters"
+    if any(type(raw.get(n, 0)) is not int or not 0 <= raw.get(n, 0) <= MAX_SAFE_INTEGER for n in ("amount", "points")):
+        return "amount and points must be integers >= 0"
     return None
 
 
@@ -180,14 +209,23 @@ def _lines(body: dict) -> list:
     return lines
 
 
-def sale(body: dict) -> SaleFacts:
+def _payments(body: dict) -> list:
     payments = body.get("payments", [])
-    if not isinstance(payments, list):
+    if type(payments) is not list:
         raise BodyError("payments must be a list")
+    for index, raw in enumerate(payments):
+        problem = _payment_problem(raw)
+        if problem:
+            raise BodyError(f"payments[{index}]: {problem}")
+    return payments
+
+
+def sale(body: dict) -> SaleFacts:
+    payments = _payments(body)
     return SaleFacts(
-        sale_id=_text(body, "sale_id", limit=64),
-        customer_id=_text(body, "customer_id", optional=True, limit=64),
-        till_id=_text(body, "till_id", optional=True, limit=64),
+        sale_id=_text(body, "sale_id", limit=ID_MAX),
+        customer_id=_text(body, "customer_id", optional=True, limit=ID_MAX),
+        till_id=_text(body, "till_id", optional=True, limit=ID_MAX),
         lines=_lines(body),
         payments=payments,
         total=_int(body, "total", optional=True),
@@ -214,14 +252,25 @@ class ReturnFacts:
     eligible_reversed: int
 
 
-def sale_return(body: dict) -> ReturnFacts:
+def _returned_lines(body: dict) -> list:
     lines = body.get("lines", [])
-    if not isinstance(lines, list):
+    if type(lines) is not list:
         raise BodyError("lines must be a list")
+    for index, raw in enumerate(lines):
+        # A returned line is a sold line's sku and qty: the sale's rules for those apply.
+        problem = _line_problem({"unit_price": 0, **raw}) if type(raw) is dict else "must be an object"
+        if problem:
+            raise BodyError(f"lines[{index}]: {problem}")
+    return lines
+
+
+def sale_return(body: dict) -> ReturnFacts:
+    lines = _returned_lines(body)
+    _int(body, "rules_version", optional=True)
     return ReturnFacts(
-        return_id=_text(body, "return_id", limit=64),
-        sale_id=_text(body, "sale_id", limit=64),
-        customer_id=_text(body, "customer_id", optional=True, limit=64),
+        return_id=_text(body, "return_id", limit=ID_MAX),
+        sale_id=_text(body, "sale_id", limit=ID_MAX),
+        customer_id=_text(body, "customer_id", optional=True, limit=ID_MAX),
         lines=lines,
         amount_refunded=_int(body, "amount_refunded", optional=True),
         points_reversed=_int(body, "points_reversed", optional=True),

@@ -1,0 +1,103 @@
+"""Every kind of change-log entry an edge writes, and the one check of a body before it is signed.
+
+``check(kind, body)`` is what the edge's change log runs before signing and what central's
+apply holds each body to (``sync.bodies`` has the readers of the kinds central applies with
+effects; the kinds below it keeps as facts, such as a till's name or a shop's visits).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Callable
+
+from sync.bodies import (
+    CUSTOMER_REGISTERED,
+    ID_MAX,
+    RULES_INSTALLED,
+    SALE_COMPLETED,
+    SALE_RETURNED,
+    STORE_MAX,
+    TILL_NAME_MAX,
+    URL_MAX,
+    BodyError,
+    installed_rules,
+    normal_time,
+    registration,
+    sale,
+    sale_return,
+    usable_key,
+)
+from sync.canonical import MAX_SAFE_INTEGER
+
+DEVICE_INITIALISED = "device.initialised"
+DEVICE_PROVISIONED = "device.provisioned"
+TILL_ADDED = "till.added"
+TRAFFIC_VISITS = "traffic.visits"
+
+
+def _texts(body: dict, *fields: tuple[str, int]) -> None:
+    for name, limit in fields:
+        if not usable_key(body.get(name), limit):
+            raise BodyError(f"{name} must be a string of 1-{limit} characters without control characters")
+
+
+def device_initialised(body: dict) -> None:
+    """``device.initialised``: the store code and the device's public key."""
+    _texts(body, ("store", STORE_MAX), ("public_key", ID_MAX))
+
+
+def device_provisioned(body: dict) -> None:
+    """``device.provisioned``: the store central enrolled the box in, and central's URL."""
+    _texts(body, ("store", STORE_MAX), ("central", URL_MAX))
+
+
+def till_added(body: dict) -> None:
+    """``till.added``: the till's id and name."""
+    _texts(body, ("till_id", ID_MAX), ("name", TILL_NAME_MAX))
+
+
+def traffic_visits(body: dict) -> None:
+    """``traffic.visits``: the visits a shop's counter saw in one local hour of one day."""
+    _texts(body, ("store", STORE_MAX))
+    day = body.get("day")
+    try:
+        valid = type(day) is str and len(day) == 10 and day[4] == day[7] == "-" and bool(date.fromisoformat(day))
+    except ValueError:
+        valid = False
+    if not valid:
+        raise BodyError("day must be a date as YYYY-MM-DD")
+    for name, high in (("hour", 23), ("visits", MAX_SAFE_INTEGER)):
+        if type(body.get(name)) is not int or not 0 <= body[name] <= high:
+            raise BodyError(f"{name} must be an integer from 0 to {high}")
+    if body.get("counted_at") is not None:
+        try:
+            normal_time(body["counted_at"])
+        except (ValueError, TypeError):
+            raise BodyError("counted_at must be an RFC 3339 time") from None
+
+
+KINDS: dict[str, Callable[[dict], Any]] = {
+    CUSTOMER_REGISTERED: registration,
+    RULES_INSTALLED: installed_rules,
+    SALE_COMPLETED: sale,
+    SALE_RETURNED: sale_return,
+    DEVICE_INITIALISED: device_initialised,
+    DEVICE_PROVISIONED: device_provisioned,
+    TILL_ADDED: till_added,
+    TRAFFIC_VISITS: traffic_visits,
+}
+"""The reader of each kind's body: the one definition of what a body of that kind may hold."""
+
+
+def check(kind: str, body: Any) -> None:
+    """Raise ``BodyError`` unless ``body`` is a body of ``kind`` that central applies.
+
+    Every kind an edge writes has a reader in ``KINDS``; any other kind is refused here
+    (central keeps entries of kinds it does not know as no-ops, without calling this).
+    """
+    reader = KINDS.get(kind)
+    if reader is None:
+        raise BodyError(f"{kind} is not an entry kind this version defines")
+    if type(body) is not dict:
+        raise BodyError("the body must be an object")
+    reader(body)
