@@ -164,7 +164,11 @@ def resolve_exception(exception_id: str):
 @api.get("/traffic")
 def traffic_report():
     """Visits, sales and conversion per shop and day (``?store=S001&from=YYYY-MM-DD&to=…``)."""
-    return jsonify(traffic.report(request.args.get("store"), request.args.get("from"), request.args.get("to")))
+    store = request.args.get("store")
+    if store is not None and not usable_key(store, settings.STORE_CODE_MAX):
+        # Checked before it reaches SQL: PostgreSQL refuses a NUL in a parameter with an error.
+        raise CentralError(422, "validation_error", "store must be a store code such as S001")
+    return jsonify(traffic.report(store, request.args.get("from"), request.args.get("to")))
 
 
 @api.get("/devices/<device_id>")

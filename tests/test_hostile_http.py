@@ -199,3 +199,9 @@ def test_central_405_says_which_methods_are_allowed(central):
     response = requests.delete(f"{central.url}/api/v1/stores", headers=central.headers, timeout=10)
     _assert_error(response, 405, "method_not_allowed")
     assert {"GET", "POST"} <= {method.strip() for method in response.headers["Allow"].split(",")}
+
+
+def test_edge_reads_the_scanner_timeout_in_ascii_digits_only(edge):
+    for timeout in (FULL_WIDTH_FIVE, SUPERSCRIPT_TWO, "1_0", "1e1", "%205"):
+        response = requests.get(f"{edge.url}/scanner/next?timeout={timeout}", headers=edge.headers, timeout=10)
+        _assert_error(response, 400, "bad_timeout")
