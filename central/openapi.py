@@ -65,6 +65,11 @@ def _op(summary: str, responses: dict[str, Any], *, body: str | None = None, par
     return operation
 
 
+def _optional_body(operation: dict[str, Any]) -> dict[str, Any]:
+    operation["requestBody"]["required"] = False
+    return operation
+
+
 def _path(name: str, schema: dict | None = None) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": schema or _STR}
 
@@ -167,10 +172,10 @@ PATHS: dict[str, Any] = {
                 _query("kind", {"type": "string", "maxLength": 40}),
                 _query("limit", {"type": "integer", "minimum": 1, "maximum": settings.EXCEPTIONS_MAX_LIMIT,
                                  "default": settings.EXCEPTIONS_DEFAULT_LIMIT})], errors=("400", "401"))},
-    "/api/v1/exceptions/{exception_id}/resolve": {"post": _op(
+    "/api/v1/exceptions/{exception_id}/resolve": {"post": _optional_body(_op(
         "Resolve an exception", {"200": _json(_ref("Exception"), "resolved")}, body="Resolution",
         params=[_path("exception_id", {"type": "integer", "minimum": 1, "maximum": MAX_INT64})],
-        errors=("400", "401", "404", "409", "422"))},
+        errors=("400", "401", "404", "409", "422")))},
     "/api/v1/devices/{device_id}": {"get": _op(
         "A device", {"200": _json(_ref("Device"), "device")}, params=[_path("device_id")], errors=("401", "404"))},
     "/api/v1/devices/{device_id}/log": {"get": _op(
