@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test bench system-deps clean
+.PHONY: run test fuzz bench system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ system-deps:
 
 test: $(STAMP) system-deps
 	$(BIN)/pytest -n 2 -q
+
+# A long schemathesis pass over both APIs (the suite runs a short one): many more examples per
+# operation, all checks, the stateful phase. FIDELIS_FUZZ_SEED picks the seed (default: a new one).
+FUZZ_EXAMPLES ?= 400
+fuzz: $(STAMP)
+	FIDELIS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FIDELIS_FUZZ_SEED=$${FIDELIS_FUZZ_SEED:-$$RANDOM$$RANDOM} \
+	  $(BIN)/pytest -q -s -p no:cacheprovider tests/test_fuzz_api.py
 
 run: $(STAMP)
 	$(BIN)/python -m demo

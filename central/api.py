@@ -23,7 +23,7 @@ from .db import database
 from .errors import CentralError
 from .models import IdempotencyRecord
 from .openapi import document as openapi_document
-from .web import clock, json_body, state
+from .web import clock, int_arg, int_path, json_body, state
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = {"api.health", "api.openapi"}
@@ -144,28 +144,31 @@ def list_exceptions():
     status = request.args.get("status", "open")
     if status not in ("open", "resolved", "all"):
         raise CentralError(400, "bad_query", "status must be open, resolved or all")
-    limit = request.args.get("limit", "500")
-    if not limit.isdigit() or not 1 <= int(limit) <= 5000:
-        raise CentralError(400, "bad_query", "limit must be an integer between 1 and 5000")
+    limit = int_arg("limit", settings.EXCEPTIONS_DEFAULT_LIMIT, 1, settings.EXCEPTIONS_MAX_LIMIT)
     kind = request.args.get("kind")
     if kind is not None and not usable_key(kind, 40):
         raise CentralError(400, "bad_query", "kind must be an exception kind such as overdraft")
-    return jsonify(queue.list_exceptions(status, kind, int(limit)))
+    return jsonify(queue.list_exceptions(status, kind, limit))
 
 
-@api.post("/exceptions/<int:exception_id>/resolve")
-def resolve_exception(exception_id: int):
+@api.post("/exceptions/<exception_id>/resolve")
+def resolve_exception(exception_id: str):
+    number = int_path(exception_id, code="exception_not_found", what="exception")
     body = json_body() if request.get_data(cache=True) else {}
     resolution = body.get("resolution", "") if isinstance(body, dict) else None
     if not isinstance(resolution, str) or len(resolution) > 2000 or "\x00" in resolution:
         raise CentralError(422, "validation_error", "resolution must be a note of at most 2000 characters")
-    return jsonify(queue.resolve(exception_id, resolution, clock()))
+    return jsonify(queue.resolve(number, resolution, clock()))
 
 
 @api.get("/traffic")
 def traffic_report():
     """Visits, sales and conversion per shop and day (``?store=S001&from=YYYY-MM-DD&to=…``)."""
-    return jsonify(traffic.report(request.args.get("store"), request.args.get("from"), request.args.get("to")))
+    store = request.args.get("store")
+    if store is not None and not usable_key(store, settings.STORE_CODE_MAX):
+        # Checked before it reaches SQL: PostgreSQL refuses a NUL in a parameter with an error.
+        raise CentralError(422, "validation_error", "store must be a store code such as S001")
+    return jsonify(traffic.report(store, request.args.get("from"), request.args.get("to")))
 
 
 @api.get("/devices/<device_id>")
@@ -176,10 +179,9 @@ def get_device(device_id: str):
 @api.get("/devices/<device_id>/log")
 def export_device_log(device_id: str):
     stores.get_device(device_id)
-    after = request.args.get("after", "0")
-    if not after.isdigit():
-        raise CentralError(400, "bad_query", "after must be a seq (an integer >= 0)")
-    lines = stores.export_log(device_id, int(after))
+    # Every check happens here: once the stream has started, an error can no longer be a JSON answer.
+    after = int_arg("after", 0)
+    lines = stores.export_log(device_id, after)
     return Response(stream_with_context(line + "\n" for line in lines), mimetype="application/x-ndjson")
 
 

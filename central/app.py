@@ -61,6 +61,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         code = (error.name or "error").lower().replace(" ", "_")
         response = jsonify({"error": {"code": code, "message": error.description, "details": {}}})
         response.status_code = error.code or 500
+        # werkzeug's own headers belong to the answer: a 405 must say what is Allowed.
+        for header, value in error.get_headers():
+            if header.lower() != "content-type":
+                response.headers[header] = value
         return response
 
     @app.errorhandler(peewee.OperationalError)

@@ -8,6 +8,7 @@ stdout; hints go to stderr. ``--json`` prints one JSON object instead of prose.
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import logging
 import os
@@ -116,7 +117,8 @@ def cmd_rules_publish(args: argparse.Namespace) -> None:
     except OSError as exc:
         raise CliError(f"cannot read {args.file}: {exc.strerror or exc}") from None
     key = keys.load_key(args.key_file)
-    item = rulebook.publish(rulebook.read_document(raw), key, _now())
+    # Editors on Windows may start the file with a byte order mark; JSON over HTTP may not.
+    item = rulebook.publish(rulebook.read_document(raw.removeprefix(codecs.BOM_UTF8)), key, _now())
     if args.json:
         print(json.dumps({"version": item["version"], "effective_from": item["effective_from"]}))
     else:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from sync.untrusted import MAX_INT64
+
+from . import settings
+
 _INT = {"type": "integer"}
 _STR = {"type": "string"}
 _BOOL = {"type": "boolean"}
@@ -22,33 +26,47 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _errors(*codes: str) -> dict[str, Any]:
     texts = {
-        "400": "Malformed JSON or bad query (malformed_json, bad_query)",
+        "400": "malformed_json: not one well-formed JSON document (invalid, a duplicate key, NaN, a lone "
+               "surrogate, nested deeper than 64 levels); bad_query: a query parameter out of its bounds "
+               "(integers in ASCII digits only); bad_idempotency_key: an empty or over-long Idempotency-Key",
         "401": "Missing or invalid credentials (unauthorized; for sync: unknown_device, bad_signature, "
                "stale_request, replayed_request)",
         "403": "Refused (device_revoked, enrollment_token_invalid)",
-        "404": "Not found",
-        "409": "Conflict (idempotency_conflict, store_exists, store_mismatch, device_conflict, fork_detected, "
-               "device_frozen, seq_gap)",
-        "422": "Validation or business rule refused; nothing was written",
-        "503": "Transient fault (database unavailable); retry with backoff",
+        "404": "Not found (customer_not_found, store_not_found, device_not_found, exception_not_found)",
+        "409": "Conflict (idempotency_conflict: this Idempotency-Key was used with another request; store_exists, "
+               "store_mismatch, device_conflict, fork_detected, device_frozen, seq_gap, exception_resolved, "
+               "sale_already_recorded, hold_settled)",
+        "413": "request_entity_too_large: the body is over 8 MiB",
+        "422": "Validation or business rule refused (validation_error with details.problems, invalid_rules, "
+               "invalid_store_code, invalid_store_name, invalid_expiry, insufficient_points); nothing was written",
+        "503": "Transient fault (database_unavailable); retry with backoff",
     }
     return {code: _json(_ref("Error"), texts[code]) for code in codes}
 
 
 def _op(summary: str, responses: dict[str, Any], *, body: str | None = None, params: list | None = None,
         errors: tuple[str, ...] = ("401",), security: list | None = None, idempotent: bool = False) -> dict[str, Any]:
-    operation: dict[str, Any] = {"summary": summary, "responses": {**responses, **_errors(*errors)}}
+    # Every route that reads a body can be 400 malformed_json or 413; every one that touches the
+    # database can be 503 database_unavailable (all but the two public documents).
+    codes = set(errors) | ({"400", "413"} if body else set()) | ({"503"} if errors else set())
+    operation: dict[str, Any] = {"summary": summary, "responses": {**responses, **_errors(*sorted(codes))}}
     parameters = list(params or [])
     if idempotent:
         parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
-                           "schema": {"type": "string", "maxLength": 200},
-                           "description": "Same key and body replays the first response; another body is 409."})
+                           "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                           "description": "1 to 200 characters (400 bad_idempotency_key otherwise). The same key "
+                                          "and body replays the first response; another body is 409."})
     if parameters:
         operation["parameters"] = parameters
     if body:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
     if security is not None:
         operation["security"] = security
+    return operation
+
+
+def _optional_body(operation: dict[str, Any]) -> dict[str, Any]:
+    operation["requestBody"]["required"] = False
     return operation
 
 
@@ -74,9 +92,13 @@ SCHEMAS: dict[str, Any] = {
         "frozen": _BOOL, "enrolled_at": _STR, "public_key": _STR}},
     "Store": {"type": "object", "properties": {"code": _STR, "name": _STR,
                                                "devices": {"type": "array", "items": _ref("Device")}}},
-    "NewStore": {"type": "object", "required": ["code", "name"], "properties": {"code": _STR, "name": _STR}},
-    "NewEnrolment": {"type": "object", "required": ["store"],
-                     "properties": {"store": _STR, "expires_in_hours": _INT}},
+    "NewStore": {"type": "object", "required": ["code", "name"], "properties": {
+        "code": {"type": "string", "pattern": "^[A-Za-z0-9-]{1,16}$", "description": "1-16 letters, digits or dashes"},
+        "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"}}},
+    "NewEnrolment": {"type": "object", "required": ["store"], "properties": {
+        "store": _STR,
+        "expires_in_hours": {"type": "integer", "minimum": 1, "maximum": 8760, "default": 24,
+                             "description": "the token's lifetime (422 invalid_expiry outside 1-8760)"}}},
     "Enrolment": {"type": "object", "properties": {"token": _STR, "store": _STR, "expires_at": _STR}},
     "RulesDocument": {"type": "object", "description": "docs/contract.md \"Rules document\""},
     "RulesVersion": {"type": "object", "properties": {
@@ -86,7 +108,8 @@ SCHEMAS: dict[str, Any] = {
         "id": _INT, "kind": _STR, "status": _STR, "device_id": _NSTR, "store": _NSTR, "customer_id": _NSTR,
         "seq": {"type": "integer", "nullable": True}, "entry_id": _NSTR, "details": _OBJ, "created_at": _STR,
         "resolved_at": _NSTR, "resolution": _NSTR}},
-    "Resolution": {"type": "object", "properties": {"resolution": _STR}},
+    "Resolution": {"type": "object", "properties": {"resolution": {"type": "string", "maxLength": 2000}},
+                   "description": "optional: an empty body resolves with no note"},
     "Head": {"type": "object", "properties": {"seq": _INT, "hash": _STR, "frozen": _BOOL}},
     "EnrollRequest": {"type": "object", "required": ["token", "device_id", "public_key"], "properties": {
         "token": _STR, "device_id": _STR, "public_key": _STR, "store": _NSTR}},
@@ -111,6 +134,8 @@ SCHEMAS: dict[str, Any] = {
 }
 
 _SIGNED = [{"deviceSignature": []}]
+_SEQ = {"type": "integer", "minimum": 0, "maximum": MAX_INT64, "default": 0,
+        "description": "exclusive; in ASCII digits (400 bad_query otherwise)"}
 _ARRAY = lambda name: {"type": "array", "items": _ref(name)}  # noqa: E731
 
 PATHS: dict[str, Any] = {
@@ -125,7 +150,10 @@ PATHS: dict[str, Any] = {
     "/api/v1/traffic": {
         "get": _op("Visits, sales and conversion (basis points) per shop and day",
                    {"200": _json({"type": "array", "items": {"type": "object"}}, "report")},
-                   params=[_query("store"), _query("from"), _query("to")]),
+                   params=[_query("store", {"type": "string", "maxLength": 16}),
+                           _query("from", {"type": "string", "format": "date"}),
+                           _query("to", {"type": "string", "format": "date"})],
+                   errors=("401", "422")),
     },
     "/api/v1/stores": {
         "get": _op("Stores and their devices", {"200": _json(_ARRAY("Store"), "stores")}),
@@ -133,7 +161,7 @@ PATHS: dict[str, Any] = {
                     errors=("400", "401", "409", "422"), idempotent=True)},
     "/api/v1/enrolments": {"post": _op(
         "Make a one-time enrolment token", {"201": _json(_ref("Enrolment"), "created")}, body="NewEnrolment",
-        errors=("400", "401", "404", "422"), idempotent=True)},
+        errors=("400", "401", "404", "409", "422"), idempotent=True)},
     "/api/v1/rules": {
         "get": _op("Published rules versions", {"200": _json(_ARRAY("RulesVersion"), "versions")}),
         "post": _op("Publish a rules version", {"201": _json({"type": "object", "properties": {
@@ -141,17 +169,20 @@ PATHS: dict[str, Any] = {
             errors=("400", "401", "409", "422"), idempotent=True)},
     "/api/v1/exceptions": {"get": _op(
         "The exceptions queue (open by default)", {"200": _json(_ARRAY("Exception"), "exceptions")},
-        params=[_query("status", {"type": "string", "enum": ["open", "resolved", "all"]}), _query("kind"),
-                _query("limit", _INT)], errors=("400", "401"))},
-    "/api/v1/exceptions/{exception_id}/resolve": {"post": _op(
+        params=[_query("status", {"type": "string", "enum": ["open", "resolved", "all"]}),
+                _query("kind", {"type": "string", "maxLength": 40}),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": settings.EXCEPTIONS_MAX_LIMIT,
+                                 "default": settings.EXCEPTIONS_DEFAULT_LIMIT})], errors=("400", "401"))},
+    "/api/v1/exceptions/{exception_id}/resolve": {"post": _optional_body(_op(
         "Resolve an exception", {"200": _json(_ref("Exception"), "resolved")}, body="Resolution",
-        params=[_path("exception_id", _INT)], errors=("401", "404", "409", "422"))},
+        params=[_path("exception_id", {"type": "integer", "minimum": 1, "maximum": MAX_INT64})],
+        errors=("400", "401", "404", "409", "422")))},
     "/api/v1/devices/{device_id}": {"get": _op(
         "A device", {"200": _json(_ref("Device"), "device")}, params=[_path("device_id")], errors=("401", "404"))},
     "/api/v1/devices/{device_id}/log": {"get": _op(
         "The device's log as central holds it: canonical JSON lines with sig, oldest first",
         {"200": {"description": "JSON lines", "content": {"application/x-ndjson": {"schema": _STR}}}},
-        params=[_path("device_id"), _query("after", _INT)], errors=("400", "401", "404"))},
+        params=[_path("device_id"), _query("after", _SEQ)], errors=("400", "401", "404"))},
     "/api/v1/devices/{device_id}/revoke": {"post": _op(
         "Revoke a device", {"200": _json(_ref("Device"), "revoked")}, params=[_path("device_id")],
         errors=("401", "404"))},
@@ -165,7 +196,10 @@ PATHS: dict[str, Any] = {
         errors=("400", "401", "403", "409", "422", "503"), security=_SIGNED)},
     "/sync/v1/pull": {"get": _op(
         "The store's feed after a cursor", {"200": _json(_ref("Feed"), "items")},
-        params=[_query("since", _INT), _query("limit", _INT)], errors=("400", "401", "403"), security=_SIGNED)},
+        params=[_query("since", _SEQ), _query("limit", {"type": "integer", "minimum": 1,
+                                                        "maximum": settings.PULL_MAX_LIMIT,
+                                                        "default": settings.PULL_DEFAULT_LIMIT})],
+        errors=("400", "401", "403"), security=_SIGNED)},
     "/sync/v1/authorize": {"post": _op(
         "Hold points for a sale against the brand-wide balance", {"200": _json(_ref("Authorization"), "held")},
         body="AuthorizeRequest", errors=("400", "401", "403", "404", "409", "422"), security=_SIGNED)},

@@ -24,25 +24,17 @@ from sync.protocol import sign_rules
 
 from . import db, feed
 from .errors import CentralError
+from .web import read_json
 
 
 def read_document(raw: bytes | str) -> Any:
-    """Parse a rules document; 400 ``malformed_json`` for invalid JSON or duplicate keys.
+    """Parse a rules document strictly (``web.read_json``); 400 ``malformed_json`` otherwise.
 
     Floats are kept so that validation can name the field that holds one.
     """
-    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in result:
-                raise ValueError(f"duplicate key {key!r}")
-            result[key] = value
-        return result
-
-    try:
-        return json.loads(raw, object_pairs_hook=unique)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise CentralError(400, "malformed_json", f"the rules document is not valid JSON: {exc}") from None
+    if not raw:
+        raise CentralError(400, "malformed_json", "the rules document is empty; it must be a JSON object")
+    return read_json(raw, "the rules document")
 
 
 def _per_item(document: Any) -> Any:

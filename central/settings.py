@@ -33,6 +33,9 @@ MAX_PUSH_ENTRIES = 500
 """Most entries one push may carry (docs/sync-protocol.md)."""
 PULL_DEFAULT_LIMIT = 500
 PULL_MAX_LIMIT = 1000
+EXCEPTIONS_DEFAULT_LIMIT = 500
+EXCEPTIONS_MAX_LIMIT = 5000
+"""``GET /api/v1/exceptions?limit=``: 1 to this many exceptions in one answer."""
 MAX_BODY_BYTES = 8 << 20
 """Largest request body: 500 entries of a few kilobytes each."""
 

@@ -9,7 +9,6 @@ secrets, tokens and signatures never reach the log.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -23,7 +22,7 @@ from sync.protocol import NONCE_TTL, RequestRefused, check_request
 
 from . import db, enrolment, feed, ingest, ledger, settings
 from .errors import CentralError
-from .web import clock, json_body, state
+from .web import clock, int_arg, json_body, state
 
 sync = Blueprint("sync", __name__, url_prefix="/sync/v1")
 log = logging.getLogger("fidelis.central.sync")
@@ -106,11 +105,7 @@ def head():
 
 @sync.post("/push")
 def push():
-    raw = request.get_data(cache=True)
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise CentralError(400, "malformed_json", f"the request body is not valid JSON: {exc}") from None
+    body = json_body()
     if not isinstance(body, dict) or set(body) != {"entries"}:
         raise CentralError(422, "validation_error", 'the body must be {"entries": [entry, …]}',
                            {"problems": [{"path": "$", "message": "must be an object with only \"entries\""}]})
@@ -118,19 +113,10 @@ def push():
     return jsonify(result.as_json())
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise CentralError(400, "bad_query", f"{name} must be an integer between {low} and {high}")
-    return int(raw)
-
-
 @sync.get("/pull")
 def pull():
-    since = _int_arg("since", 0, 0, 2**63 - 1)
-    limit = _int_arg("limit", settings.PULL_DEFAULT_LIMIT, 1, settings.PULL_MAX_LIMIT)
+    since = int_arg("since", 0)
+    limit = int_arg("limit", settings.PULL_DEFAULT_LIMIT, 1, settings.PULL_MAX_LIMIT)
     page = feed.read(g.device.store_code, since, limit)
     db.execute("UPDATE device SET last_sync_at = ? WHERE id = ?", (format_time(clock()), g.device.id))
     return jsonify(page)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app, jsonify, request
+
+from sync.untrusted import MAX_INT64, BadCount, MalformedJson, parse_count, parse_json
 
 from .errors import CentralError
 
@@ -31,14 +32,47 @@ def clock() -> datetime:
 
 
 def json_body() -> Any:
-    """The request's JSON body; ``400 malformed_json`` when it is not JSON at all."""
+    """The request's JSON body, parsed strictly; ``400 malformed_json`` when it is not one.
+
+    Refused with the parser's reason: invalid JSON, duplicate keys, NaN/Infinity, lone
+    surrogates, nesting deeper than ``sync.untrusted.MAX_DEPTH``. Floats are kept so that
+    validation can name the field holding one.
+    """
     raw = request.get_data(cache=True)
     if not raw:
         raise CentralError(400, "malformed_json", "the request body must be a JSON document")
+    return read_json(raw, "the request body")
+
+
+def read_json(raw: bytes | str, what: str) -> Any:
+    """Parse ``raw`` with the strict parser; ``400 malformed_json`` naming ``what`` otherwise."""
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise CentralError(400, "malformed_json", f"the request body is not valid JSON: {exc}") from None
+        return parse_json(raw)
+    except MalformedJson as exc:
+        raise CentralError(400, "malformed_json", f"{what} is not valid JSON: {exc}") from None
+
+
+def int_arg(name: str, default: int, low: int = 0, high: int = MAX_INT64) -> int:
+    """The query parameter ``name`` as an integer ``low``..``high`` (ASCII digits only).
+
+    ``default`` when it is absent; ``400 bad_query`` naming the bounds when it is anything
+    else (``²``, ``５``, ``-1``, ``1e3``, or past the 64-bit integers a database holds).
+    """
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        return parse_count(raw, low=low, high=high)
+    except BadCount as exc:
+        raise CentralError(400, "bad_query", f"{name} {exc}", {"parameter": name}) from None
+
+
+def int_path(value: str, *, code: str, what: str) -> int:
+    """A numeric id from the path; ``404 code`` when it cannot name anything (``５``, ``2**64``)."""
+    try:
+        return parse_count(value, low=1)
+    except BadCount:
+        raise CentralError(404, code, f"no {what} with id {value[:40]!r}") from None
 
 
 def error_response(error: CentralError):

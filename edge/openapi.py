@@ -15,25 +15,60 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-_ERRORS = {
-    "400": _json(_ref("Error"), "Malformed JSON or bad query"),
-    "401": _json(_ref("Error"), "Missing or invalid till key"),
-    "404": _json(_ref("Error"), "Not found (customer_not_found, sale_not_found)"),
-    "409": _json(_ref("Error"), "Conflict (card_in_use, email_in_use, phone_in_use, idempotency_conflict)"),
-    "422": _json(_ref("Error"), "Validation or business rule refused; nothing was written"),
+_ERROR_TEXTS = {
+    "400": "malformed_json: not one well-formed JSON document (invalid, a duplicate key, NaN, a lone "
+           "surrogate, nested deeper than 64 levels); bad_idempotency_key: an empty or over-long "
+           "Idempotency-Key; bad_lookup, bad_timeout: a bad query",
+    "401": "unauthorized: missing or invalid till key",
+    "404": "customer_not_found, sale_not_found, print_job_not_found",
+    "409": "card_in_use, email_in_use, phone_in_use, idempotency_conflict (this Idempotency-Key was used "
+           "with another request)",
+    "413": "request_entity_too_large: the body is over 1 MiB",
+    "422": "validation_error (details.problems lists every problem) or a business rule refused "
+           "(payment_mismatch, insufficient_points, redeem_limit_exceeded, reward_limit_exceeded, "
+           "unknown_reward, customer_required, return_exceeds_sale); nothing was written",
+    "503": "no_rules_in_force: the edge has no rules version in force yet",
 }
-_IDEMPOTENCY = {
+IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "schema": {"type": "string", "maxLength": 200},
-    "description": "Same key and body replays the first response; a different body is 409 idempotency_conflict.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    "description": "1 to 200 characters (400 bad_idempotency_key otherwise). The same key and body replays "
+                   "the first response; a different body is 409 idempotency_conflict.",
 }
 _INT = {"type": "integer"}
 _STR = {"type": "string"}
 _TOTAL = {"type": "integer", "description": "Σ(qty × unit_price − discount − tier_discount) in minor units; "
                                             "the payments must add up to exactly this"}
 _TIER_DISCOUNT = {"type": "integer", "minimum": 0, "description": "Σ of the lines' tier_discount"}
+_NSTR = {"type": "string", "nullable": True}
+MAX_MONEY, MAX_QTY, MAX_LINES = 10**11, 100_000, 500  # validation.MAX_MONEY, sales.MAX_QTY, sales.MAX_LINES
+
+
+def error(code: str) -> dict[str, Any]:
+    """The documented error response for HTTP status ``code``."""
+    return _json(_ref("Error"), _ERROR_TEXTS[code])
+
+
+def _text(max_length: int, *, nullable: bool = False, description: str | None = None) -> dict[str, Any]:
+    # Values are trimmed first; a required one must keep at least one character.
+    schema: dict[str, Any] = {"type": "string", "maxLength": max_length}
+    if nullable:
+        schema["nullable"] = True
+    else:
+        schema.update(minLength=1, pattern=r"\S")
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _money(low: int = 0, description: str = "minor units") -> dict[str, Any]:
+    return {"type": "integer", "minimum": low, "maximum": MAX_MONEY, "description": description}
+
+
+# 4 to 32 letters or digits; surrounding spaces are trimmed and an empty value means none.
+_CARD = {"type": "string", "pattern": r"^\s*([A-Za-z0-9]{4,32}\s*)?$", "nullable": True}
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -49,15 +84,16 @@ SCHEMAS: dict[str, Any] = {
     },
     "Points": {
         "type": "object",
+        "required": ["available", "pending", "offline_spendable"],
         "properties": {"available": _INT, "pending": _INT, "offline_spendable": _INT},
     },
     "Customer": {
         "type": "object",
+        "required": ["id", "card_number", "first_name", "last_name", "tier", "points", "alerts"],
         "properties": {
             "id": _STR, "card_number": _STR, "first_name": _STR, "last_name": _STR,
-            "email": {"type": "string", "nullable": True}, "phone": {"type": "string", "nullable": True},
-            "birth_date": {"type": "string", "format": "date", "nullable": True},
-            "tier": {"type": "string", "nullable": True}, "points": _ref("Points"),
+            "email": _NSTR, "phone": _NSTR, "birth_date": {"type": "string", "format": "date", "nullable": True},
+            "tier": _NSTR, "points": _ref("Points"),
             "balance_negative": {"type": "boolean"}, "alerts": {"type": "array", "items": _STR},
         },
     },
@@ -66,9 +102,14 @@ SCHEMAS: dict[str, Any] = {
         "required": ["first_name", "last_name"],
         "additionalProperties": False,
         "properties": {
-            "first_name": _STR, "last_name": _STR, "email": {"type": "string", "format": "email"},
-            "phone": _STR, "birth_date": {"type": "string", "format": "date"},
-            "card_number": {"type": "string", "pattern": "^[A-Za-z0-9]{4,32}$"},
+            "first_name": _text(100), "last_name": _text(100),
+            "email": {**_text(254, nullable=True), "pattern": r"^\s*([^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}\s*)?$",
+                      "description": "an email address like name@example.com; empty means none"},
+            "phone": _text(32, nullable=True, description="6 to 15 digits, optionally starting with +; "
+                                                          "spaces, dots, dashes and brackets are ignored"),
+            "birth_date": {"type": "string", "nullable": True, "pattern": r"^\s*([0-9]{4}-[0-9]{2}-[0-9]{2}\s*)?$",
+                           "description": "YYYY-MM-DD, from 1900-01-01 to today; empty means none"},
+            "card_number": {**_CARD, "description": "generated when absent"},
         },
     },
     "Line": {
@@ -76,10 +117,11 @@ SCHEMAS: dict[str, Any] = {
         "required": ["sku", "qty", "unit_price"],
         "additionalProperties": False,
         "properties": {
-            "sku": _STR, "name": _STR, "qty": {"type": "integer", "minimum": 1},
-            "unit_price": {"type": "integer", "minimum": 0, "description": "minor units"},
-            "discount": {"type": "integer", "minimum": 0, "description": "minor units off the whole line"},
-            "category": _STR, "reward": {"type": "boolean"},
+            "sku": _text(64), "name": _text(120, nullable=True),
+            "qty": {"type": "integer", "minimum": 1, "maximum": MAX_QTY},
+            "unit_price": _money(), "discount": _money(description="minor units off the whole line, "
+                                                                    "at most qty × unit_price"),
+            "category": _text(64, nullable=True), "reward": {"type": "boolean"},
         },
     },
     "SaleLine": {
@@ -96,16 +138,25 @@ SCHEMAS: dict[str, Any] = {
     "Payment": {
         "type": "object",
         "required": ["method"],
-        "properties": {"method": _STR, "amount": _INT, "points": _INT},
+        "additionalProperties": False,
+        "description": '{"method": "points", "points": n} or {"method": "cash" (or another), "amount": n}',
+        "properties": {"method": _text(32), "amount": _money(), "points": _money(1, "points")},
     },
     "Basket": {
         "type": "object",
         "required": ["lines"],
+        "additionalProperties": False,
+        "description": "customer_id or card_number (not both), or neither for an anonymous sale",
         "properties": {
-            "customer_id": _STR, "card_number": _STR,
-            "lines": {"type": "array", "items": _ref("Line")},
+            "customer_id": _text(64, nullable=True), "card_number": _CARD,
+            "lines": {"type": "array", "minItems": 1, "maxItems": MAX_LINES, "items": _ref("Line")},
             "payments": {"type": "array", "items": _ref("Payment")},
         },
+    },
+    "SaleRequest": {
+        "allOf": [_ref("Basket")],
+        "required": ["lines", "payments"],
+        "description": "a basket with its payments, whose money value must equal the total",
     },
     "Quote": {
         "type": "object",
@@ -120,10 +171,11 @@ SCHEMAS: dict[str, Any] = {
     },
     "Sale": {
         "type": "object",
+        "required": ["id", "total", "points_earned", "points_redeemed", "lines", "payments", "returns"],
         "properties": {
             "id": _STR, "total": _TOTAL, "tier_discount": _TIER_DISCOUNT, "points_earned": _INT,
             "points_redeemed": _INT, "eligible_amount": _INT, "rules_version": _INT,
-            "customer_id": {"type": "string", "nullable": True}, "tier": {"type": "string", "nullable": True},
+            "customer_id": _NSTR, "till_id": _NSTR, "created_at": _STR, "tier": _NSTR,
             "lines": {"type": "array", "items": _ref("SaleLine")},
             "payments": {"type": "array", "items": _ref("Payment")},
             "customer": _ref("Customer"), "returns": {"type": "array", "items": _ref("Return")},
@@ -132,8 +184,10 @@ SCHEMAS: dict[str, Any] = {
     "ReturnRequest": {
         "type": "object",
         "required": ["lines"],
-        "properties": {"lines": {"type": "array", "items": {
-            "type": "object", "required": ["sku", "qty"], "properties": {"sku": _STR, "qty": _INT}}}},
+        "additionalProperties": False,
+        "properties": {"lines": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["sku", "qty"], "additionalProperties": False,
+            "properties": {"sku": _text(64), "qty": {"type": "integer", "minimum": 1, "maximum": MAX_QTY}}}}},
     },
     "Return": {
         "type": "object",
@@ -142,17 +196,19 @@ SCHEMAS: dict[str, Any] = {
     },
     "Status": {"type": "object", "properties": {
         "store": _STR, "device_id": _STR, "device_public_key": _STR, "pending_entries": _INT,
-        "last_sync": {"type": "string", "nullable": True}, "rules_version": _INT, "online": {"type": "boolean"},
-        "rejected_entries": _INT}},
+        "last_sync": _NSTR, "rules_version": {"type": "integer", "nullable": True},
+        "online": {"type": "boolean"}, "rejected_entries": _INT}},
 }
 
 
-def _op(summary: str, ok: dict[str, Any], *, body: str | None = None, idempotent: bool = False,
-        params: list | None = None) -> dict[str, Any]:
-    operation: dict[str, Any] = {"summary": summary, "responses": {**ok, **_ERRORS}}
+def _op(summary: str, ok: dict[str, Any], *, errors: tuple[str, ...] = ("401",), body: str | None = None,
+        idempotent: bool = False, params: list | None = None, links: dict[str, Any] | None = None) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": summary, "responses": {**ok, **{code: error(code) for code in errors}}}
+    if links:
+        next(iter(ok.values()))["links"] = links
     parameters = list(params or [])
     if idempotent:
-        parameters.append(_IDEMPOTENCY)
+        parameters.append(IDEMPOTENCY_KEY)
     if parameters:
         operation["parameters"] = parameters
     if body:
@@ -164,29 +220,52 @@ def _path_param(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": _STR}
 
 
-def _query(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": _STR}
+def _query(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": _STR, "description": description}
 
 
+def _link(operation: str, **parameters: str) -> dict[str, Any]:
+    return {"operationRef": operation, "parameters": parameters}
+
+
+def _json_ok(status: str, schema: str, description: str) -> dict[str, Any]:
+    return {status: _json(_ref(schema), description)}
+
+
+_ONE_OF = "give exactly one of card, phone or email (400 bad_lookup otherwise)"
+_WRITE = ("400", "401", "409", "413", "422", "503")
+_CREATED_ID = "$response.body#/id"
 PATHS: dict[str, Any] = {
-    "/api/v1/health": {"get": {**_op("Liveness", {"200": _json({"type": "object"}, "ok")}), "security": []}},
+    "/api/v1/health": {"get": {**_op("Liveness", {"200": _json({"type": "object"}, "ok")}, errors=()),
+                               "security": []}},
     "/api/v1/status": {"get": _op("Edge status", {"200": _json(_ref("Status"), "status")})},
     "/api/v1/openapi.json": {"get": _op("This document", {"200": _json({"type": "object"}, "OpenAPI 3")})},
     "/api/v1/customers": {"post": _op(
-        "Register a customer", {"201": _json(_ref("Customer"), "registered")}, body="Registration", idempotent=True)},
+        "Register a customer", _json_ok("201", "Customer", "registered"), body="Registration", idempotent=True,
+        errors=_WRITE, links={"GetCustomer": _link("#/paths/~1api~1v1~1customers~1{customer_id}/get",
+                                                   customer_id=_CREATED_ID)})},
     "/api/v1/customers/lookup": {"get": _op(
-        "Find a customer by card, phone or email", {"200": _json(_ref("Customer"), "found")},
-        params=[_query("card"), _query("phone"), _query("email")])},
+        "Find a customer by exactly one of card, phone or email", _json_ok("200", "Customer", "found"),
+        params=[_query("card", _ONE_OF), _query("phone", _ONE_OF), _query("email", _ONE_OF)],
+        errors=("400", "401", "404", "422", "503"))},
     "/api/v1/customers/{customer_id}": {"get": _op(
-        "Get a customer", {"200": _json(_ref("Customer"), "found")}, params=[_path_param("customer_id")])},
-    "/api/v1/baskets/quote": {"post": _op("Quote a basket", {"200": _json(_ref("Quote"), "quote")}, body="Basket")},
+        "Get a customer", _json_ok("200", "Customer", "found"), params=[_path_param("customer_id")],
+        errors=("401", "404", "503"))},
+    "/api/v1/baskets/quote": {"post": _op(
+        "Quote a basket", _json_ok("200", "Quote", "quote"), body="Basket",
+        errors=("400", "401", "404", "413", "422", "503"))},
     "/api/v1/sales": {"post": _op(
-        "Commit a sale", {"201": _json(_ref("Sale"), "committed")}, body="Basket", idempotent=True)},
+        "Commit a sale", _json_ok("201", "Sale", "committed"), body="SaleRequest", idempotent=True,
+        errors=("400", "401", "404", "409", "413", "422", "503"), links={
+            "GetSale": _link("#/paths/~1api~1v1~1sales~1{sale_id}/get", sale_id=_CREATED_ID),
+            "ReturnLines": _link("#/paths/~1api~1v1~1sales~1{sale_id}~1returns/post", sale_id=_CREATED_ID),
+            "PrintReceipt": _link("#/paths/~1api~1v1~1sales~1{sale_id}~1receipt/post", sale_id=_CREATED_ID)})},
     "/api/v1/sales/{sale_id}": {"get": _op(
-        "Get a sale as committed", {"200": _json(_ref("Sale"), "sale")}, params=[_path_param("sale_id")])},
+        "Get a sale as committed", _json_ok("200", "Sale", "sale"), params=[_path_param("sale_id")],
+        errors=("401", "404"))},
     "/api/v1/sales/{sale_id}/returns": {"post": _op(
-        "Return lines of a sale", {"201": _json(_ref("Return"), "recorded")}, body="ReturnRequest",
-        idempotent=True, params=[_path_param("sale_id")])},
+        "Return lines of a sale", _json_ok("201", "Return", "recorded"), body="ReturnRequest",
+        idempotent=True, params=[_path_param("sale_id")], errors=("400", "401", "404", "409", "413", "422", "503"))},
 }
 
 

@@ -1,19 +1,20 @@
 """Request validation that lists every problem at once.
 
-JSON bodies are parsed so that a float becomes a ``FloatValue`` marker instead of failing
-the parse: a float is a wrong type (money is integer minor units), reported with its path
-like any other, rather than a malformed document.
+JSON bodies are parsed strictly (``sync.untrusted.parse_json``: no duplicate keys, NaN,
+lone surrogates or runaway nesting) so that a float becomes a ``FloatValue`` marker instead
+of failing the parse: a float is a wrong type (money is integer minor units), reported with
+its path like any other, rather than a malformed document.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sync.bodies import BIRTH_DATE_MAX, CARD_MAX, EMAIL_MAX, PHONE_MAX, text_problem
+from sync.untrusted import MalformedJson, parse_json
 
 from .errors import ApiError
 
@@ -34,8 +35,8 @@ def parse_body(raw: bytes) -> Any:
     if not raw:
         raise ApiError(400, "malformed_json", "the request body must be a JSON document")
     try:
-        return json.loads(raw, parse_float=FloatValue, parse_constant=FloatValue)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return parse_json(raw, parse_float=FloatValue)
+    except MalformedJson as exc:
         raise ApiError(400, "malformed_json", f"the request body is not valid JSON: {exc}") from None
 
 

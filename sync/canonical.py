@@ -13,6 +13,8 @@ import json
 import re
 from typing import Any
 
+from .untrusted import MalformedJson, parse_json
+
 __all__ = ["CanonicalError", "MAX_SAFE_INTEGER", "canonical_bytes", "parse_json_strict"]
 
 # Largest integer every JCS implementation reads back exactly (JavaScript's
@@ -161,46 +163,19 @@ def _child_path(path: str, key: str) -> str:
 def parse_json_strict(document: str | bytes) -> Any:
     """Parse an untrusted JSON document, refusing what could not be canonicalized faithfully.
 
-    ``bytes`` must be UTF-8. Raises ``CanonicalError`` for invalid JSON, floats (any number
-    with a fraction or exponent, so ``56.0`` too), ``NaN``/``Infinity`` and duplicate object
-    keys (which parsers resolve differently). The result may still hold values that
-    ``canonical_bytes`` refuses (lone surrogates, integers beyond ``MAX_SAFE_INTEGER``), so
-    canonicalize before trusting it.
+    ``sync.untrusted.parse_json`` (invalid JSON, ``NaN``/``Infinity``, duplicate object keys,
+    lone surrogates, runaway nesting) with floats refused too: any number with a fraction or
+    exponent, so ``56.0`` as well. Raises ``CanonicalError``. The result may still hold
+    integers beyond ``MAX_SAFE_INTEGER``, which ``canonical_bytes`` refuses, so canonicalize
+    before trusting it.
     """
-    if isinstance(document, (bytes, bytearray, memoryview)):
-        try:
-            text = bytes(document).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise CanonicalError(f"document is not UTF-8: {exc}") from None
-    elif isinstance(document, str):
-        text = document
-    else:
+    if not isinstance(document, (str, bytes, bytearray, memoryview)):
         raise TypeError(f"expected str or bytes, not {type(document).__name__}")
     try:
-        return json.loads(
-            text,
-            parse_float=_refuse_float,
-            parse_constant=_refuse_constant,
-            object_pairs_hook=_unique_object,
-        )
-    except CanonicalError:
-        raise
-    except (ValueError, RecursionError) as exc:
+        return parse_json(document, parse_float=_refuse_float)
+    except MalformedJson as exc:
         raise CanonicalError(f"not valid JSON: {exc}") from None
 
 
 def _refuse_float(text: str) -> Any:
     raise CanonicalError(f"floats are not allowed (got {text})")
-
-
-def _refuse_constant(text: str) -> Any:
-    raise CanonicalError(f"{text} is not JSON")
-
-
-def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, item in pairs:
-        if key in result:
-            raise CanonicalError(f"duplicate object key {json.dumps(key)}")
-        result[key] = item
-    return result

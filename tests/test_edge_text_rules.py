@@ -62,9 +62,14 @@ def central_refuses(kind: str, body: dict) -> bool:
 
 
 def till_refuses(response, path: str) -> bool:
-    """True for a 422 ``validation_error`` naming ``path``; False for a 201; anything else fails."""
+    """True for a 422 ``validation_error`` naming ``path`` (or the body parser's 400 naming it,
+    for a lone surrogate); False for a 201; anything else fails."""
     if response.status_code == 201:
         return False
+    if response.status_code == 400:
+        assert response.json["error"]["code"] == "malformed_json", response.json
+        assert f"$.{path}" in response.json["error"]["message"], response.json
+        return True
     assert response.status_code == 422, response.json
     assert response.json["error"]["code"] == "validation_error", response.json
     assert path in [p["path"] for p in response.json["error"]["details"]["problems"]], response.json

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import re
 
 from flask import current_app, g, jsonify, request
 
@@ -17,6 +17,7 @@ from .context import now
 
 SCAN_TIMEOUT_DEFAULT = 20.0
 SCAN_TIMEOUT_MAX = 30.0
+_SECONDS = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9})?")
 RETRY_AFTER = "10"  # seconds a till should wait before asking about an unavailable printer again
 
 
@@ -79,12 +80,10 @@ def next_scanned_code():
     raw = request.args.get("timeout")
     timeout = SCAN_TIMEOUT_DEFAULT
     if raw is not None:
-        try:
-            timeout = float(raw)
-        except ValueError:
-            timeout = -1.0
-        if not math.isfinite(timeout) or timeout < 0:
+        # ASCII only: float() would also read "５", "1_0", " 5 " and "1e1".
+        if not _SECONDS.fullmatch(raw):
             raise ApiError(400, "bad_timeout", f"timeout must be a number of seconds from 0 to {SCAN_TIMEOUT_MAX:g}")
+        timeout = float(raw)
     peripherals = _peripherals()
     if peripherals.scanner is None:
         raise ApiError(503, "scanner_unavailable",
@@ -111,8 +110,8 @@ def device_status():
 
 # --- the OpenAPI document ----------------------------------------------------------------------
 
-def _json(schema, description):
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def _json(schema, description, **extra):
+    return {"description": description, "content": {"application/json": {"schema": schema}}, **extra}
 
 
 def _error(description):
@@ -131,12 +130,16 @@ openapi.SCHEMAS.setdefault("PrintJob", {"type": "object", "properties": {
 openapi.PATHS.setdefault("/api/v1/sales/{sale_id}/receipt", {"post": {
     "summary": "Print (or reprint) the sale's receipt",
     "parameters": [{"name": "sale_id", **_PATH}, {
-        "name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 200},
-        "description": "A repeat returns the same job instead of printing again."}],
+        **openapi.IDEMPOTENCY_KEY,
+        "description": "1 to 200 characters (400 bad_idempotency_key otherwise); a repeat returns the same job "
+                       "instead of printing again."}],
     "responses": {
         "202": _json({"type": "object", "properties": {
             "job_id": _STR, "status": {"type": "string", "enum": ["printed", "queued"]}, "kind": _STR,
-            "sale_id": _STR}}, "printed, or queued while the printer works through earlier jobs"),
+            "sale_id": _STR}}, "printed, or queued while the printer works through earlier jobs",
+            links={"GetPrintJob": {"operationRef": "#/paths/~1api~1v1~1print-jobs~1{job_id}/get",
+                                   "parameters": {"job_id": "$response.body#/job_id"}}}),
+        "400": _error("bad_idempotency_key: an empty or over-long Idempotency-Key"),
         "404": _error("sale_not_found"),
         "409": _error("idempotency_conflict"),
         "500": _error("receipt_failed: the receipt cannot be laid out; the job is failed"),
@@ -150,8 +153,9 @@ openapi.PATHS.setdefault("/api/v1/print-jobs/{job_id}", {"get": {
 openapi.PATHS.setdefault("/api/v1/scanner/next", {"get": {
     "summary": "Long-poll the next scanned code this till has not seen",
     "parameters": [{"name": "timeout", "in": "query", "required": False,
-                    "schema": {"type": "number", "minimum": 0, "maximum": SCAN_TIMEOUT_MAX,
-                               "default": SCAN_TIMEOUT_DEFAULT}}],
+                    "schema": {"type": "number", "minimum": 0, "default": SCAN_TIMEOUT_DEFAULT},
+                    "description": f"seconds to wait, written in ASCII digits (12 or 0.5); more than "
+                                   f"{SCAN_TIMEOUT_MAX:g} waits {SCAN_TIMEOUT_MAX:g}"}],
     "responses": {
         "200": _json({"type": "object", "properties": {
             "code": _STR, "customer": {"allOf": [{"$ref": "#/components/schemas/Customer"}], "nullable": True}}},
