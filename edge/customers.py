@@ -15,26 +15,15 @@ from .box import EdgeBox
 from .db import write_transaction
 from .errors import ApiError, not_found
 from .models import Customer, fetch
-from .validation import Checker, normalize_phone
+from .schemas import Registration, normalize_phone
+from .validation import read_body
 
-REGISTRATION_FIELDS = {"first_name", "last_name", "email", "phone", "birth_date", "card_number"}
 CARD_PREFIX = "2"  # EAN-13 numbers starting with 2 are reserved for in-store use
 
 
 def validate_registration(body: Any, now: datetime) -> dict[str, Any]:
-    """Check a registration body; 422 ``validation_error`` listing every problem."""
-    check = Checker()
-    body = check.obj(body, "$", REGISTRATION_FIELDS)
-    fields = {
-        "first_name": check.text(body.get("first_name"), "first_name", NAME_MAX),
-        "last_name": check.text(body.get("last_name"), "last_name", NAME_MAX),
-        "email": check.email(body.get("email"), "email"),
-        "phone": check.phone(body.get("phone"), "phone"),
-        "birth_date": check.birth_date(body.get("birth_date"), "birth_date", now.date()),
-        "card_number": check.card(body.get("card_number"), "card_number"),
-    }
-    check.raise_if_failed()
-    return fields
+    """Read a registration body; 422 ``validation_error`` listing every problem."""
+    return read_body(Registration, body, {"today": now.date()}).model_dump()
 
 
 def new_card_number() -> str:

@@ -18,25 +18,15 @@ from .box import EdgeBox
 from .db import database, write_transaction
 from .errors import unprocessable
 from .models import PointMovement, SaleReturn
-from .validation import Checker
+from .schemas import ReturnRequest
+from .validation import read_body
 
 
 def validate_return(body: Any) -> Counter[str]:
     """``{"lines": [{"sku", "qty"}]}`` → quantities by SKU; 422 listing every problem."""
-    check = Checker()
-    body = check.obj(body, "$", {"lines"})
-    raw = body.get("lines")
     wanted: Counter[str] = Counter()
-    if not isinstance(raw, list) or not raw:
-        check.fail("lines", "must be a non-empty list of {sku, qty}")
-        raw = []
-    for i, item in enumerate(raw):
-        item = check.obj(item, f"lines[{i}]", {"sku", "qty"})
-        sku = check.text(item.get("sku"), f"lines[{i}].sku", SKU_MAX)
-        qty = check.integer(item.get("qty"), f"lines[{i}].qty", 1, sales.MAX_QTY)
-        if sku is not None and qty is not None:
-            wanted[sku] += qty
-    check.raise_if_failed()
+    for line in read_body(ReturnRequest, body).lines:
+        wanted[line.sku] += line.qty
     return wanted
 
 

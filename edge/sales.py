@@ -16,19 +16,16 @@ from shared.engine import Line, Payment, Quote, SaleProblem, price_sale
 from shared.ledger import Movement, available_from, expires_at
 from shared.rules import RuleSet
 from shared.times import format_time
-from sync.bodies import CATEGORY_MAX, ID_MAX, LINE_NAME_MAX, METHOD_MAX, SKU_MAX
 from sync.client import Refused
 
-from . import accounts, customers, rulebook, syncer
+from . import accounts, customers, rulebook, schemas, syncer
 from .box import EdgeBox
 from .db import database, write_transaction
 from .errors import ApiError, not_found
 from .models import Customer, PointMovement, Sale, SaleReturn, fast_insert
-from .validation import Checker
+from .validation import read_body
 
-LINE_FIELDS = {"sku", "name", "qty", "unit_price", "discount", "category", "reward"}
-MAX_LINES = 500
-MAX_QTY = 100_000
+MAX_LINES, MAX_QTY = schemas.MAX_LINES, schemas.MAX_QTY
 
 
 @dataclass(frozen=True)
@@ -41,72 +38,14 @@ class SaleRequest:
 
 
 def validate_sale(body: Any, *, payments_required: bool) -> SaleRequest:
-    """Check a sale (or quote) body; 422 ``validation_error`` listing every problem."""
-    check = Checker()
-    body = check.obj(body, "$", {"customer_id", "card_number", "lines", "payments"})
-    customer_id = check.text(body.get("customer_id"), "customer_id", ID_MAX, required=False)
-    card = check.card(body.get("card_number"), "card_number")
-    if customer_id and card:
-        check.fail("card_number", "give customer_id or card_number, not both")
-    lines, names = _lines(check, body.get("lines"))
+    """Read a sale (or quote) body; 422 ``validation_error`` listing every problem."""
+    basket = read_body(schemas.SaleRequest if payments_required else schemas.Basket, body)
+    lines = tuple(Line(x.sku, x.qty, x.unit_price, x.discount, x.category, x.reward) for x in basket.lines)
     payments = None
-    if payments_required or "payments" in body:
-        payments = _payments(check, body.get("payments"))
-    check.raise_if_failed()
-    return SaleRequest(customer_id, card, tuple(lines), tuple(names), payments)
-
-
-def _lines(check: Checker, raw: Any) -> tuple[list[Line], list[str | None]]:
-    if not isinstance(raw, list) or not raw:
-        check.fail("lines", "must be a non-empty list of lines")
-        return [], []
-    if len(raw) > MAX_LINES:
-        check.fail("lines", f"at most {MAX_LINES} lines per sale")
-        return [], []
-    lines, names = [], []
-    for i, item in enumerate(raw):
-        path = f"lines[{i}]"
-        item = check.obj(item, path, LINE_FIELDS)
-        sku = check.text(item.get("sku"), f"{path}.sku", SKU_MAX)
-        name = check.text(item.get("name"), f"{path}.name", LINE_NAME_MAX, required=False)
-        qty = check.integer(item.get("qty"), f"{path}.qty", 1, MAX_QTY)
-        price = check.integer(item.get("unit_price"), f"{path}.unit_price", 0)
-        discount = check.integer(item.get("discount", 0), f"{path}.discount", 0)
-        category = check.text(item.get("category"), f"{path}.category", CATEGORY_MAX, required=False)
-        reward = check.boolean(item.get("reward", False), f"{path}.reward")
-        if None in (sku, qty, price, discount):
-            continue
-        if discount > qty * price:
-            check.fail(f"{path}.discount", "must not exceed qty × unit_price")
-        if reward and (price or discount):
-            check.fail(f"{path}.unit_price", "a reward line costs points: unit_price and discount must be 0")
-        lines.append(Line(sku, qty, price, discount, category, reward))
-        names.append(name)
-    return lines, names
-
-
-def _payments(check: Checker, raw: Any) -> list[Payment]:
-    if not isinstance(raw, list):
-        check.fail("payments", "must be a list of payments")
-        return []
-    payments = []
-    for i, item in enumerate(raw):
-        path = f"payments[{i}]"
-        item = check.obj(item, path, {"method", "amount", "points"})
-        method = check.text(item.get("method"), f"{path}.method", METHOD_MAX)
-        if method == "points":
-            if "amount" in item:
-                check.fail(f"{path}.amount", "a points payment gives points, not amount")
-            points = check.integer(item.get("points"), f"{path}.points", 1)
-            if points is not None:
-                payments.append(Payment("points", points=points))
-        elif method is not None:
-            if "points" in item:
-                check.fail(f"{path}.points", "only a points payment gives points")
-            amount = check.integer(item.get("amount"), f"{path}.amount", 0)
-            if amount is not None:
-                payments.append(Payment(method, amount=amount))
-    return payments
+    if basket.payments is not None:
+        payments = tuple(Payment("points", points=p.points) if p.method == "points"
+                         else Payment(p.method, amount=p.amount) for p in basket.payments)
+    return SaleRequest(basket.customer_id, basket.card_number, lines, tuple(x.name for x in basket.lines), payments)
 
 
 def _customer_of(request: SaleRequest) -> Customer | None:

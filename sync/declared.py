@@ -17,7 +17,7 @@ from typing import Annotated, Any, Iterable, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-__all__ = ["Body", "BodyProblems", "Field", "Text", "Count", "Money", "components", "problems_of", "read"]
+__all__ = ["Body", "Reply", "BodyProblems", "Field", "Text", "Count", "Money", "components", "problems_of", "read"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,9 +26,15 @@ MAX_MONEY = 10**11
 
 
 class Body(BaseModel):
-    """A JSON body: strict types, unknown fields refused, immutable once read."""
+    """A JSON request body: strict types, unknown fields refused, immutable once read."""
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class Reply(BaseModel):
+    """A JSON response body, declared for the OpenAPI document; later releases may add fields."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 def Text(max_length: int, min_length: int = 1, pattern: str | None = None) -> Any:  # noqa: N802 (a type)
@@ -81,6 +87,10 @@ def _path(loc: Iterable[Any]) -> str:
 def _message(error: dict[str, Any]) -> str:
     kind = error["type"]
     context = error.get("ctx") or {}
+    if kind == "int_type" and isinstance(error.get("input"), float):
+        return "must be an integer (amounts are in minor units, no decimals)"
+    if kind == "value_error":
+        return str(context.get("error", error["msg"]))
     if kind == "string_too_short":
         minimum = context.get("min_length", 1)
         return "must not be empty" if minimum == 1 else f"must be at least {minimum} characters"
@@ -97,10 +107,13 @@ def problems_of(error: ValidationError) -> list[dict[str, str]]:
     return [{"path": _path(e["loc"]), "message": _message(e)} for e in error.errors(include_url=False)]
 
 
-def read(model: type[M], data: Any) -> M:
-    """``data`` as a ``model``; ``BodyProblems`` listing every problem when it does not fit."""
+def read(model: type[M], data: Any, context: dict[str, Any] | None = None) -> M:
+    """``data`` as a ``model``; ``BodyProblems`` listing every problem when it does not fit.
+
+    ``context`` reaches the declaration's validators (e.g. today's date for a birth date).
+    """
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         raise BodyProblems(problems_of(exc)) from None
 

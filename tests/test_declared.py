@@ -30,7 +30,7 @@ def test_every_problem_is_listed_with_its_path():
                       "note": "x" * 11, "y": 2})
     assert found == [
         {"path": "lines[0].sku", "message": "must not contain control characters"},
-        {"path": "lines[0].qty", "message": "must be an integer"},
+        {"path": "lines[0].qty", "message": "must be an integer (amounts are in minor units, no decimals)"},
         {"path": "lines[1].sku", "message": "must not be empty"},
         {"path": "lines[1].qty", "message": "must be an integer"},
         {"path": "lines[1].x", "message": "unknown field"},

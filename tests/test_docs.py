@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 
@@ -52,3 +53,20 @@ def test_every_route_is_in_the_openapi_document(app, till):
         assert path in document["paths"], path
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert method.lower() in document["paths"][path], f"{method} {path}"
+
+
+def test_every_declared_body_is_in_the_openapi_document_and_used_by_a_route(till):
+    from edge import schemas
+
+    document = till.get("/api/v1/openapi.json").json
+    text = json.dumps(document["paths"])
+    for model in (*schemas.REQUESTS, *schemas.RESPONSES):
+        assert model.__name__ in document["components"]["schemas"], model.__name__
+        if model is not schemas.Error:
+            assert f'#/components/schemas/{model.__name__}"' in text, f"no route uses {model.__name__}"
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            body = operation.get("requestBody")
+            if body:  # every request body is a declared class, never a hand-written schema
+                ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+                assert ref in {m.__name__ for m in schemas.REQUESTS}, f"{method} {path}"

@@ -170,13 +170,13 @@ TEXT = st.text(alphabet=st.one_of(st.characters(), SPECIAL), max_size=130)
 def test_any_text_the_till_accepts_makes_entries_the_shared_definition_accepts(till, first, last, sku, name,
                                                                                  category, method):
     registered = till.post("/api/v1/customers", json={"first_name": first, "last_name": last})
-    assert registered.status_code in (201, 422), registered.json
+    assert registered.status_code in (201, 400, 422), registered.json
     if registered.status_code == 201:
         kinds.check("customer.registered", last_body("customer.registered"))
     sale = {"lines": [{"sku": sku, "qty": 1, "unit_price": 100, "name": name, "category": category}],
             "payments": [{"method": method, "amount": 100}]}
     sold = till.post("/api/v1/sales", json=sale)
-    assert sold.status_code in (201, 422), sold.json
+    assert sold.status_code in (201, 400, 422), sold.json
     if sold.status_code == 201:
         kinds.check("sale.completed", last_body("sale.completed"))
 

@@ -6,7 +6,8 @@ import re
 
 from flask import current_app, g, jsonify, request
 
-from .. import customers, openapi, rulebook, sales
+from .. import customers, rulebook, sales
+from ..schemas import SCAN_TIMEOUT_DEFAULT, SCAN_TIMEOUT_MAX
 from ..accounts import customer_view
 from ..errors import ApiError, not_found
 from ..models import PrintJob
@@ -15,8 +16,6 @@ from ..printqueue import job_view
 from . import api
 from .context import now
 
-SCAN_TIMEOUT_DEFAULT = 20.0
-SCAN_TIMEOUT_MAX = 30.0
 _SECONDS = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9})?")
 RETRY_AFTER = "10"  # seconds a till should wait before asking about an unavailable printer again
 
@@ -106,70 +105,3 @@ def next_scanned_code():
 def device_status():
     """What the edge knows of its peripherals right now (no hardware is probed)."""
     return jsonify({"devices": _peripherals().status()})
-
-
-# --- the OpenAPI document ----------------------------------------------------------------------
-
-def _json(schema, description, **extra):
-    return {"description": description, "content": {"application/json": {"schema": schema}}, **extra}
-
-
-def _error(description):
-    return _json({"$ref": "#/components/schemas/Error"}, description)
-
-
-_STR, _INT = {"type": "string"}, {"type": "integer"}
-_NULLABLE_STR = {"type": "string", "nullable": True}
-_PATH = {"in": "path", "required": True, "schema": _STR}
-_AUTH = {"401": _error("Missing or invalid till key")}
-
-openapi.SCHEMAS.setdefault("PrintJob", {"type": "object", "properties": {
-    "job_id": _STR, "sale_id": _STR, "kind": {"type": "string", "enum": ["receipt", "reprint"]},
-    "status": {"type": "string", "enum": ["queued", "printed", "failed"]}, "attempts": _INT,
-    "last_error": _NULLABLE_STR, "created_at": _STR, "printed_at": _NULLABLE_STR}})
-openapi.PATHS.setdefault("/api/v1/sales/{sale_id}/receipt", {"post": {
-    "summary": "Print (or reprint) the sale's receipt",
-    "parameters": [{"name": "sale_id", **_PATH}, {
-        **openapi.IDEMPOTENCY_KEY,
-        "description": "1 to 200 characters (400 bad_idempotency_key otherwise); a repeat returns the same job "
-                       "instead of printing again."}],
-    "responses": {
-        "202": _json({"type": "object", "properties": {
-            "job_id": _STR, "status": {"type": "string", "enum": ["printed", "queued"]}, "kind": _STR,
-            "sale_id": _STR}}, "printed, or queued while the printer works through earlier jobs",
-            links={"GetPrintJob": {"operationRef": "#/paths/~1api~1v1~1print-jobs~1{job_id}/get",
-                                   "parameters": {"job_id": "$response.body#/job_id"}}}),
-        "400": _error("bad_idempotency_key: an empty or over-long Idempotency-Key"),
-        "404": _error("sale_not_found"),
-        "409": _error("idempotency_conflict"),
-        "500": _error("receipt_failed: the receipt cannot be laid out; the job is failed"),
-        "503": _error("printer_unavailable: no printer configured (nothing kept), or the printer is off, "
-                      "unreachable or out of paper (details.job_id: the job is kept and retried)"),
-        **_AUTH}}})
-openapi.PATHS.setdefault("/api/v1/print-jobs/{job_id}", {"get": {
-    "summary": "A print job's state", "parameters": [{"name": "job_id", **_PATH}],
-    "responses": {"200": _json({"$ref": "#/components/schemas/PrintJob"}, "the job"),
-                  "404": _error("print_job_not_found"), **_AUTH}}})
-openapi.PATHS.setdefault("/api/v1/scanner/next", {"get": {
-    "summary": "Long-poll the next scanned code this till has not seen",
-    "parameters": [{"name": "timeout", "in": "query", "required": False,
-                    "schema": {"type": "number", "minimum": 0, "default": SCAN_TIMEOUT_DEFAULT},
-                    "description": f"seconds to wait, written in ASCII digits (12 or 0.5); more than "
-                                   f"{SCAN_TIMEOUT_MAX:g} waits {SCAN_TIMEOUT_MAX:g}"}],
-    "responses": {
-        "200": _json({"type": "object", "properties": {
-            "code": _STR, "customer": {"allOf": [{"$ref": "#/components/schemas/Customer"}], "nullable": True}}},
-            "a scanned code; customer is set when it is a loyalty card number"),
-        "204": {"description": "nothing scanned within the timeout"},
-        "400": _error("bad_timeout"),
-        "503": _error("scanner_unavailable: no scanner configured"),
-        **_AUTH}}})
-_DEVICE = {"type": "object", "properties": {
-    "device": _STR, "configured": {"type": "boolean"}, "url": _NULLABLE_STR, "connected": {"type": "boolean"},
-    "last_error": _NULLABLE_STR}}
-openapi.PATHS.setdefault("/api/v1/devices", {"get": {
-    "summary": "The edge's peripherals as it last saw them",
-    "responses": {
-        "200": _json({"type": "object", "properties": {"devices": {"type": "array", "items": _DEVICE}}},
-                     "one entry per device kind"),
-        **_AUTH}}})

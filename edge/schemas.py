@@ -1,0 +1,414 @@
+"""The till API's bodies, each declared once (``sync.declared``): requests and responses.
+
+A request class is the whole validation of its body (types, limits, text rules, which fields
+exist) and, with the response classes, the source of the OpenAPI components
+(``edge.openapi``). Rules that tie fields together — a discount within its line, a reward
+line at no price, the shape of a points payment — are checked after the types, by the
+``problems`` method of the class that holds them, with the same ``{"path", "message"}``
+problems.
+
+Text is checked for control characters before it is trimmed (a control character means the
+till sent something other than what a person typed or scanned), then trimmed; an optional
+field left blank means none.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
+
+from sync.bodies import (
+    BIRTH_DATE_MAX,
+    CARD_MAX,
+    CATEGORY_MAX,
+    EMAIL_MAX,
+    ID_MAX,
+    LINE_NAME_MAX,
+    METHOD_MAX,
+    NAME_MAX,
+    PHONE_MAX,
+    SKU_MAX,
+    text_problem,
+)
+from sync.declared import MAX_MONEY, Body, Reply
+
+MAX_LINES = 500
+MAX_QTY = 100_000
+SCAN_TIMEOUT_DEFAULT = 20.0  # seconds a scanner long-poll waits by default
+SCAN_TIMEOUT_MAX = 30.0
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+PHONE_CHARS = re.compile(r"[\s().-]")
+PHONE = re.compile(r"^\+?[0-9]{6,15}$")
+CARD = re.compile(r"^[A-Za-z0-9]{4,32}$")
+
+Problem = dict[str, str]
+
+
+def normalize_phone(text: str) -> str:
+    """Phone numbers compare without spaces, dots, dashes and brackets."""
+    return PHONE_CHARS.sub("", text)
+
+
+def _trimmed(value: Any) -> Any:
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value.strip()
+    return value
+
+
+def _blank_is_none(value: Any) -> Any:
+    value = _trimmed(value)
+    return None if value == "" else value
+
+
+def _text(max_length: int, description: str | None = None) -> Any:
+    """Required text: trimmed, 1 to ``max_length`` characters."""
+    return Annotated[str, BeforeValidator(_trimmed), Field(min_length=1, max_length=max_length,
+                                                           description=description)]
+
+
+def _optional(max_length: int, description: str | None = None, *checks: Any) -> Any:
+    """Optional text: trimmed, blank means none."""
+    bounded = Annotated[str, Field(max_length=max_length)]
+    return Annotated[bounded | None, BeforeValidator(_blank_is_none), *checks,
+                     Field(default=None, description=description)]
+
+
+def _email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not EMAIL.match(value):
+        raise ValueError("must be an email address like name@example.com")
+    if len(value.lower()) > EMAIL_MAX:  # lower() can lengthen: "İ" becomes two characters
+        raise ValueError(f"must be at most {EMAIL_MAX} characters")
+    return value.lower()
+
+
+def _phone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    normalized = normalize_phone(value)
+    if not PHONE.match(normalized):
+        raise ValueError("must be a phone number of 6 to 15 digits, optionally starting with +")
+    return normalized
+
+
+def _birth_date(value: str | None, info: ValidationInfo) -> str | None:
+    if value is None:
+        return None
+    try:
+        parsed = date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValueError("must be a date as YYYY-MM-DD")
+    today = (info.context or {}).get("today") or date.today()
+    if parsed > today or parsed.year < 1900:
+        raise ValueError("must be a date between 1900-01-01 and today")
+    return value
+
+
+def _card(value: str | None) -> str | None:
+    if value is not None and not CARD.match(value):
+        raise ValueError("must be 4 to 32 letters or digits")
+    return value
+
+
+Card = _optional(CARD_MAX, "4 to 32 letters or digits", AfterValidator(_card))
+Money = Annotated[int, Field(ge=0, le=MAX_MONEY, description="minor units")]
+
+
+# --- requests -----------------------------------------------------------------------------
+
+
+class Registration(Body):
+    """A customer to register; a card number is generated when none is given."""
+
+    first_name: _text(NAME_MAX)
+    last_name: _text(NAME_MAX)
+    email: _optional(EMAIL_MAX, "an email address like name@example.com", AfterValidator(_email))
+    phone: _optional(PHONE_MAX, "6 to 15 digits, optionally starting with +; spaces, dots, dashes and "
+                                "brackets are ignored", AfterValidator(_phone))
+    birth_date: _optional(BIRTH_DATE_MAX, "YYYY-MM-DD, from 1900-01-01 to today", AfterValidator(_birth_date))
+    card_number: Card
+
+
+class Line(Body):
+    """A basket line; a reward line (``reward: true``) claims a catalogue reward for points."""
+
+    sku: _text(SKU_MAX)
+    name: _optional(LINE_NAME_MAX)
+    qty: Annotated[int, Field(ge=1, le=MAX_QTY)]
+    unit_price: Money
+    discount: Annotated[int, Field(ge=0, le=MAX_MONEY, description="minor units off the whole line, "
+                                                                  "at most qty × unit_price")] = 0
+    category: _optional(CATEGORY_MAX)
+    reward: bool = False
+
+    def problems(self, path: str) -> list[Problem]:
+        found = []
+        if self.discount > self.qty * self.unit_price:
+            found.append({"path": f"{path}.discount", "message": "must not exceed qty × unit_price"})
+        if self.reward and (self.unit_price or self.discount):
+            found.append({"path": f"{path}.unit_price",
+                          "message": "a reward line costs points: unit_price and discount must be 0"})
+        return found
+
+
+class PaymentIn(Body):
+    """``{"method": "points", "points": n}`` or ``{"method": "cash" (or another), "amount": n}``."""
+
+    method: _text(METHOD_MAX)
+    amount: Money | None = None
+    points: Annotated[int, Field(ge=1, le=MAX_MONEY)] | None = None
+
+    def problems(self, path: str) -> list[Problem]:
+        if self.method == "points":
+            if self.amount is not None:
+                return [{"path": f"{path}.amount", "message": "a points payment gives points, not amount"}]
+            if self.points is None:
+                return [{"path": f"{path}.points", "message": "required"}]
+            return []
+        if self.points is not None:
+            return [{"path": f"{path}.points", "message": "only a points payment gives points"}]
+        if self.amount is None:
+            return [{"path": f"{path}.amount", "message": "required"}]
+        return []
+
+
+class Basket(Body):
+    """A basket to quote: ``customer_id`` or ``card_number`` (not both), or neither for an
+    anonymous sale."""
+
+    customer_id: _optional(ID_MAX)
+    card_number: Card
+    lines: Annotated[list[Line], Field(min_length=1, max_length=MAX_LINES)]
+    payments: list[PaymentIn] | None = None
+
+    def problems(self) -> list[Problem]:
+        found = []
+        if self.customer_id and self.card_number:
+            found.append({"path": "card_number", "message": "give customer_id or card_number, not both"})
+        for i, line in enumerate(self.lines):
+            found += line.problems(f"lines[{i}]")
+        for i, payment in enumerate(self.payments or ()):
+            found += payment.problems(f"payments[{i}]")
+        return found
+
+
+class SaleRequest(Basket):
+    """A basket with its payments, whose money value must equal the total."""
+
+    payments: list[PaymentIn]
+
+
+class ReturnedLine(Body):
+    sku: _text(SKU_MAX)
+    qty: Annotated[int, Field(ge=1, le=MAX_QTY)]
+
+
+class ReturnRequest(Body):
+    """Lines of a sale to take back."""
+
+    lines: Annotated[list[ReturnedLine], Field(min_length=1, max_length=MAX_LINES)]
+
+
+# --- responses ----------------------------------------------------------------------------
+
+
+class ErrorDetail(Reply):
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class Error(Reply):
+    """Every 4xx and 5xx: ``{"error": {"code", "message", "details"}}``."""
+
+    error: ErrorDetail
+
+
+class Points(Reply):
+    available: int
+    pending: int
+    offline_spendable: int
+
+
+class Customer(Reply):
+    """The contract's customer object."""
+
+    id: str
+    card_number: str
+    first_name: str
+    last_name: str
+    email: str | None = None
+    phone: str | None = None
+    birth_date: str | None = None
+    tier: str | None
+    points: Points
+    balance_negative: bool = False
+    alerts: list[str]
+
+
+class SaleLine(Reply):
+    """A line as priced: the request's line with the customer's tier discount on it."""
+
+    sku: str
+    name: str | None = None
+    qty: int
+    unit_price: int
+    discount: int
+    category: str | None = None
+    reward: bool = False
+    tier_discount: Annotated[int, Field(ge=0, description=(
+        "minor units the customer's tier takes off this line: floor((qty × unit_price − discount) × "
+        "tier discount_percent / 100); 0 on reward lines"))] = 0
+
+
+class Payment(Reply):
+    method: str
+    amount: int | None = None
+    points: int | None = None
+
+
+class RewardOffer(Reply):
+    sku: str
+    name: str
+    cost: int
+    affordable: bool
+
+
+class QuoteProblem(Reply):
+    code: str
+    message: str
+
+
+_TOTAL = "Σ(qty × unit_price − discount − tier_discount) in minor units; the payments must add up to exactly this"
+
+
+class Quote(Reply):
+    """What a basket would cost and earn."""
+
+    lines: list[SaleLine]
+    tier: str | None
+    tier_discount: Annotated[int, Field(ge=0, description="Σ of the lines' tier_discount")]
+    total: Annotated[int, Field(description=_TOTAL)]
+    eligible_amount: int
+    points_to_earn: int
+    max_points_redeemable: int
+    rewards: list[RewardOffer]
+    rules_version: int
+    problems: list[QuoteProblem]
+
+
+class ReturnView(Reply):
+    """A return as recorded."""
+
+    id: str
+    sale_id: str | None = None
+    lines: list[ReturnedLine]
+    amount_refunded: int
+    points_reversed: int
+    created_at: str
+    customer: Customer | None = None
+
+
+class Sale(Reply):
+    """A sale as committed, with its returns."""
+
+    id: str
+    customer_id: str | None
+    till_id: str | None
+    created_at: str
+    lines: list[SaleLine]
+    payments: list[Payment]
+    total: Annotated[int, Field(description=_TOTAL)]
+    tier_discount: Annotated[int, Field(ge=0, description="Σ of the lines' tier_discount")]
+    eligible_amount: int
+    points_earned: int
+    points_redeemed: int
+    rules_version: int
+    tier: str | None
+    returns: list[ReturnView]
+    customer: Customer | None = None
+
+
+class LogHead(Reply):
+    seq: int
+    hash: str
+
+
+class Status(Reply):
+    """As ``fidelis-edge status --json``."""
+
+    store: str | None
+    device_id: str | None
+    device_public_key: str | None
+    central: str | None = None
+    log_head: LogHead
+    acked_seq: int
+    pending_entries: int
+    rejected_entries: int
+    last_sync: str | None
+    sync_state: str
+    rules_version: int | None
+    online: bool
+
+
+class PrintJob(Reply):
+    """A receipt print job."""
+
+    job_id: str
+    sale_id: str
+    kind: Literal["receipt", "reprint"]
+    status: Literal["queued", "printed", "failed"]
+    attempts: int
+    last_error: str | None
+    created_at: str
+    printed_at: str | None
+
+
+class PrintAccepted(Reply):
+    """A receipt printed, or queued while the printer works through earlier jobs."""
+
+    job_id: str
+    status: Literal["printed", "queued"]
+    kind: str
+    sale_id: str
+
+
+class Scan(Reply):
+    """A scanned code; ``customer`` is set when it is a loyalty card number."""
+
+    code: str
+    customer: Customer | None
+
+
+class DeviceState(Reply):
+    """One device; ``connected`` and ``last_error`` once its link has been started, the print
+    queue's figures for the printer, ``visits_counted`` for the people counter."""
+
+    device: Literal["printer", "scanner", "display", "counter"]
+    configured: bool
+    url: str | None
+    connected: bool | None = None
+    last_error: str | None = None
+
+
+class Devices(Reply):
+    """One entry per device kind, as the edge last saw it."""
+
+    devices: list[DeviceState]
+
+
+class Health(Reply):
+    status: Literal["ok"]
+
+
+REQUESTS = (Registration, Basket, SaleRequest, ReturnRequest)
+RESPONSES = (Error, Health, Customer, Quote, Sale, ReturnView, Status, PrintJob, PrintAccepted, Scan, Devices)
