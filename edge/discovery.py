@@ -154,8 +154,7 @@ def discover(timeout: float = 3.0, interfaces: list[str] | None = None) -> list[
     try:
         heard = _Names()
         browser = ServiceBrowser(zeroconf, SERVICE_TYPE, heard)
-        deadline = time.monotonic() + timeout
-        time.sleep(max(0.0, deadline - time.monotonic()))
+        time.sleep(timeout)  # answers arrive over the whole window (responders delay them at random)
         browser.cancel()
         found = []
         for name in list(heard.names):

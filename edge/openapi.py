@@ -126,6 +126,8 @@ SCHEMAS: dict[str, Any] = {
     },
     "Status": {"type": "object", "properties": {
         "store": _STR, "device_id": _STR, "device_public_key": _STR, "pending_entries": _INT,
+        "fingerprint": {"type": "string", "nullable": True,
+                        "description": "SHA-256 of the TLS certificate (DER), AB:CD:… — tills pin it"},
         "last_sync": {"type": "string", "nullable": True}, "rules_version": _INT, "online": {"type": "boolean"}}},
 }
 
