@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Tools the tests drive as real peers (socat pty pairs for the serial devices, libfaketime
-# for an edge whose clock moves while central is down).
+# for an edge whose clock moves while central is down, dig and avahi as mDNS peers that share
+# no code with python-zeroconf; the tests start avahi-daemon only inside network namespaces).
 system-deps:
 	@command -v socat >/dev/null || { \
 	  echo "installing socat (serial port pairs for the device tests)"; \
@@ -23,6 +24,12 @@ system-deps:
 	@ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 || { \
 	  echo "installing faketime (moves one edge's clock in the multi-node tests)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }
+	@command -v dig >/dev/null || { \
+	  echo "installing bind9-dnsutils (dig reads the edge's zeroconf records in the discovery tests)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bind9-dnsutils >/dev/null; }
+	@command -v avahi-browse >/dev/null || { \
+	  echo "installing avahi-daemon and avahi-utils (discovery tested next to avahi, inside a network namespace)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq avahi-daemon avahi-utils >/dev/null; }
 
 test: $(STAMP) system-deps
 	$(BIN)/pytest -n 2 -q

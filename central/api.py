@@ -16,7 +16,7 @@ from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 from shared.times import format_time
 from sync.bodies import usable_key
 
-from . import auth, customers, enrolment, settings, stores, traffic
+from . import auth, customers, enrolment, pairing, settings, stores, traffic
 from . import exceptions as queue
 from . import rules as rulebook
 from .db import database
@@ -123,6 +123,17 @@ def create_enrolment():
         token, expires_at = enrolment.create_token(body["store"], clock(), hours)
         return {"token": token, "store": body["store"], "expires_at": expires_at}, 201
     return _idempotent(produce)
+
+
+@api.post("/pairings/<code>/approve")
+def approve_pairing(code: str):
+    """Head office approves the code a new box printed: ``{"store": "S001"}``."""
+    body = json_body()
+    if not isinstance(body, dict) or not isinstance(body.get("store"), str):
+        raise CentralError(422, "validation_error", 'the body must be {"store": "S001"}',
+                           {"problems": [{"path": "store", "message": "must be a store code"}]})
+    return jsonify(pairing.approve(code, body["store"], clock(), f"token {g.token.name}",
+                                   request.remote_addr or "unknown"))
 
 
 @api.get("/rules")

@@ -111,6 +111,14 @@ def cmd_enroll_create(args: argparse.Namespace) -> None:
               "fidelis-edge provision --central URL --token TOKEN")
 
 
+def cmd_enroll_approve(args: argparse.Namespace) -> None:
+    from . import pairing
+
+    result = pairing.approve(args.code, args.store, _now(), f"cli {os.environ.get('USER') or 'unknown'}")
+    _out(args, result, f"pairing {result['code']} approved for store {result['store']} "
+                       f"(device {result['device_id']}); the box enrols itself within seconds")
+
+
 def cmd_rules_publish(args: argparse.Namespace) -> None:
     try:
         raw = Path(args.file).read_bytes()
@@ -179,6 +187,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 NEEDS_DATABASE = {cmd_user_create, cmd_token_create, cmd_store_create, cmd_store_list, cmd_enroll_create,
+                  cmd_enroll_approve,
                   cmd_rules_publish, cmd_rules_list, cmd_device_revoke, cmd_device_log, cmd_exceptions_list,
                   cmd_exceptions_resolve}
 
@@ -227,12 +236,17 @@ def _parser() -> argparse.ArgumentParser:
     store.add_argument("--code", required=True, help="short code chosen by head office, e.g. S001")
     store.add_argument("--name", required=True, help="the store's name")
     add("list", cmd_store_list, "stores and their devices", "fidelis-central store list --json", sub=store_group)
-    enrol = group("enroll", "one-time enrolment tokens for new edges")
+    enrol = group("enroll", "one-time enrolment tokens and pairing codes for new edges")
     enroll = add("create", cmd_enroll_create, "print a one-time enrolment token for a store",
                  "fidelis-central enroll create --store S001 --expires-in 48", sub=enrol)
     enroll.add_argument("--store", required=True, help="the store the edge will belong to")
     enroll.add_argument("--expires-in", type=float, default=settings.ENROLMENT_HOURS, metavar="HOURS",
                         help=f"hours until the token expires (default {settings.ENROLMENT_HOURS})")
+    approve = add("approve", cmd_enroll_approve,
+                  "approve the pairing code a new box printed ('fidelis-edge pair'); the box then enrols",
+                  "fidelis-central enroll approve K7QF-3MXD --store S001", sub=enrol)
+    approve.add_argument("code", metavar="CODE", help="the code on the box's receipt, e.g. K7QF-3MXD")
+    approve.add_argument("--store", required=True, help="the store the box belongs to")
     rule_group = group("rules", "brand rules versions")
     publish = add("publish", cmd_rules_publish, "publish a rules document; prints the new version number",
                   "fidelis-central rules publish rules.json", sub=rule_group)

@@ -61,6 +61,10 @@ def _validate(body: Any) -> tuple[str, str, str, str | None]:
     return token, device_id, public_key, store
 
 
+validate_request = _validate
+"""Check an enrolment body (``pairing`` uses it for a box asking for a code)."""
+
+
 def enroll(body: Any, now: datetime, central_public_key: str) -> dict[str, Any]:
     """Enrol a device with a one-time token; the token is consumed in the same transaction."""
     token, device_id, public_key, store = _validate(body)

@@ -52,7 +52,21 @@ def _qualifying_spend() -> None:
     db.execute("CREATE INDEX IF NOT EXISTS sale_customer_at ON sale (customer_id, at)")
 
 
-MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend]
+def _pairings() -> None:
+    """Pairing codes (``fidelis-edge pair``) and the attempts that rate-limit them."""
+    db.execute("CREATE TABLE IF NOT EXISTS pairing ("
+               "code_hash VARCHAR(64) PRIMARY KEY, secret_hash VARCHAR(64) NOT NULL, "
+               "device_id VARCHAR(64) NOT NULL, public_key VARCHAR(64) NOT NULL, edge_store VARCHAR(16), "
+               "address VARCHAR(64) NOT NULL, requested_at VARCHAR(40) NOT NULL, expires_at VARCHAR(40) NOT NULL, "
+               "store_code VARCHAR(16) REFERENCES store (code), approved_at VARCHAR(40), "
+               "approved_by VARCHAR(200), enrolled_at VARCHAR(40))")
+    db.execute("CREATE TABLE IF NOT EXISTS pairingattempt ("
+               "id VARCHAR(36) PRIMARY KEY, address VARCHAR(64) NOT NULL, at VARCHAR(40) NOT NULL, "
+               "kind VARCHAR(16) NOT NULL)")
+    db.execute("CREATE INDEX IF NOT EXISTS pairingattempt_address_at ON pairingattempt (address, at)")
+
+
+MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _pairings]
 LATEST = len(MIGRATIONS)
 
 

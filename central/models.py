@@ -299,3 +299,32 @@ MODELS = [
     Customer, Sale, SaleReturn, Movement, Hold, LogEntry, Conflict, FeedItem, CustomerDeviceSeq,
     IdempotencyRecord,
 ]
+
+
+# --- made by migration 3 (``central.migrations._pairings``), not by the initial schema ------
+
+
+class Pairing(BaseModel):
+    """A box waiting for (or given) head office's approval; only hashes of code and secret kept."""
+
+    code_hash = CharField(primary_key=True, max_length=64)
+    secret_hash = CharField(max_length=64)
+    device_id = CharField(max_length=ID)
+    public_key = CharField(max_length=64)
+    edge_store = CharField(null=True, max_length=16)
+    address = CharField(max_length=64)
+    requested_at = CharField(max_length=40)
+    expires_at = CharField(max_length=40)
+    store_code = CharField(null=True, max_length=16)
+    approved_at = CharField(null=True, max_length=40)
+    approved_by = CharField(null=True, max_length=200)
+    enrolled_at = CharField(null=True, max_length=40)
+
+
+class PairingAttempt(BaseModel):
+    """One pairing request or failed guess from an address, for rate limiting."""
+
+    id = CharField(primary_key=True, max_length=36)
+    address = CharField(max_length=64)
+    at = CharField(max_length=40)
+    kind = CharField(max_length=16)

@@ -31,14 +31,16 @@ def _errors(*codes: str) -> dict[str, Any]:
                "(integers in ASCII digits only); bad_idempotency_key: an empty or over-long Idempotency-Key",
         "401": "Missing or invalid credentials (unauthorized; for sync: unknown_device, bad_signature, "
                "stale_request, replayed_request)",
-        "403": "Refused (device_revoked, enrollment_token_invalid)",
+        "403": "Refused (device_revoked, enrollment_token_invalid, pairing_invalid)",
         "404": "Not found (customer_not_found, store_not_found, device_not_found, exception_not_found)",
         "409": "Conflict (idempotency_conflict: this Idempotency-Key was used with another request; store_exists, "
                "store_mismatch, device_conflict, fork_detected, device_frozen, seq_gap, exception_resolved, "
-               "sale_already_recorded, hold_settled)",
+               "sale_already_recorded, hold_settled, pairing_used)",
+        "410": "Gone (pairing_expired)",
         "413": "request_entity_too_large: the body is over 8 MiB",
         "422": "Validation or business rule refused (validation_error with details.problems, invalid_rules, "
                "invalid_store_code, invalid_store_name, invalid_expiry, insufficient_points); nothing was written",
+        "429": "Too many attempts from this address (rate_limited; details.retry_after in seconds)",
         "503": "Transient fault (database_unavailable); retry with backoff",
     }
     return {code: _json(_ref("Error"), texts[code]) for code in codes}
@@ -116,6 +118,18 @@ SCHEMAS: dict[str, Any] = {
     "EnrollResponse": {"type": "object", "properties": {
         "device_id": _STR, "store": {"type": "object", "properties": {"code": _STR, "name": _STR}},
         "central_public_key": _STR, "head": _ref("Head")}},
+    "PairingRequest": {"type": "object", "required": ["device_id", "public_key"], "properties": {
+        "device_id": _STR, "public_key": _STR, "store": _NSTR}},
+    "PairingCode": {"type": "object", "properties": {
+        "code": _STR, "secret": _STR, "expires_at": _STR, "poll_interval": _INT}},
+    "PairingPoll": {"type": "object", "required": ["code", "secret"], "properties": {"code": _STR, "secret": _STR}},
+    "PairingState": {"type": "object", "properties": {
+        "status": {"type": "string", "enum": ["pending", "approved"]}, "expires_at": _STR, "device_id": _STR,
+        "store": {"type": "object", "properties": {"code": _STR, "name": _STR}}, "central_public_key": _STR,
+        "head": _ref("Head")}},
+    "PairingApproval": {"type": "object", "required": ["store"], "properties": {"store": _STR}},
+    "ApprovedPairing": {"type": "object", "properties": {
+        "code": _STR, "status": _STR, "store": _STR, "device_id": _STR, "expires_at": _STR}},
     "Entry": {"type": "object", "description": "A signed change-log entry (docs/contract.md \"Change-log entry\")",
               "required": ["v", "device", "seq", "prev", "at", "hlc", "kind", "id", "body", "sig"]},
     "PushRequest": {"type": "object", "required": ["entries"],
@@ -162,6 +176,9 @@ PATHS: dict[str, Any] = {
     "/api/v1/enrolments": {"post": _op(
         "Make a one-time enrolment token", {"201": _json(_ref("Enrolment"), "created")}, body="NewEnrolment",
         errors=("400", "401", "404", "409", "422"), idempotent=True)},
+    "/api/v1/pairings/{code}/approve": {"post": _op(
+        "Approve the pairing code a new box printed, for a store", {"200": _json(_ref("ApprovedPairing"), "approved")},
+        body="PairingApproval", params=[_path("code")], errors=("400", "401", "404", "409", "410", "422", "429"))},
     "/api/v1/rules": {
         "get": _op("Published rules versions", {"200": _json(_ARRAY("RulesVersion"), "versions")}),
         "post": _op("Publish a rules version", {"201": _json({"type": "object", "properties": {
@@ -189,6 +206,14 @@ PATHS: dict[str, Any] = {
     "/sync/v1/enroll": {"post": _op(
         "Enrol a device with a one-time token", {"201": _json(_ref("EnrollResponse"), "enrolled")},
         body="EnrollRequest", errors=("400", "403", "409", "422"), security=[])},
+    "/sync/v1/pairings": {"post": _op(
+        "A new box asks for a pairing code (printed in the shop, approved by head office)",
+        {"201": _json(_ref("PairingCode"), "code made")}, body="PairingRequest",
+        errors=("400", "422", "429"), security=[])},
+    "/sync/v1/pairings/poll": {"post": _op(
+        "Has the code been approved? Once it has, the box is enrolled (single use)",
+        {"200": _json(_ref("PairingState"), "pending or approved")}, body="PairingPoll",
+        errors=("400", "403", "409", "410", "429"), security=[])},
     "/sync/v1/head": {"get": _op("The device's head as central holds it", {"200": _json(_ref("Head"), "head")},
                                  errors=("401", "403"), security=_SIGNED)},
     "/sync/v1/push": {"post": _op(

@@ -26,6 +26,13 @@ SQLITE_BUSY_MS = 10_000
 
 ENROLMENT_HOURS = 24
 """Default lifetime of a one-time enrolment token (``enroll create --expires-in``)."""
+PAIRING_LIFETIME = timedelta(minutes=15)
+"""How long a pairing code (``fidelis-edge pair``) waits for head office's approval."""
+PAIRING_POLL_SECONDS = 2
+"""How often a box waiting for approval is told to ask again."""
+PAIRING_ATTEMPTS = 10
+PAIRING_ATTEMPT_WINDOW = timedelta(minutes=15)
+"""Pairing codes requested, or codes and secrets got wrong, per client address and window."""
 HOLD_TTL = timedelta(minutes=10)
 """An authorization hold lapses after this unless a sale entry settles it first."""
 

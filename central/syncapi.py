@@ -1,7 +1,7 @@
 """The sync API for edges, ``/sync/v1`` (docs/sync-protocol.md): enroll, head, push, pull, authorize,
 release.
 
-Every endpoint but ``enroll`` is a signed request. Central refuses, in this order: unknown
+Every endpoint but ``enroll`` and the pairing of a new box (``central.pairing``) is a signed request. Central refuses, in this order: unknown
 device, bad signature, stale timestamp (``sync.protocol.check_request``), a nonce seen in the
 last 10 minutes, a revoked device. Each refusal is logged with the device id and the reason;
 secrets, tokens and signatures never reach the log.
@@ -20,13 +20,13 @@ from shared.times import format_time
 from sync.bodies import usable_key
 from sync.protocol import NONCE_TTL, RequestRefused, check_request
 
-from . import db, enrolment, feed, ingest, ledger, settings
+from . import db, enrolment, feed, ingest, ledger, pairing, settings
 from .errors import CentralError
 from .web import clock, int_arg, json_body, state
 
 sync = Blueprint("sync", __name__, url_prefix="/sync/v1")
 log = logging.getLogger("fidelis.central.sync")
-UNSIGNED_ENDPOINTS = {"sync.enroll"}
+UNSIGNED_ENDPOINTS = {"sync.enroll", "sync.request_pairing", "sync.poll_pairing"}
 _last_sweep = [0.0]
 
 
@@ -95,6 +95,24 @@ def enroll():
     result = enrolment.enroll(body, clock(), state().public_key_b64)
     log.info("enrolled device=%s store=%s", _printable(result["device_id"]), result["store"]["code"])
     return jsonify(result), 201
+
+
+@sync.post("/pairings")
+def request_pairing():
+    """A new box asks for a pairing code (no token: head office approves the code instead)."""
+    body = json_body()
+    result = pairing.request_code(body, request.remote_addr or "unknown", clock())
+    log.info("pairing requested by device=%s from %s", _printable(body["device_id"]), request.remote_addr)
+    return jsonify(result), 201
+
+
+@sync.post("/pairings/poll")
+def poll_pairing():
+    """The box asks whether its code was approved; once it is, it is enrolled."""
+    result = pairing.poll(json_body(), request.remote_addr or "unknown", clock(), state().public_key_b64)
+    if result["status"] == "approved":
+        log.info("enrolled device=%s store=%s by pairing", _printable(result["device_id"]), result["store"]["code"])
+    return jsonify(result)
 
 
 @sync.get("/head")

@@ -3,7 +3,8 @@
 Scanners, counters and pole displays hang off USB-serial adapters that get knocked out of
 their sockets. :class:`SerialLink` owns one port: a background thread opens it, runs a
 pyserial :class:`~serial.threaded.ReaderThread` on it when the device talks, notices when
-it vanishes and opens it again with a growing delay, so the till never has to.
+it vanishes and opens it again after a growing, jittered delay (``sync.backoff``), so the
+till never has to.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any, Callable
 
 import serial
 import serial.threaded
+
+from sync.backoff import Backoff
 
 from .url import PeripheralURL
 
@@ -107,6 +110,7 @@ class SerialLink:
         self._port: serial.SerialBase | None = None
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
+        self.backoff = Backoff(retry_initial, retry_max)  # the reconnect thread's; for diagnostics
 
     # --- public state ----------------------------------------------------------------------
 
@@ -158,8 +162,7 @@ class SerialLink:
     # --- the reconnect loop ----------------------------------------------------------------
 
     def _run(self) -> None:
-        delay = self.retry_initial
-        failures = 0
+        backoff = self.backoff = Backoff(self.retry_initial, self.retry_max)
         while not self._stop.is_set():
             try:
                 port = self._open()
@@ -167,14 +170,12 @@ class SerialLink:
                 self.last_error = f"open failed: {exc}"
                 # Log the first failure loudly, the retries quietly: an unplugged scanner
                 # would otherwise fill the log every few seconds.
-                log.log(logging.WARNING if failures == 0 else logging.DEBUG,
+                log.log(logging.WARNING if backoff.failures == 0 else logging.DEBUG,
                         "%s: cannot open %s: %s", self.name, self.url.url, exc)
-                failures += 1
-                if self._stop.wait(delay):
+                if self._stop.wait(backoff.failed()):
                     break
-                delay = min(delay * 2, self.retry_max)
                 continue
-            failures, delay = 0, self.retry_initial
+            backoff.succeeded()
             try:
                 self._serve(port)
             except Exception as exc:
@@ -184,7 +185,7 @@ class SerialLink:
                 self._port = None
                 with contextlib.suppress(Exception):
                     port.close()
-                if self._stop.wait(delay):
+                if self._stop.wait(backoff.failed()):
                     break
 
     def _open(self) -> serial.SerialBase:

@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import box as boxes
-from . import rejections, tills
+from . import rejections, tills, tls
 from .changelog import export_lines
+from .config import BY_NAME, SETTINGS, ConfigError
+from .config import load as load_config
 from .devices_cli import add_device_commands
+from .network_cli import NetworkCommandError, add_network_commands
 from .status import status
 
-DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8701
+DEFAULT_HOST, DEFAULT_PORT = BY_NAME["host"].default, BY_NAME["port"].default
 
 
 class CliError(Exception):
@@ -44,12 +47,15 @@ def _read_json_file(path: str) -> Any:
 def cmd_init(args: argparse.Namespace) -> None:
     rules = _read_json_file(args.rules) if args.rules else None
     box, created = boxes.initialise(args.data_dir, args.store, rules)
+    fingerprint, _ = tls.ensure_certificate(args.data_dir)
     if args.json:
         print(json.dumps({"store": box.store_code, "device_id": box.device_id, "created": created,
-                          "data_dir": str(box.data_dir), "device_public_key": box.public_key_b64}))
+                          "data_dir": str(box.data_dir), "device_public_key": box.public_key_b64,
+                          "fingerprint": fingerprint}))
     else:
         verb = "initialised" if created else "already initialised"
         print(f"edge {verb} for store {box.store_code} in {box.data_dir} (device {box.device_id})")
+        _hint(f"TLS certificate fingerprint (tills pin it): {fingerprint}")
 
 
 def cmd_till_add(args: argparse.Namespace) -> None:
@@ -58,11 +64,14 @@ def cmd_till_add(args: argparse.Namespace) -> None:
         till, key = tills.add(box, args.name)
     except ValueError as exc:
         raise CliError(str(exc)) from None
+    fingerprint = tls.fingerprint(args.data_dir)
     if args.json:
-        print(json.dumps({"id": till.id, "name": till.name, "key": key}))
+        print(json.dumps({"id": till.id, "name": till.name, "key": key, "fingerprint": fingerprint}))
     else:
         print(key)
         _hint(f"till {till.name!r} added ({till.id}); the key is shown once: give it to the till now")
+        if fingerprint:
+            _hint(f"the till must pin the box's TLS certificate, SHA-256 fingerprint {fingerprint}")
 
 
 def cmd_status(args: argparse.Namespace) -> None:
@@ -73,6 +82,7 @@ def cmd_status(args: argparse.Namespace) -> None:
     print(f"store            {report['store']}")
     print(f"device           {report['device_id']}")
     print(f"public key       {report['device_public_key']}")
+    print(f"TLS fingerprint  {report['fingerprint'] or 'none (run fidelis-edge init)'}")
     print(f"log head         seq {report['log_head']['seq']}")
     print(f"pending entries  {report['pending_entries']}")
     print(f"rejected entries {report['rejected_entries']}"
@@ -88,7 +98,12 @@ def cmd_provision(args: argparse.Namespace) -> None:
     from .syncer import SyncStopped, client_for, sync_once
     from sync.client import SyncError
 
-    box, reply = provision(args.data_dir, args.central, args.token)
+    conf = args.conf
+    if not conf.central_url or not conf.enrolment_token:
+        raise CliError("provision needs --central URL and --token T (or central_url and enrolment_token "
+                       "in the config file or environment)")
+    box, reply = provision(args.data_dir, conf.central_url, conf.enrolment_token, conf.central_ca_file)
+    tls.ensure_certificate(args.data_dir)
     try:
         sync_once(box, client_for(box))
         synced = True
@@ -186,27 +201,36 @@ def cmd_log_dismiss(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    import waitress
-
     from .app import create_app
+    from .network_cli import start_advertising
+    from .serving import plan, serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from .syncer import SyncLoop, setting
 
+    conf = args.conf
+    fingerprint, _ = tls.ensure_certificate(args.data_dir)  # a box initialised before TLS gets one now
     app = create_app(args.data_dir)
     box = app.extensions["fidelis_edge"]
+    listener = plan(conf.host, conf.port, conf.tls)
     loop = None
     if not args.no_sync and setting("central_url"):
-        loop = SyncLoop(box, interval=args.sync_interval, max_backoff=args.sync_max_backoff)
+        loop = SyncLoop(box, interval=conf.sync_interval, max_backoff=conf.sync_max_backoff)
         loop.start()
-    _hint(f"fidelis-edge serving the till API on http://{args.host}:{args.port}/api/v1 (store {box.store_code}; "
-          f"sync {'on, every %g s' % args.sync_interval if loop else 'off'})")
+    advertiser = start_advertising(listener, box, fingerprint, conf.advertise, bool(setting("central_url")))
+    _hint(f"fidelis-edge serving the till API on {listener.url} (store {box.store_code}; "
+          f"sync {'on, every %g s' % conf.sync_interval if loop else 'off'}; "
+          f"{'announced on the LAN' if advertiser else 'not announced'})")
+    if listener.https:
+        _hint(f"TLS certificate fingerprint (tills pin it): {fingerprint}")
     # systemd stops with SIGTERM: leave through the finally below so devices flush (the people
     # counter's pending visits) and the sync loop stops between exchanges.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="fidelis-edge")
+        serve(app, listener, conf.threads, args.data_dir)
     finally:
+        if advertiser:
+            advertiser.stop()
         if loop:
             loop.stop()
         peripherals = app.extensions.get("fidelis_peripherals")
@@ -220,6 +244,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="database, keys and config (default: $FIDELIS_DATA_DIR or ./var/edge)")
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="print one JSON object instead of prose")
+    common.add_argument("--config", default=argparse.SUPPRESS, metavar="FILE",
+                        help="settings file (default: $FIDELIS_CONFIG or /etc/fidelis/edge.toml)")
 
     parser = argparse.ArgumentParser(
         prog="fidelis-edge", parents=[common],
@@ -265,18 +291,33 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = add("serve", cmd_serve, "serve the till API (and the sync loop, once provisioned)",
                 "fidelis-edge serve --host 0.0.0.0 --port 8701")
-    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
-    serve.add_argument("--threads", type=int, default=8, help="request threads (default 8)")
+    serve.add_argument("--host", help=f"address to listen on (default {DEFAULT_HOST})")
+    serve.add_argument("--port", help=f"port (default {DEFAULT_PORT})")
+    serve.add_argument("--threads", help="request threads (default 8)")
     serve.add_argument("--no-sync", action="store_true", help="do not run the background sync loop")
-    serve.add_argument("--sync-interval", type=float, default=5.0, help="seconds between syncs (default 5)")
-    serve.add_argument("--sync-max-backoff", type=float, default=60.0,
+    serve.add_argument("--sync-interval", help="seconds between syncs (default 5)")
+    serve.add_argument("--sync-max-backoff",
                        help="longest wait between retries while central is unreachable (default 60)")
+    https = serve.add_mutually_exclusive_group()
+    https.add_argument("--tls", dest="tls", action="store_const", const="on",
+                       help="HTTPS even on loopback (default: HTTPS on every address but loopback)")
+    https.add_argument("--insecure-http", dest="tls", action="store_const", const="off",
+                       help="plain HTTP on a LAN address: till keys then cross the LAN readable by anyone")
+    announce = serve.add_mutually_exclusive_group()
+    announce.add_argument("--advertise", dest="advertise", action="store_const", const="on",
+                          help="announce the box with zeroconf even on loopback (default: unless on loopback)")
+    announce.add_argument("--no-advertise", dest="advertise", action="store_const", const="off",
+                          help="do not announce the box on the LAN")
 
     provision = add("provision", cmd_provision, "enrol this box with central using a one-time token",
                     "fidelis-edge provision --central https://central.example.com --token TOKEN")
-    provision.add_argument("--central", required=True, help="central's base URL")
-    provision.add_argument("--token", required=True, help="one-time token from 'fidelis-central enroll create'")
+    provision.add_argument("--central", dest="central_url", help="central's base URL (or central_url in the config)")
+    provision.add_argument("--token", dest="enrolment_token",
+                           help="one-time token from 'fidelis-central enroll create' (or $FIDELIS_ENROLMENT_TOKEN)")
+    provision.add_argument("--ca-file", dest="central_ca_file",
+                           help="CA certificate (PEM) that signed central's certificate, for a private CA")
+
+    add_network_commands(commands, add)
 
     add("sync", cmd_sync, "push every local entry and pull the feed now; exit 0 when all are acknowledged "
         "and none is rejected", "fidelis-edge sync")
@@ -285,14 +326,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _configure(args: argparse.Namespace) -> None:
+    """Resolve the settings (file, ``FIDELIS_*``, flags) into ``args.conf`` and ``args.data_dir``."""
+    from .syncer import use_ca_file
+
+    flags = {s.name: getattr(args, s.name, None) for s in SETTINGS}
+    flags["data_dir"] = str(flags["data_dir"]) if flags["data_dir"] is not None else None
+    args.conf = load_config(getattr(args, "config", None), flags=flags)
+    args.data_dir = Path(args.conf.data_dir)
+    use_ca_file(args.conf.central_ca_file)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``fidelis-edge`` console script."""
     args = _parser().parse_args(argv)
-    args.data_dir = boxes.data_dir_from(str(args.data_dir) if getattr(args, "data_dir", None) else None)
     args.json = getattr(args, "json", False)
     try:
+        _configure(args)
         args.func(args)
-    except (CliError, boxes.BoxError) as exc:
+    except (CliError, boxes.BoxError, ConfigError, tls.TlsError, NetworkCommandError) as exc:
         print(f"fidelis-edge: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -2,8 +2,8 @@
 
 A request for a receipt adds a ``PrintJob`` row and wakes the worker, which prints the
 oldest queued job first. When the printer is off, unreachable or out of paper the job stays
-queued and the worker tries again, waiting 1 s at first and doubling up to a minute (a new
-request makes it try at once). A sale is never touched by any of this.
+queued and the worker tries again after a jittered wait whose ceiling starts at 1 s and
+doubles up to a minute (``sync.backoff``; a new request makes it try at once). A sale is never touched by any of this.
 
 At most once: just before the bytes go out the job is *claimed* (``claimed_at``, committed);
 right after the printer took them it is marked ``printed``. If the printer could not be
@@ -27,6 +27,7 @@ from peewee import fn
 
 from devices import DeviceUnavailable
 from shared.times import format_time, parse_time
+from sync.backoff import Backoff
 
 from . import sales
 from .box import EdgeBox
@@ -93,6 +94,7 @@ class PrintQueue:
         self.printer_ok: bool | None = None  # None until the first attempt
         self.last_error: str | None = self.open_error
         self.paper: str | None = None
+        self.backoff = Backoff(self.retry_initial, self.retry_max)  # the worker's; for diagnostics
         self._status_replies = True  # False once the printer proved it prints without answering
         self._cond = threading.Condition()
         self._attempts = 0
@@ -197,7 +199,7 @@ class PrintQueue:
     # --- the worker ----------------------------------------------------------------------------
 
     def _run(self) -> None:
-        delay = self.retry_initial
+        backoff = self.backoff = Backoff(self.retry_initial, self.retry_max)
         try:
             while not self._stop.is_set():
                 try:
@@ -211,10 +213,9 @@ class PrintQueue:
                     log.exception("print queue: unexpected failure")
                     done = False
                 if done:
-                    delay = self.retry_initial
+                    backoff.succeeded()
                 else:
-                    self._pause(delay)
-                    delay = min(delay * 2, self.retry_max)
+                    self._pause(backoff.failed())
         finally:
             database.close()
 

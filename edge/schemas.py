@@ -349,6 +349,8 @@ class Status(Reply):
     store: str | None
     device_id: str | None
     device_public_key: str | None
+    fingerprint: Annotated[str | None, Field(
+        description="SHA-256 of the TLS certificate (DER), AB:CD:… — tills pin it")] = None
     central: str | None = None
     log_head: LogHead
     acked_seq: int

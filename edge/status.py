@@ -5,11 +5,18 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from . import rejections, rulebook
+from . import rejections, rulebook, tls
 from .box import EdgeBox
 from .changelog import head
 from .models import LogEntry
 from .syncer import setting
+
+
+def _fingerprint(box: EdgeBox) -> str | None:
+    try:
+        return tls.fingerprint(box.data_dir)
+    except tls.TlsError:  # doctor says what is wrong; status still answers
+        return None
 
 
 def status(box: EdgeBox) -> dict[str, Any]:
@@ -24,6 +31,7 @@ def status(box: EdgeBox) -> dict[str, Any]:
         "store": box.store_code,
         "device_id": box.device_id,
         "device_public_key": box.public_key_b64,
+        "fingerprint": _fingerprint(box),
         "central": setting("central_url"),
         "log_head": {"seq": seq, "hash": digest},
         "acked_seq": acked_seq,

@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import requests
 from peewee import IntegrityError
 
 from shared.rules import parse_rules
 from shared.tiers import provisional_tier
 from shared.times import format_time
-from sync.client import Offline, Refused, SyncClient
+from sync.backoff import Backoff
+from sync.client import Offline, Refused, SyncClient, new_session
 from sync.entry import load_public_key_b64
 from sync.protocol import verify_rules
 
@@ -55,10 +57,36 @@ def set_setting(key: str, value: str) -> None:
     Setting.replace(key=key, value=value).execute()
 
 
+_sessions: dict[str, requests.Session] = {}
+_sessions_lock = threading.Lock()
+_ca_file: list[str | None] = [None]
+
+
+def use_ca_file(path: str | None) -> None:
+    """Verify central's certificate against this CA file (``central_ca_file``) from now on."""
+    _ca_file[0] = path
+
+
+def session_for(url: str) -> requests.Session:
+    """The one pooled session this process keeps for ``url`` (sync loop, authorizations, CLI)."""
+    with _sessions_lock:
+        found = _sessions.get(url)
+        if found is None:
+            found = _sessions[url] = new_session()
+        return found
+
+
 def client_for(box: EdgeBox, timeout: float = 10.0) -> SyncClient | None:
-    """A client for the central this box is provisioned to, or None when standalone."""
+    """A client for the central this box is provisioned to, or None when standalone.
+
+    Every client of the process shares one pooled session, so the sync loop and the
+    tills' authorizations reuse kept-alive (TLS) connections instead of opening new ones.
+    """
     url = setting("central_url")
-    return SyncClient(url, box.device_id, box.private_key, timeout=timeout) if url else None
+    if not url:
+        return None
+    return SyncClient(url, box.device_id, box.private_key, timeout=timeout, session=session_for(url),
+                      ca_file=_ca_file[0])
 
 
 def _now() -> datetime:
@@ -288,13 +316,19 @@ def release(box: EdgeBox, sale_id: str) -> bool:
 
 
 class SyncLoop(threading.Thread):
-    """Background sync inside ``fidelis-edge serve``: every ``interval`` s, backing off when offline."""
+    """Background sync inside ``fidelis-edge serve``: every ``interval`` s, backing off when offline.
+
+    Failed exchanges wait a jittered, growing delay (``sync.backoff``) between ``interval`` and
+    ``max_backoff``, so the shops of a brand do not all come back in the same second after
+    an outage of central.
+    """
 
     def __init__(self, box: EdgeBox, interval: float = 5.0, max_backoff: float = 60.0) -> None:
         super().__init__(name="fidelis-sync", daemon=True)
         self.box = box
         self.interval = interval
         self.max_backoff = max_backoff
+        self.backoff = Backoff(interval, max(interval, max_backoff), floor=interval)
         self.stopping = threading.Event()
         self.wake = threading.Event()
 
@@ -314,23 +348,24 @@ class SyncLoop(threading.Thread):
                 if report.pushed or report.pulled:
                     log.info("synced: pushed %d, acked up to %d, pulled %d", report.pushed, report.acked_seq,
                              report.pulled)
+                self.backoff.succeeded()
                 if report.rejected:
                     log.error("%s; %s", rejections.summary(report.rejected), rejections.WHAT_TO_DO)
                 delay = self.interval
             except Offline as exc:
-                delay = min(self.max_backoff, max(self.interval, delay * 2))
-                log.warning("central offline (%s); retrying in %.0f s", exc, delay)
+                delay = self.backoff.failed()
+                log.warning("central offline (%s); retrying in %.1f s", exc, delay)
             except SyncStopped as exc:
                 log.error("%s", exc)
                 delay = self.max_backoff * 5
             except Refused as exc:
                 # A repeated request (the network duplicated it) or a clock off by minutes:
                 # nothing was applied twice; sign afresh and try again later.
-                delay = min(self.max_backoff, max(self.interval, delay * 2))
-                log.warning("central refused a sync request (%s); retrying in %.0f s", exc, delay)
+                delay = self.backoff.failed()
+                log.warning("central refused a sync request (%s); retrying in %.1f s", exc, delay)
             except Exception:  # keep selling whatever sync does
                 log.exception("sync failed")
-                delay = self.max_backoff
+                delay = max(self.backoff.failed(), self.interval)
 
     def stop(self) -> None:
         self.stopping.set()

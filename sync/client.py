@@ -3,20 +3,37 @@
 Every request but enrolment is signed with the device key. Transport failures, timeouts
 and 5xx answers are ``Offline`` (retry later); a 4xx answer is ``Refused`` with central's
 error code (``device_revoked``, ``fork_detected``, ``seq_gap``, …).
+
+Over HTTPS central's certificate is always verified: against the system's CAs, or against
+``ca_file`` for a brand that runs its own CA. One :func:`new_session` per edge carries the
+sync loop, authorizations and the CLI's calls over a few kept-alive connections.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable
 from urllib.parse import urlencode
 
 import requests
+from requests.adapters import HTTPAdapter
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .protocol import sign_request, utcnow
 
 DEFAULT_TIMEOUT = 10.0
+POOL_SIZE = 4
+"""Connections kept open to central: the sync loop, authorizations from till threads, the CLI."""
+
+
+def new_session(pool_size: int = POOL_SIZE) -> requests.Session:
+    """A session whose connections to central are kept alive and shared between threads."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
 
 
 class SyncError(Exception):
@@ -48,13 +65,16 @@ class SyncClient:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
+        ca_file: str | None = None,
         now: Callable = utcnow,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # Passed with every request: a session-wide ``verify`` loses to REQUESTS_CA_BUNDLE.
+        self.verify: str | bool = ca_file or True
         self.device_id = device_id
         self._key = key
         self.timeout = timeout
-        self._session = session or requests.Session()
+        self._session = session or new_session()
         self._now = now
 
     def _call(self, method: str, path: str, payload: Any = None, *, signed: bool = True,
@@ -67,8 +87,13 @@ class SyncClient:
         try:
             response = self._session.request(
                 method, self.base_url + full_path, data=body or None, headers=headers,
-                timeout=timeout or self.timeout,
+                timeout=timeout or self.timeout, verify=self.verify,
             )
+        except requests.exceptions.SSLError as exc:
+            found = re.search(r"certificate verify failed: ([^(')]+)", str(exc))
+            reason = found.group(1).strip() if found else "TLS handshake failed"
+            raise Offline(f"central at {self.base_url} presented a certificate this box does not trust "
+                          f"({reason}); for a private CA set central_ca_file (--ca-file)") from None
         except requests.RequestException as exc:
             raise Offline(f"central at {self.base_url} unreachable: {exc.__class__.__name__}") from None
         if response.status_code >= 500:
@@ -87,6 +112,15 @@ class SyncClient:
         """Bind this device's key to a store with a one-time token."""
         return self._call("POST", "/enroll", {"token": token, "device_id": self.device_id,
                                               "public_key": public_key, "store": store}, signed=False)
+
+    def request_pairing(self, public_key: str, store: str | None) -> dict[str, Any]:
+        """Ask for a pairing code for this device (head office approves it instead of a token)."""
+        return self._call("POST", "/pairings", {"device_id": self.device_id, "public_key": public_key,
+                                                "store": store}, signed=False)
+
+    def poll_pairing(self, code: str, secret: str) -> dict[str, Any]:
+        """``{"status": "pending"}`` until approved, then the enrolment reply (once)."""
+        return self._call("POST", "/pairings/poll", {"code": code, "secret": secret}, signed=False)
 
     def head(self) -> dict[str, Any]:
         return self._call("GET", "/head")

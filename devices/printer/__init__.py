@@ -15,7 +15,7 @@ from .capabilities import import_escpos
 import_escpos()
 
 from .base import CODE_PAGE_FIXES, DEFAULT_PROFILE, DEFAULT_WIDTH, open_printer  # noqa: E402
-from .forms import kick_drawer, print_card, print_registration_form, test_page  # noqa: E402
+from .forms import kick_drawer, print_card, print_pairing_code, print_registration_form, test_page  # noqa: E402
 from .receipt import Payment, Receipt, ReceiptLine, print_receipt  # noqa: E402
 from .status import printer_status  # noqa: E402
 
@@ -29,6 +29,7 @@ __all__ = [
     "kick_drawer",
     "open_printer",
     "print_card",
+    "print_pairing_code",
     "print_receipt",
     "print_registration_form",
     "printer_status",

@@ -9,7 +9,7 @@ from escpos.escpos import Escpos
 
 from .job import Job, send
 
-__all__ = ["kick_drawer", "print_card", "print_registration_form", "test_page"]
+__all__ = ["kick_drawer", "print_card", "print_pairing_code", "print_registration_form", "test_page"]
 
 # One line per code page family, to check on paper that the printer's tables match its profile.
 CODE_PAGE_SAMPLE = "é ç ü ø ł ă ő є ж €"
@@ -57,6 +57,23 @@ def print_registration_form(printer: Escpos, brand: str, fields: Sequence[str | 
     for label in ("Signature", "Date"):
         job.line()
         job.pair(f"{label}:", "_" * max(job.width - len(label) - 3, 1))
+    job.cut()
+    job.send()
+
+
+def print_pairing_code(printer: Escpos, code: str, details: Sequence[tuple[str, str]], *,
+                       width: int | None = None) -> None:
+    """Print a new box's pairing code, large, with what head office needs to approve it. Cuts."""
+    job = Job(printer, width)
+    job.start()
+    job.centred("Pairing code", bold=True)
+    job.line()
+    job.title(code)
+    job.line()
+    for label, value in details:
+        job.pair(label, value)
+    job.line()
+    job.lines("Head office approves it with: fidelis-central enroll approve CODE --store STORE")
     job.cut()
     job.send()
 
