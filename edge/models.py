@@ -200,7 +200,7 @@ def fetch(model: type[BaseModel], field: str, value) -> BaseModel | None:
 
 
 class PrintJob(BaseModel):
-    """A receipt for the printer (``edge.printqueue``): queued, then printed or failed.
+    """A receipt for the printer (``edge.peripherals.printqueue``): queued, then printed or failed.
 
     ``claimed_at`` is set just before the bytes go to the printer and cleared when the
     printer could not be reached; a queued job found claimed after a restart may already be

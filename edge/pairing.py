@@ -68,7 +68,7 @@ def print_code(settings, code: str, expires_at: str, store: str | None, device_i
     """Print the code on the shop's receipt printer (``DeviceUnavailable`` when it cannot)."""
     from devices.printer import print_pairing_code
 
-    from .receipts import open_configured_printer
+    from .peripherals.receipts import open_configured_printer
 
     printer = open_configured_printer(settings)
     print_pairing_code(printer, code, [("Store", store or "(from head office)"), ("Device", device_id[:8]),

@@ -14,7 +14,6 @@ from sync.declared import BodyProblems, read
 from sync.untrusted import MalformedJson, parse_json
 
 from .errors import ApiError
-from .schemas import MAX_QTY, normalize_phone  # noqa: F401  (re-exported for callers)
 
 B = TypeVar("B")
 

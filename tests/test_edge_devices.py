@@ -33,7 +33,7 @@ from edge.peripherals import (
     notify_quote,
     notify_sale,
 )
-from edge.printqueue import INTERRUPTED
+from edge.peripherals.printqueue import INTERRUPTED
 from shared.times import format_time
 
 FAST = {"print_retry_initial": 0.05, "print_retry_max": 0.2, "serial_retry_initial": 0.05,
@@ -449,7 +449,7 @@ def test_device_status_endpoint_and_report(shop, edge_dir, tmp_path):
 
     report = {entry["device"]: entry for entry in device_report(app.extensions["fidelis_edge"])}
     assert report["printer"]["ok"] and report["printer"]["queued"] == 0
-    assert report["scanner"]["ok"]
+    assert report["scanner"]["ok"], report["scanner"]
     assert not report["display"]["ok"] and "no such device" in report["display"]["error"]
     assert report["counter"]["summary"] == "counter  not configured"
     assert all("\n" not in entry["summary"] for entry in report.values())

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import jsonify
 
 from ..errors import ApiError
-from ..tills import authenticate
 
-api = Blueprint("api", __name__, url_prefix="/api/v1")
-PUBLIC_ENDPOINTS = {"api.health"}
-
-
-@api.before_request
-def require_till_key():
-    """Every endpoint but /health needs ``Authorization: Bearer <till key>``."""
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return None
-    header = request.headers.get("Authorization", "")
-    scheme, _, key = header.partition(" ")
-    till = authenticate(key.strip()) if scheme.lower() == "bearer" and key.strip() else None
-    if till is None:
-        raise ApiError(401, "unauthorized", "a valid till key is required: Authorization: Bearer <key>")
-    g.till = till
-    return None
-
-
-from . import customers, devices, meta, sales  # noqa: E402,F401  (routes register on import)
+from .blueprint import PUBLIC_ENDPOINTS, api  # noqa: F401  (the app registers it)
+from . import customers, devices, meta, sales  # noqa: F401  (routes register on import)
 
 
 def error_response(error: ApiError):

@@ -6,7 +6,7 @@ from flask import jsonify, request
 
 from .. import customers, rulebook
 from ..accounts import customer_view
-from . import api
+from .blueprint import api
 from .context import body, box, now
 from .idempotency import idempotent
 

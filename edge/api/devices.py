@@ -12,8 +12,8 @@ from ..accounts import customer_view
 from ..errors import ApiError, not_found
 from ..models import PrintJob
 from ..peripherals import get_peripherals
-from ..printqueue import job_view
-from . import api
+from ..peripherals.printqueue import job_view
+from .blueprint import api
 from .context import now
 
 _SECONDS = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9})?")

@@ -6,7 +6,7 @@ from flask import jsonify
 
 from ..openapi import document
 from ..status import status
-from . import api
+from .blueprint import api
 from .context import box
 
 

@@ -6,7 +6,8 @@ from flask import current_app, g, jsonify
 
 from .. import returns, sales
 from ..peripherals import notify_quote, notify_sale
-from . import api, idempotency
+from . import idempotency
+from .blueprint import api
 from .context import body, box, now
 from .idempotency import idempotent
 

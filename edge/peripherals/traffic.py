@@ -9,9 +9,9 @@ from typing import Callable
 
 from shared.times import format_time
 
-from .box import EdgeBox
-from .peripheral_settings import _utc_now
-from .db import database, write_transaction
+from ..box import EdgeBox
+from .settings import _utc_now
+from ..db import database, write_transaction
 
 log = logging.getLogger("fidelis.edge.peripherals")
 

@@ -25,8 +25,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .box import EdgeBox
-from .peripheral_settings import (  # noqa: F401  (re-exported)
+from ..box import EdgeBox
+from .settings import (  # noqa: F401  (re-exported)
     CONFIG_FILE,
     DEVICES,
     ENVIRONMENT,
@@ -36,7 +36,7 @@ from .peripheral_settings import (  # noqa: F401  (re-exported)
     load_settings,
     prepare_escpos_cache,
 )
-from .peripheral_settings import _utc_now
+from .settings import _utc_now
 from .scanhub import ScanHub
 from .traffic import TrafficRecorder
 
@@ -259,7 +259,7 @@ def device_report(box: EdgeBox | Path) -> list[dict[str, Any]]:
     ok), ``reachable``, ``error``, ``detail`` (one line) and ``summary`` (``detail`` after the
     device name), plus ``paper`` and the print queue counts for the printer.
     """
-    from .devices_cli import probe_devices
+    from .probe import probe_devices
 
     return probe_devices(box)
 

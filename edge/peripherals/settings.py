@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from devices import DeviceConfigError, PeripheralURL, parse_url
 from devices.url import PRINTER_KINDS, SERIAL_KINDS
 
-from .box import BoxError
+from ..box import BoxError
 
 log = logging.getLogger("fidelis.edge.peripherals")
 

@@ -8,8 +8,8 @@ from typing import Any
 from devices import DeviceConfigError, DeviceUnavailable
 from shared.times import parse_time
 
-from . import accounts, rulebook, sales
-from .models import Customer
+from .. import accounts, rulebook, sales
+from ..models import Customer
 
 # printer_status()'s error when the printer gave no status reply: some printers (and print
 # servers) never answer DLE EOT, yet print fine.
@@ -36,7 +36,7 @@ def open_configured_printer(settings):
     except DeviceConfigError as exc:
         keys = ["printer"] + [k for k in ("printer_profile", "paper_width") if getattr(settings, k)]
         where = " / ".join(settings.source(k) for k in keys)
-        from .peripherals import PeripheralConfigError
+        from .settings import PeripheralConfigError
 
         raise PeripheralConfigError(f"{where}: {exc}") from None
 

@@ -29,11 +29,11 @@ from devices import DeviceUnavailable
 from shared.times import format_time, parse_time
 from sync.backoff import Backoff
 
-from . import sales
-from .box import EdgeBox
-from .db import database, write_transaction
-from .errors import ApiError
-from .models import PrintJob
+from .. import sales
+from ..box import EdgeBox
+from ..db import database, write_transaction
+from ..errors import ApiError
+from ..models import PrintJob
 from .receipts import (  # noqa: F401  (re-exported for the CLI)
     NO_STATUS_REPLY,
     RECEIPT,

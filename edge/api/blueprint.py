@@ -1,0 +1,28 @@
+"""The till API's blueprint and its gate: every endpoint but ``/health`` needs a till key.
+
+A leaf module: the route modules register on ``api``, and the package imports them.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, request
+
+from ..errors import ApiError
+from ..tills import authenticate
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+PUBLIC_ENDPOINTS = {"api.health"}
+
+
+@api.before_request
+def require_till_key():
+    """Every endpoint but /health needs ``Authorization: Bearer <till key>``."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.partition(" ")
+    till = authenticate(key.strip()) if scheme.lower() == "bearer" and key.strip() else None
+    if till is None:
+        raise ApiError(401, "unauthorized", "a valid till key is required: Authorization: Bearer <key>")
+    g.till = till
+    return None
