@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import box as boxes
-from . import tills
+from . import storage, tills
+from .backup_cli import add_backup_commands
 from .changelog import export_lines
 from .devices_cli import add_device_commands
+from .migrations import SchemaTooNew
 from .status import status
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8701
@@ -79,6 +81,11 @@ def cmd_status(args: argparse.Namespace) -> None:
     print(f"rules version    {report['rules_version']}")
     print(f"central          {report['central'] or 'none (standalone)'}  [{report['sync_state']}]")
     print(f"online           {'yes' if report['online'] else 'no'}")
+    database = report["database"]
+    if database["read_only"]:
+        print(f"database         CORRUPT, serving read-only ({database['reason']}); see 'fidelis-edge doctor'")
+    else:
+        print("database         ok")
 
 
 def cmd_provision(args: argparse.Namespace) -> None:
@@ -127,15 +134,15 @@ def cmd_sync(args: argparse.Namespace) -> None:
 
 
 def cmd_doctor(args: argparse.Namespace) -> None:
-    from .doctor import checks
+    from .doctor import Check, checks
 
-    results = checks(args.data_dir)
+    results = [Check(*result) for result in checks(args.data_dir)]
     if args.json:
-        print(json.dumps({"checks": [{"name": n, "ok": ok, "detail": d} for n, ok, d in results]}))
+        print(json.dumps({"ok": all(r.ok for r in results), "checks": [r._asdict() for r in results]}))
     else:
-        for name, ok, detail in results:
-            print(f"{'ok  ' if ok else 'FAIL'} {name:<10} {detail}")
-    failed = [name for name, ok, _ in results if not ok]
+        for result in results:
+            print(result.line())
+    failed = [r.name for r in results if not r.ok]
     if failed:
         raise CliError(f"{len(failed)} check(s) failed: {', '.join(failed)}")
 
@@ -149,17 +156,21 @@ def cmd_log_export(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    import waitress
-
     from .app import create_app
+    from .service import AlreadyServing, lock_data_dir, run_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from .syncer import SyncLoop, setting
 
+    try:
+        lock = lock_data_dir(args.data_dir)  # noqa: F841  (held until the process exits)
+    except (AlreadyServing, FileNotFoundError) as exc:
+        raise CliError(str(exc) if isinstance(exc, AlreadyServing) else
+                       f"no edge in {args.data_dir}: run 'fidelis-edge init --store CODE' first") from None
     app = create_app(args.data_dir)
     box = app.extensions["fidelis_edge"]
     loop = None
-    if not args.no_sync and setting("central_url"):
+    if not args.no_sync and setting("central_url") and storage.corrupt_reason() is None:
         loop = SyncLoop(box, interval=args.sync_interval, max_backoff=args.sync_max_backoff)
         loop.start()
     _hint(f"fidelis-edge serving the till API on http://{args.host}:{args.port}/api/v1 (store {box.store_code}; "
@@ -168,7 +179,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     # counter's pending visits) and the sync loop stops between exchanges.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="fidelis-edge")
+        run_server(app, args.host, args.port, args.threads)
     finally:
         if loop:
             loop.stop()
@@ -217,11 +228,14 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--after", type=int, default=0, help="only entries with seq greater than this")
 
     add_device_commands(commands, add)
+    add_backup_commands(commands, add)
 
     serve = add("serve", cmd_serve, "serve the till API (and the sync loop, once provisioned)",
                 "fidelis-edge serve --host 0.0.0.0 --port 8701")
-    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    serve.add_argument("--host", default=os.environ.get("FIDELIS_HOST") or DEFAULT_HOST,
+                       help=f"address to listen on (default $FIDELIS_HOST or {DEFAULT_HOST})")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("FIDELIS_PORT") or DEFAULT_PORT),
+                       help=f"port (default $FIDELIS_PORT or {DEFAULT_PORT})")
     serve.add_argument("--threads", type=int, default=8, help="request threads (default 8)")
     serve.add_argument("--no-sync", action="store_true", help="do not run the background sync loop")
     serve.add_argument("--sync-interval", type=float, default=5.0, help="seconds between syncs (default 5)")
@@ -235,8 +249,8 @@ def _parser() -> argparse.ArgumentParser:
 
     add("sync", cmd_sync, "push every local entry and pull the feed now; exit 0 when all are acknowledged",
         "fidelis-edge sync")
-    add("doctor", cmd_doctor, "check database, keys, clock, central and devices; one line each",
-        "fidelis-edge doctor")
+    add("doctor", cmd_doctor, "check database, keys, certificate, clock, central, disk, backlog, backups and "
+        "devices; one line each with the fix; exit 1 when any fails", "fidelis-edge doctor --json")
     return parser
 
 
@@ -247,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     args.json = getattr(args, "json", False)
     try:
         args.func(args)
-    except (CliError, boxes.BoxError) as exc:
+    except (CliError, boxes.BoxError, SchemaTooNew) as exc:
         print(f"fidelis-edge: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from importlib.metadata import PackageNotFoundError, version
@@ -126,7 +127,10 @@ SCHEMAS: dict[str, Any] = {
     },
     "Status": {"type": "object", "properties": {
         "store": _STR, "device_id": _STR, "device_public_key": _STR, "pending_entries": _INT,
-        "last_sync": {"type": "string", "nullable": True}, "rules_version": _INT, "online": {"type": "boolean"}}},
+        "last_sync": {"type": "string", "nullable": True}, "rules_version": _INT, "online": {"type": "boolean"},
+        "database": {"type": "object", "properties": {
+            "integrity": {"type": "string", "enum": ["ok", "corrupt"]}, "read_only": {"type": "boolean"},
+            "reason": {"type": "string", "nullable": True}}}}},
 }
 
 
@@ -152,7 +156,9 @@ def _query(name: str) -> dict[str, Any]:
 
 
 PATHS: dict[str, Any] = {
-    "/api/v1/health": {"get": {**_op("Liveness", {"200": _json({"type": "object"}, "ok")}), "security": []}},
+    "/api/v1/health": {"get": {**_op("Liveness", {"200": _json({"type": "object", "properties": {
+        "status": {"type": "string", "enum": ["ok", "read_only"]}, "reason": _STR}},
+        "ok; read_only (with the reason) when the database failed its integrity check")}), "security": []}},
     "/api/v1/status": {"get": _op("Edge status", {"200": _json(_ref("Status"), "status")})},
     "/api/v1/openapi.json": {"get": _op("This document", {"200": _json({"type": "object"}, "OpenAPI 3")})},
     "/api/v1/customers": {"post": _op(
@@ -173,6 +179,27 @@ PATHS: dict[str, Any] = {
 }
 
 
+_CORRUPT = ("database_corrupt: the database failed its integrity check; the box serves read-only and "
+            "refuses every write until a backup is restored (details.reason)")
+_FULL = ("storage_full: the box cannot write to its disk (full or read-only); nothing was written; "
+         "the same request succeeds once space is freed")
+_READ_ONLY_POSTS = {"/api/v1/baskets/quote"}
+
+
+def _with_storage_errors(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every write may meet a corrupt database (503) or a full disk (507)."""
+    result = copy.deepcopy(paths)
+    for path, operations in result.items():
+        operation = operations.get("post")
+        if operation is None or path in _READ_ONLY_POSTS:
+            continue
+        responses = operation["responses"]
+        earlier = responses.get("503", {}).get("description")
+        responses["503"] = _json(_ref("Error"), f"{earlier}; or {_CORRUPT}" if earlier else _CORRUPT)
+        responses["507"] = _json(_ref("Error"), _FULL)
+    return result
+
+
 def document() -> dict[str, Any]:
     """The whole OpenAPI document."""
     try:
@@ -188,5 +215,5 @@ def document() -> dict[str, Any]:
             "securitySchemes": {"tillKey": {"type": "http", "scheme": "bearer"}},
             "schemas": SCHEMAS,
         },
-        "paths": PATHS,
+        "paths": _with_storage_errors(PATHS),
     }
