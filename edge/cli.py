@@ -163,7 +163,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from .syncer import SyncLoop, setting
 
     try:
-        lock = lock_data_dir(args.data_dir)  # noqa: F841  (held until the process exits)
+        # One server per data directory (one writer), and restore knows one is running.
+        lock = lock_data_dir(args.data_dir)
     except (AlreadyServing, FileNotFoundError) as exc:
         raise CliError(str(exc) if isinstance(exc, AlreadyServing) else
                        f"no edge in {args.data_dir}: run 'fidelis-edge init --store CODE' first") from None
@@ -186,6 +187,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         peripherals = app.extensions.get("fidelis_peripherals")
         if peripherals is not None:
             peripherals.stop()
+        lock.close()
 
 
 def _parser() -> argparse.ArgumentParser:
