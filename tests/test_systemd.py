@@ -107,7 +107,18 @@ def analyze():
         pytest.skip(f"systemd-analyze security --offline cannot run here: {probe.stderr.strip()[:200]}")
 
 
-def test_the_wheel_installs_into_a_scratch_root_ready_for_three_commands(box):
+@pytest.fixture(scope="module")
+def selling(box) -> str:
+    """The three commands the install prints (standalone: init instead of provision); the till key."""
+    key_file = box.root / "till.key"
+    if not key_file.exists():
+        assert box.edge("init", "--store", "S001").returncode == 0
+        key_file.write_text(box.edge("till", "add", "--name", "till-1").stdout.strip())
+        assert box.systemctl("start") == 0
+    return key_file.read_text()
+
+
+def test_the_wheel_installs_into_a_scratch_root_ready_for_three_commands(box, selling):
     root = box.root
     passwd = {line.split(":")[0]: line.split(":") for line in (root / "etc/passwd").read_text().splitlines()}
     groups = {line.split(":")[0]: line.split(":")[3].split(",") for line in (root / "etc/group").read_text().splitlines()}
@@ -122,15 +133,9 @@ def test_the_wheel_installs_into_a_scratch_root_ready_for_three_commands(box):
     assert (root / "etc/fidelis/edge.toml").exists()
     assert "fidelis-edge provision --central" in box.install_output
     assert "systemctl start fidelis-edge" in box.install_output
-
-    # The three commands the install prints (standalone here: init instead of provision).
-    assert box.edge("init", "--store", "S001").returncode == 0
-    key = box.edge("till", "add", "--name", "till-1").stdout.strip()
-    assert box.systemctl("start") == 0
-    sale = requests.post(f"{box.url}/sales", headers={"Authorization": f"Bearer {key}"}, timeout=10, json={
+    sale = requests.post(f"{box.url}/sales", headers={"Authorization": f"Bearer {selling}"}, timeout=10, json={
         "lines": [{"sku": "A1", "qty": 1, "unit_price": 1000}], "payments": [{"method": "cash", "amount": 1000}]})
     assert sale.status_code == 201, sale.text
-    (box.root / "till.key").write_text(key)
 
 
 def test_units_verify_and_score_within_the_targets(box, analyze, tmp_path):
@@ -174,8 +179,8 @@ def _add_migration(source: Path) -> None:
                           '"CREATE TABLE IF NOT EXISTS release_probe (x INTEGER)"))\n')
 
 
-def test_a_release_that_does_not_become_ready_is_rolled_back_and_a_good_one_switched_to(box, workdir):
-    key = (box.root / "till.key").read_text()
+def test_a_release_that_does_not_become_ready_is_rolled_back_and_a_good_one_switched_to(box, selling, workdir):
+    key = selling
     sold = _count_sales(box.data)
     broken = build_wheel(workdir, "0.1.1", _break_after_migrating)
     result = box.upgrade(broken)
