@@ -75,11 +75,14 @@ def test_central_under_gunicorn_with_three_workers_serves_edges_and_says_ready(d
     try:
         assert notify.recv(4096).startswith(b"READY=1")  # Type=notify: gunicorn says it itself
         url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
+        # The arbiter listens at once; each worker answers once it has imported the app, which
+        # takes seconds on a loaded machine: wait on any failure, not only a refused connection.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
             try:
-                if requests.get(f"{url}/api/v1/health", timeout=1).ok:
+                if requests.get(f"{url}/api/v1/health", timeout=5).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.1)
         assert len(_children(server.pid)) == 3
         edge = EdgeNode(tmp_path / "edge", url, central("enroll", "create", "--store", "S001"))
