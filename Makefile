@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 
 # Tools the tests drive as real peers (socat pty pairs for the serial devices, libfaketime
 # for an edge whose clock moves while central is down, dig and avahi as mDNS peers that share
-# no code with python-zeroconf; the tests start avahi-daemon only inside network namespaces).
+# no code with python-zeroconf (avahi-daemon runs only inside network namespaces), systemd's
+# tools to check the units and to install a box into a scratch root).
 system-deps:
 	@command -v socat >/dev/null || { \
 	  echo "installing socat (serial port pairs for the device tests)"; \
@@ -30,6 +31,9 @@ system-deps:
 	@command -v avahi-browse >/dev/null || { \
 	  echo "installing avahi-daemon and avahi-utils (discovery tested next to avahi, inside a network namespace)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq avahi-daemon avahi-utils >/dev/null; }
+	@command -v systemd-analyze >/dev/null && command -v systemd-sysusers >/dev/null || { \
+	  echo "installing systemd (systemd-analyze verify/security and systemd-sysusers for the unit tests)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null; }
 
 test: $(STAMP) system-deps
 	$(BIN)/pytest -n 2 -q

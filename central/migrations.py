@@ -89,7 +89,9 @@ def migrate() -> int:
         models.SchemaVersion.create_table(safe=True)
     version = current_version()
     if version > LATEST:
-        raise RuntimeError(f"database schema {version} is newer than this software ({LATEST}); upgrade fidelis")
+        # An older release must never write into a schema it does not know (a rollback).
+        raise CentralError(500, "schema_newer", f"database schema {version} is newer than this software "
+                           f"({LATEST}): a newer release made it; install that release again")
     for number, step in enumerate(MIGRATIONS, start=1):
         with db.database.atomic():
             if db.is_postgres():

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from peewee import DatabaseError
 
 from shared.rules import DEFAULT_DOCUMENT, Problem, parse_rules
 from shared.times import format_time
 from sync.entry import generate_private_key, load_private_key, public_key_raw_b64, write_private_key_file
 
+from . import storage
 from .changelog import ChangeLog
 from .db import database, open_database, write_transaction
 from .models import RulesVersion, Setting
@@ -131,10 +133,21 @@ def load(data_dir: Path) -> EdgeBox:
         raise BoxError(f"no edge in {data_dir}: run 'fidelis-edge init --store CODE' first")
     if key_path.stat().st_mode & 0o077:
         raise BoxError(f"{key_path} is readable by others; run 'chmod 600 {key_path}'")
-    if database.database != str(db_path) or database.is_closed():
-        open_database(str(db_path))
-    device_id, store_code = _setting("device_id"), _setting("store_code")
-    if not device_id or not store_code:
-        raise BoxError(f"the edge in {data_dir} is half-initialised: run 'fidelis-edge init' again")
-    key = load_private_key(key_path.read_bytes())
-    return EdgeBox(data_dir, store_code, device_id, key, ChangeLog(device_id, key))
+    storage.load_mark(data_dir)
+    try:
+        if database.database != str(db_path) or database.is_closed():
+            open_database(str(db_path))
+        device_id, store_code = _setting("device_id"), _setting("store_code")
+        if not device_id or not store_code:
+            raise BoxError(f"the edge in {data_dir} is half-initialised: run 'fidelis-edge init' again")
+        key = load_private_key(key_path.read_bytes())
+        return EdgeBox(data_dir, store_code, device_id, key, ChangeLog(device_id, key))
+    except DatabaseError as exc:
+        kind = storage.classify(exc)
+        if kind == storage.DATABASE_CORRUPT:
+            storage.mark_corrupt(data_dir, f"SQLite: {exc}")
+            raise BoxError(f"the database {db_path} is corrupt ({exc}): restore the last good backup "
+                           "(fidelis-edge doctor names it)") from None
+        if kind == storage.STORAGE_FULL:
+            raise BoxError(f"cannot open {db_path} ({exc}): is the disk full or read-only?") from None
+        raise

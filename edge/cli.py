@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import box as boxes
-from . import rejections, tills, tls
+from . import rejections, storage, tills, tls
+from .backup_cli import add_backup_commands
 from .changelog import export_lines
 from .config import BY_NAME, SETTINGS, ConfigError
 from .config import load as load_config
 from .devices_cli import add_device_commands
+from .migrations import SchemaTooNew
 from .network_cli import NetworkCommandError, add_network_commands
 from .status import status
 
@@ -91,6 +93,11 @@ def cmd_status(args: argparse.Namespace) -> None:
     print(f"rules version    {report['rules_version']}")
     print(f"central          {report['central'] or 'none (standalone)'}  [{report['sync_state']}]")
     print(f"online           {'yes' if report['online'] else 'no'}")
+    database = report["database"]
+    if database["read_only"]:
+        print(f"database         CORRUPT, serving read-only ({database['reason']}); see 'fidelis-edge doctor'")
+    else:
+        print("database         ok")
 
 
 def cmd_provision(args: argparse.Namespace) -> None:
@@ -148,15 +155,15 @@ def cmd_sync(args: argparse.Namespace) -> None:
 
 
 def cmd_doctor(args: argparse.Namespace) -> None:
-    from .doctor import checks
+    from .doctor import Check, checks
 
-    results = checks(args.data_dir)
+    results = [Check(*result) for result in checks(args.data_dir)]
     if args.json:
-        print(json.dumps({"checks": [{"name": n, "ok": ok, "detail": d} for n, ok, d in results]}))
+        print(json.dumps({"ok": all(r.ok for r in results), "checks": [r._asdict() for r in results]}))
     else:
-        for name, ok, detail in results:
-            print(f"{'ok  ' if ok else 'FAIL'} {name:<10} {detail}")
-    failed = [name for name, ok, _ in results if not ok]
+        for result in results:
+            print(result.line())
+    failed = [r.name for r in results if not r.ok]
     if failed:
         raise CliError(f"{len(failed)} check(s) failed: {', '.join(failed)}")
 
@@ -203,18 +210,25 @@ def cmd_log_dismiss(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     from .app import create_app
     from .network_cli import start_advertising
-    from .serving import plan, serve
+    from .service import AlreadyServing, lock_data_dir, run_server
+    from .serving import plan
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from .syncer import SyncLoop, setting
 
     conf = args.conf
+    try:
+        # One server per data directory (one writer), and restore knows one is running.
+        lock = lock_data_dir(args.data_dir)
+    except (AlreadyServing, FileNotFoundError) as exc:
+        raise CliError(str(exc) if isinstance(exc, AlreadyServing) else
+                       f"no edge in {args.data_dir}: run 'fidelis-edge init --store CODE' first") from None
     fingerprint, _ = tls.ensure_certificate(args.data_dir)  # a box initialised before TLS gets one now
     app = create_app(args.data_dir)
     box = app.extensions["fidelis_edge"]
     listener = plan(conf.host, conf.port, conf.tls)
     loop = None
-    if not args.no_sync and setting("central_url"):
+    if not args.no_sync and setting("central_url") and storage.corrupt_reason() is None:
         loop = SyncLoop(box, interval=conf.sync_interval, max_backoff=conf.sync_max_backoff)
         loop.start()
     advertiser = start_advertising(listener, box, fingerprint, conf.advertise, bool(setting("central_url")))
@@ -227,7 +241,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     # counter's pending visits) and the sync loop stops between exchanges.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        serve(app, listener, conf.threads, args.data_dir)
+        run_server(app, listener, conf.threads, args.data_dir)
     finally:
         if advertiser:
             advertiser.stop()
@@ -236,6 +250,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         peripherals = app.extensions.get("fidelis_peripherals")
         if peripherals is not None:
             peripherals.stop()
+        lock.close()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -288,6 +303,7 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true", help="every rejected entry")
 
     add_device_commands(commands, add)
+    add_backup_commands(commands, add)
 
     serve = add("serve", cmd_serve, "serve the till API (and the sync loop, once provisioned)",
                 "fidelis-edge serve --host 0.0.0.0 --port 8701")
@@ -321,8 +337,8 @@ def _parser() -> argparse.ArgumentParser:
 
     add("sync", cmd_sync, "push every local entry and pull the feed now; exit 0 when all are acknowledged "
         "and none is rejected", "fidelis-edge sync")
-    add("doctor", cmd_doctor, "check database, keys, clock, central, rejected entries and devices; one line each",
-        "fidelis-edge doctor")
+    add("doctor", cmd_doctor, "check database, keys, certificate, clock, central, rejected entries, disk, backlog, "
+        "backups and devices; one line each with the fix; exit 1 when any fails", "fidelis-edge doctor --json")
     return parser
 
 
@@ -344,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _configure(args)
         args.func(args)
-    except (CliError, boxes.BoxError, ConfigError, tls.TlsError, NetworkCommandError) as exc:
+    except (CliError, boxes.BoxError, ConfigError, tls.TlsError, NetworkCommandError, SchemaTooNew) as exc:
         print(f"fidelis-edge: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

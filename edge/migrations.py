@@ -1,6 +1,11 @@
 """Schema migrations, numbered, applied in order, tracked in ``PRAGMA user_version``.
 
-Add a migration by appending a function to ``MIGRATIONS``; never edit a shipped one.
+Forward only: each migration runs in its own transaction together with the version bump, so
+a failure leaves the database at the previous version, whole. Before the first migration
+that changes an existing database, a ``pre-upgrade`` backup is taken (``edge.backups``). A
+database newer than this software is refused (``SchemaTooNew``): an older release must never
+write into a schema it does not know. Add a migration by appending a function to
+``MIGRATIONS``; never edit a shipped one.
 """
 
 from __future__ import annotations
@@ -42,7 +47,12 @@ def _sync_state(db: SqliteDatabase) -> None:
 MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [_initial_schema, _sync_state]
 
 
+class SchemaTooNew(Exception):
+    """The database was migrated by a newer release; this one must not open it."""
+
+
 def schema_version(db: SqliteDatabase) -> int:
+    """The migration the database is at (0 for a new file)."""
     return db.execute_sql("PRAGMA user_version").fetchone()[0]
 
 
@@ -50,9 +60,18 @@ def migrate(db: SqliteDatabase) -> int:
     """Apply every migration newer than the database's version; return the new version."""
     current = schema_version(db)
     if current > len(MIGRATIONS):
-        raise RuntimeError(
-            f"database schema {current} is newer than this software ({len(MIGRATIONS)}); upgrade fidelis"
+        raise SchemaTooNew(
+            f"database schema {current} is newer than this software ({len(MIGRATIONS)}): a newer release "
+            "made it; install that release again (or restore a pre-upgrade backup)"
         )
+    if 0 < current < len(MIGRATIONS):
+        from pathlib import Path
+
+        from .backups import take_pre_upgrade
+
+        # The file may be anywhere (tests, a technician's copy); its backups go beside it.
+        path = Path(db.database)
+        take_pre_upgrade(path.parent, database=path)
     for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
         with db.atomic():
             step(db)

@@ -6,6 +6,7 @@ takes and answers which, and every error a route can give.
 
 from __future__ import annotations
 
+import copy
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -94,7 +95,7 @@ _ONE_OF = "give exactly one of card, phone or email (400 bad_lookup otherwise)"
 _WRITE = ("400", "401", "409", "413", "422", "503")
 _CREATED_ID = "$response.body#/id"
 PATHS: dict[str, Any] = {
-    "/api/v1/health": {"get": {**_op("Liveness", _json_ok("200", "Health", "ok"), errors=()),
+    "/api/v1/health": {"get": {**_op("Liveness", _json_ok("200", "Health", "ok; read_only (with the reason) when the database failed its integrity check"), errors=()),
                                "security": []}},
     "/api/v1/status": {"get": _op("Edge status", {"200": _json(_ref("Status"), "status")})},
     "/api/v1/openapi.json": {"get": _op("This document", {"200": _json({"type": "object"}, "OpenAPI 3")})},
@@ -149,6 +150,27 @@ PATHS.update({
 })
 
 
+_CORRUPT = ("database_corrupt: the database failed its integrity check; the box serves read-only and "
+            "refuses every write until a backup is restored (details.reason)")
+_FULL = ("storage_full: the box cannot write to its disk (full or read-only); nothing was written; "
+         "the same request succeeds once space is freed")
+_READ_ONLY_POSTS = {"/api/v1/baskets/quote"}
+
+
+def _with_storage_errors(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every write may meet a corrupt database (503) or a full disk (507)."""
+    result = copy.deepcopy(paths)
+    for path, operations in result.items():
+        operation = operations.get("post")
+        if operation is None or path in _READ_ONLY_POSTS:
+            continue
+        responses = operation["responses"]
+        earlier = responses.get("503", {}).get("description")
+        responses["503"] = _json(_ref("Error"), f"{earlier}; or {_CORRUPT}" if earlier else _CORRUPT)
+        responses["507"] = _json(_ref("Error"), _FULL)
+    return result
+
+
 def document() -> dict[str, Any]:
     """The whole OpenAPI document."""
     try:
@@ -164,5 +186,5 @@ def document() -> dict[str, Any]:
             "securitySchemes": {"tillKey": {"type": "http", "scheme": "bearer"}},
             "schemas": SCHEMAS,
         },
-        "paths": PATHS,
+        "paths": _with_storage_errors(PATHS),
     }

@@ -339,8 +339,14 @@ class Sale(Reply):
 
 
 class LogHead(Reply):
-    seq: int
-    hash: str
+    seq: int | None
+    hash: str | None
+
+
+class DatabaseState(Reply):
+    integrity: Literal["ok", "corrupt"]
+    read_only: bool
+    reason: str | None = None
 
 
 class Status(Reply):
@@ -353,13 +359,14 @@ class Status(Reply):
         description="SHA-256 of the TLS certificate (DER), AB:CD:… — tills pin it")] = None
     central: str | None = None
     log_head: LogHead
-    acked_seq: int
-    pending_entries: int
-    rejected_entries: int
+    acked_seq: int | None
+    pending_entries: int | None
+    rejected_entries: int | None
     last_sync: str | None
     sync_state: str
     rules_version: int | None
     online: bool
+    database: DatabaseState | None = None
 
 
 class PrintJob(Reply):
@@ -409,7 +416,8 @@ class Devices(Reply):
 
 
 class Health(Reply):
-    status: Literal["ok"]
+    status: Literal["ok", "read_only"]
+    reason: str | None = None
 
 
 REQUESTS = (Registration, Basket, SaleRequest, ReturnRequest)

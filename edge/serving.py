@@ -23,7 +23,7 @@ from typing import Any
 
 from . import tls
 
-__all__ = ["Listener", "is_loopback", "plan", "serve"]
+__all__ = ["Listener", "is_loopback", "plan", "bind", "Server"]
 
 log = logging.getLogger("fidelis.edge.serve")
 
@@ -62,20 +62,29 @@ def plan(host: str, port: int, tls_mode: str) -> Listener:
     return Listener(host, port, https)
 
 
-def serve(app: Any, listener: Listener, threads: int, data_dir: Path) -> None:
-    """Serve ``app`` until SIGTERM/SIGINT (which the caller turns into ``SystemExit``)."""
+@dataclass
+class Server:
+    """A bound server: ``run`` serves until ``close``; ``port`` is the port it really listens on."""
+
+    port: int
+    run: Any
+    close: Any
+
+
+def bind(app: Any, listener: Listener, threads: int, data_dir: Path) -> Server:
+    """Bind ``app`` to the listener's address: waitress for HTTP, cheroot with the box's
+    certificate for HTTPS (waitress has no TLS)."""
     if not listener.https:
         import waitress
 
-        waitress.serve(app, host=listener.host, port=listener.port, threads=threads, ident="fidelis-edge")
-        return
+        plain = waitress.create_server(app, host=listener.host, port=listener.port, threads=threads,
+                                       ident="fidelis-edge")
+        return Server(plain.effective_port, plain.run, plain.close)
     from cheroot import wsgi
     from cheroot.ssl.builtin import BuiltinSSLAdapter
 
     key_path, cert_path = tls.paths(data_dir)
-    server = wsgi.Server((listener.host, listener.port), app, numthreads=threads, server_name="fidelis-edge")
-    server.ssl_adapter = BuiltinSSLAdapter(str(cert_path), str(key_path))
-    try:
-        server.safe_start()
-    finally:
-        server.stop()
+    secure = wsgi.Server((listener.host, listener.port), app, numthreads=threads, server_name="fidelis-edge")
+    secure.ssl_adapter = BuiltinSSLAdapter(str(cert_path), str(key_path))
+    secure.prepare()
+    return Server(secure.bind_addr[1], secure.serve, secure.stop)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from . import rejections, rulebook, tls
+from peewee import DatabaseError
+
+from . import rejections, rulebook, storage, tls
 from .box import EdgeBox
 from .changelog import head
 from .models import LogEntry
@@ -20,7 +22,26 @@ def _fingerprint(box: EdgeBox) -> str | None:
 
 
 def status(box: EdgeBox) -> dict[str, Any]:
-    """Identity, log head, pending and rejected entries, sync state and the rules in force."""
+    """Identity, log head, pending entries, sync state, the rules in force and the database's state.
+
+    On a corrupt database whatever cannot be read is reported as None rather than failing.
+    """
+    identity = {"store": box.store_code, "device_id": box.device_id, "device_public_key": box.public_key_b64,
+                "fingerprint": _fingerprint(box)}
+    try:
+        report = {**identity, **_ledger_state()}
+    except DatabaseError as exc:
+        if storage.classify(exc) != storage.DATABASE_CORRUPT:
+            raise
+        storage.mark_corrupt(box.data_dir, f"SQLite: {exc}")
+        report = {**identity, "central": None, "log_head": {"seq": None, "hash": None}, "acked_seq": None,
+                  "pending_entries": None, "rejected_entries": None, "last_sync": None, "sync_state": "stopped", "rules_version": None,
+                  "online": False}
+    report["database"] = storage.state()
+    return report
+
+
+def _ledger_state() -> dict[str, Any]:
     seq, digest = head()
     acked_seq = int(setting("acked_seq", "0"))
     try:
@@ -28,10 +49,6 @@ def status(box: EdgeBox) -> dict[str, Any]:
     except rulebook.NoRules:
         rules_version = None
     return {
-        "store": box.store_code,
-        "device_id": box.device_id,
-        "device_public_key": box.public_key_b64,
-        "fingerprint": _fingerprint(box),
         "central": setting("central_url"),
         "log_head": {"seq": seq, "hash": digest},
         "acked_seq": acked_seq,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
+from .. import storage
 from ..openapi import document
 from ..status import status
 from .blueprint import api
@@ -12,6 +13,9 @@ from .context import box
 
 @api.get("/health")
 def health():
+    database = storage.state()
+    if database["read_only"]:
+        return jsonify({"status": "read_only", "reason": database["reason"]})
     return jsonify({"status": "ok"})
 
 
