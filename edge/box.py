@@ -23,7 +23,8 @@ from sync.entry import generate_private_key, load_private_key, public_key_raw_b6
 
 from . import storage
 from .changelog import ChangeLog
-from .db import database, open_database, write_transaction
+from .db import database, write_transaction
+from .migrations import open_database
 from .models import RulesVersion, Setting
 
 DEFAULT_DATA_DIR = "./var/edge"

@@ -27,21 +27,9 @@ PRAGMAS = {
 }
 
 database = SqliteDatabase(None, pragmas=PRAGMAS, lock_type="IMMEDIATE")
-"""The edge database, bound to a file by ``open_database``."""
+"""The edge database, bound to a file by ``edge.migrations.open_database``."""
 
 _write_lock = threading.RLock()
-
-
-def open_database(path: str) -> SqliteDatabase:
-    """Bind the database to ``path``, connect, and bring the schema up to date."""
-    from .migrations import migrate
-
-    if not database.is_closed():
-        database.close()
-    database.init(path, pragmas=PRAGMAS)
-    database.connect(reuse_if_open=True)
-    migrate(database)
-    return database
 
 
 @contextmanager

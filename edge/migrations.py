@@ -15,6 +15,7 @@ from typing import Callable
 from peewee import SqliteDatabase
 
 from . import models
+from .db import PRAGMAS, database
 
 
 _V1_TABLES = ["setting", "rulesversion", "till", "customer", "sale", "salereturn", "pointmovement", "logentry",
@@ -118,3 +119,13 @@ def _rejected_entries(db: SqliteDatabase) -> None:
 
 
 MIGRATIONS.append(_rejected_entries)
+
+
+def open_database(path: str) -> SqliteDatabase:
+    """Bind the edge database to ``path``, connect, and bring the schema up to date."""
+    if not database.is_closed():
+        database.close()
+    database.init(path, pragmas=PRAGMAS)
+    database.connect(reuse_if_open=True)
+    migrate(database)
+    return database
