@@ -8,11 +8,11 @@ unexpired holds: points promised to a sale whose entry has not arrived yet.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from shared.ledger import EPOCH, Balance, Holdings, Lot, Movement, balance, holdings
+from shared.ledger import Balance, Holdings, Movement, balance, holdings
+from shared.summary import Summary
 from shared.times import format_time
 from sync.bodies import usable_key
 from sync.canonical import MAX_SAFE_INTEGER
@@ -59,45 +59,6 @@ def fold_holdings(rows: Iterable[tuple], now: datetime) -> Holdings:
 
 
 SUMMARY_COLUMNS = ("ledger_total", "ledger_last_at", "ledger_last_available", "ledger_expiring")
-
-
-@dataclass(slots=True)
-class Summary:
-    """What a customer's movements add up to, kept on the customer row (a rebuildable cache).
-
-    When none of the movements lies in the future and none ever expires, every lot is
-    spendable and debits only move points between lots and debt, so the balance is exactly
-    ``total``: a push then needs no read of the customer's history. Otherwise the movements
-    are folded with ``shared.ledger.balance``. A property test checks the two agree, and
-    ``rebuild_summaries`` recomputes every summary from the movements.
-    """
-
-    total: int = 0
-    last_at: str | None = None
-    last_available: str | None = None
-    expiring: int = 0
-
-    def add(self, points: int, at: str, available_at: str | None, expires_at: str | None) -> None:
-        """Count one more movement (times in ``format_time`` form, which sorts as text)."""
-        self.total += points
-        if self.last_at is None or at > self.last_at:
-            self.last_at = at
-        start = available_at or at
-        if points > 0 and (self.last_available is None or start > self.last_available):
-            self.last_available = start
-        if expires_at is not None:
-            self.expiring += 1
-
-    def holdings(self, stamp: str) -> Holdings | None:
-        """The holdings at ``stamp`` if the short cut holds (one lot, or a debt), else None."""
-        if self.expiring or (self.last_at or "") > stamp or (self.last_available or "") > stamp:
-            return None
-        if self.total > 0:
-            return Holdings((Lot("balance", self.total, EPOCH, None),), 0)
-        return Holdings((), -self.total)
-
-    def values(self) -> tuple:
-        return (self.total, self.last_at, self.last_available, self.expiring)
 
 
 def summarise(rows: Iterable[tuple]) -> Summary:

@@ -11,10 +11,10 @@ so every local movement counts.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.ledger import EPOCH, REDEEM, Balance, Holdings, Lot, Movement, balance
+from shared.accounts import Account, offline_spendable
+from shared.ledger import EPOCH, Holdings, Lot, Movement
 from shared.rules import RuleSet
 from shared.times import parse_time
 
@@ -25,25 +25,6 @@ _MOVEMENTS_SQL = (
     "SELECT kind, points, at, id, available_at, expires_at, lot FROM pointmovement"
     " WHERE customer_id = ? AND (log_seq IS NULL OR log_seq > ?) ORDER BY at"
 )
-
-
-@dataclass
-class Account:
-    """What the edge knows of one customer's points."""
-
-    central: Holdings | None
-    local: list[Movement] = field(default_factory=list)
-    flagged_negative: bool = False  # central saw this customer below zero
-
-    def points(self, now: datetime) -> Balance:
-        """Central's holdings and this edge's later movements, folded at ``now``."""
-        if self.central is None:
-            return balance(self.local, now)
-        return balance(self.central.movements() + self.local, now)
-
-    def spent_here(self) -> int:
-        """Points this edge let the customer spend that central has not seen yet."""
-        return -sum(m.points for m in self.local if m.kind == REDEEM)
 
 
 def account(customer_id: str) -> Account:
@@ -83,16 +64,6 @@ def _holdings(available: int, pending: int, lots: str | None, debt: int) -> Hold
     if pending > 0:
         found.append(Lot("central-pending", pending, NEVER, None))
     return Holdings(tuple(found), max(0, -available))
-
-
-def offline_spendable(acct: Account, rules: RuleSet, now: datetime) -> int:
-    """What this edge lets the customer spend without asking central (docs/design.md §5).
-
-    The known balance (central's plus this edge's since), and never more than
-    ``redeem.offline_cap`` beyond what central has seen: each edge can add at most the cap
-    to the brand's exposure, whatever the customer does at other shops meanwhile.
-    """
-    return max(0, min(acct.points(now).available, rules.offline_cap - acct.spent_here()))
 
 
 def customer_view(customer: Customer, rules: RuleSet, now: datetime, acct: Account | None = None) -> dict:

@@ -1,0 +1,43 @@
+"""A customer's account as one shop sees it: central's last word plus the shop's own since.
+
+Central sends its holdings of the customer (open lots and debt, ``shared.ledger.Holdings``)
+with the last entry of this shop it had applied; the shop's own movements from later entries
+are ``local``. The balance is the fold of both at the shop's clock. Spending without asking
+central is bounded twice: by that balance, and by ``redeem.offline_cap`` less what this shop
+has already let the customer spend that central has not seen, so each shop adds at most the
+cap to the brand's exposure whatever happens elsewhere (docs/design.md §5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .ledger import REDEEM, Balance, Holdings, Movement, balance
+from .money import Points
+from .rules import RuleSet
+
+
+@dataclass
+class Account:
+    """What a shop knows of one customer's points."""
+
+    central: Holdings | None
+    local: list[Movement] = field(default_factory=list)
+    flagged_negative: bool = False  # central saw this customer below zero
+
+    def points(self, now: datetime) -> Balance:
+        """Central's holdings and this shop's later movements, folded at ``now``."""
+        if self.central is None:
+            return balance(self.local, now)
+        return balance(self.central.movements() + self.local, now)
+
+    def spent_here(self) -> Points:
+        """Points this shop let the customer spend that central has not seen yet."""
+        return -sum(m.points for m in self.local if m.kind == REDEEM)
+
+
+def offline_spendable(account: Account, rules: RuleSet, now: datetime) -> Points:
+    """What the shop lets the customer spend without asking central: the known balance, and
+    never more than ``redeem.offline_cap`` beyond what central has seen."""
+    return max(0, min(account.points(now).available, rules.offline_cap - account.spent_here()))
