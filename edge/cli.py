@@ -102,8 +102,7 @@ def cmd_status(args: argparse.Namespace) -> None:
 
 def cmd_provision(args: argparse.Namespace) -> None:
     from .provisioning import provision
-    from .syncer import SyncStopped, client_for, sync_once
-    from sync.client import SyncError
+    from .syncer import first_sync
 
     conf = args.conf
     if not conf.central_url or not conf.enrolment_token:
@@ -111,12 +110,10 @@ def cmd_provision(args: argparse.Namespace) -> None:
                        "in the config file or environment)")
     box, reply = provision(args.data_dir, conf.central_url, conf.enrolment_token, conf.central_ca_file)
     tls.ensure_certificate(args.data_dir)
-    try:
-        sync_once(box, client_for(box))
-        synced = True
-    except (SyncError, SyncStopped) as exc:
-        _hint(f"provisioned, but the first sync failed ({exc}); 'fidelis-edge sync' retries")
-        synced = False
+    failure = first_sync(box)
+    if failure:
+        _hint(f"provisioned, but the first sync failed ({failure}); 'fidelis-edge sync' retries")
+    synced = failure is None
     if args.json:
         print(json.dumps({"store": box.store_code, "device_id": box.device_id, "synced": synced}))
     else:

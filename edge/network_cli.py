@@ -70,8 +70,7 @@ def cmd_pair(args: argparse.Namespace) -> None:
     """Ask central for a code, print it, wait for head office's approval, enrol."""
     from .pairing import pair, print_code
     from .peripherals import load_settings
-    from .syncer import SyncStopped, client_for, sync_once
-    from sync.client import SyncError
+    from .syncer import first_sync
 
     central = args.conf.central_url
     if not central:
@@ -86,12 +85,10 @@ def cmd_pair(args: argparse.Namespace) -> None:
     tls.ensure_certificate(args.data_dir)
     box, _ = pair(args.data_dir, central, announce, ca_file=args.conf.central_ca_file,
                   poll_interval=args.poll_interval)
-    try:
-        sync_once(box, client_for(box))
-        synced = True
-    except (SyncError, SyncStopped) as exc:
-        _hint(f"paired, but the first sync failed ({exc}); 'fidelis-edge sync' retries")
-        synced = False
+    failure = first_sync(box)
+    if failure:
+        _hint(f"paired, but the first sync failed ({failure}); 'fidelis-edge sync' retries")
+    synced = failure is None
     if args.json:
         print(json.dumps({"store": box.store_code, "device_id": box.device_id, "synced": synced}))
     else:

@@ -277,6 +277,16 @@ def _apply_customer(box: EdgeBox, body: dict[str, Any]) -> None:
     ).execute()
 
 
+def first_sync(box: EdgeBox) -> str | None:
+    """The first exchange after enrolment; None when it went through, else why not (the box is
+    enrolled either way, and the sync loop or ``fidelis-edge sync`` will retry)."""
+    try:
+        sync_once(box, client_for(box))
+    except (SyncError, SyncStopped) as exc:
+        return str(exc)
+    return None
+
+
 def authorize(box: EdgeBox, customer_id: str, points: int, sale_id: str) -> int | None:
     """Ask central to hold ``points``: what this sale may spend, or None when offline.
 
