@@ -21,7 +21,7 @@ from shared.rules import parse_rules
 from shared.tiers import provisional_tier
 from shared.times import format_time
 from sync.backoff import Backoff
-from sync.client import Offline, Refused, SyncClient, new_session
+from sync.client import Offline, Refused, SyncClient, SyncError, new_session
 from sync.entry import load_public_key_b64
 from sync.protocol import verify_rules
 
