@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 # Tools the tests drive as real peers (socat pty pairs for the serial devices, libfaketime
 # for an edge whose clock moves while central is down, dig and avahi as mDNS peers that share
 # no code with python-zeroconf (avahi-daemon runs only inside network namespaces), systemd's
-# tools to check the units and to install a box into a scratch root).
+# tools to check the units and to install a box into a scratch root, Debian's chromium for
+# the web UI's browser tests: Playwright drives it, no browser is ever downloaded).
 system-deps:
 	@command -v socat >/dev/null || { \
 	  echo "installing socat (serial port pairs for the device tests)"; \
@@ -34,6 +35,9 @@ system-deps:
 	@command -v systemd-analyze >/dev/null && command -v systemd-sysusers >/dev/null || { \
 	  echo "installing systemd (systemd-analyze verify/security and systemd-sysusers for the unit tests)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null; }
+	@command -v chromium >/dev/null || { \
+	  echo "installing chromium (the head-office UI's browser tests)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 test: $(STAMP) system-deps
 	$(BIN)/pytest -n 2 -q

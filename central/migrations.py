@@ -15,7 +15,7 @@ import peewee
 
 from shared.times import format_time
 
-from . import db, models
+from . import db, models, settings
 from .errors import CentralError
 
 MIGRATION_LOCK_KEY = 0x46494D47  # "FIMG"
@@ -66,7 +66,25 @@ def _pairings() -> None:
     db.execute("CREATE INDEX IF NOT EXISTS pairingattempt_address_at ON pairingattempt (address, at)")
 
 
-MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _pairings]
+def _head_office_users() -> None:
+    """The web UI: sessions, sign-in throttling, the audit log; roles of earlier releases mapped."""
+    db.database.create_tables([models.WebSession, models.SignInAttempt, models.AuditLog], safe=True)
+    for statement in (
+        "CREATE INDEX IF NOT EXISTS auditlog_at ON auditlog (at)",
+        "CREATE INDEX IF NOT EXISTS auditlog_actor ON auditlog (actor, id)",
+        "CREATE INDEX IF NOT EXISTS auditlog_action ON auditlog (action, id)",
+        "CREATE INDEX IF NOT EXISTS auditlog_target ON auditlog (target, id)",
+        # The exceptions page filters by shop.
+        "CREATE INDEX IF NOT EXISTS conflict_store_status ON conflict (store_code, status)",
+    ):
+        db.execute(statement)
+    _add_column("device", "reported_seq", "BIGINT")
+    _add_column("device", "clock_skew_ms", "BIGINT")
+    for old, new in settings.LEGACY_ROLES.items():
+        db.execute("UPDATE central_user SET role = ? WHERE role = ?", (new, old))
+
+
+MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _pairings, _head_office_users]
 LATEST = len(MIGRATIONS)
 
 

@@ -122,8 +122,9 @@ class SyncClient:
         """``{"status": "pending"}`` until approved, then the enrolment reply (once)."""
         return self._call("POST", "/pairings/poll", {"code": code, "secret": secret}, signed=False)
 
-    def head(self) -> dict[str, Any]:
-        return self._call("GET", "/head")
+    def head(self, local_seq: int | None = None) -> dict[str, Any]:
+        """Central's head of this device's log; ``local_seq`` tells central how long the local log is."""
+        return self._call("GET", "/head" + (f"?local_seq={local_seq}" if local_seq is not None else ""))
 
     def push(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
         return self._call("POST", "/push", {"entries": entries})
