@@ -15,7 +15,7 @@ import peewee
 
 from shared.times import format_time
 
-from . import db, models
+from . import db, models, positions
 from .errors import CentralError
 
 MIGRATION_LOCK_KEY = 0x46494D47  # "FIMG"
@@ -52,7 +52,18 @@ def _qualifying_spend() -> None:
     db.execute("CREATE INDEX IF NOT EXISTS sale_customer_at ON sale (customer_id, at)")
 
 
-MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend]
+def _figures() -> None:
+    """The dashboard and the liability report: figure tables (``central.positions``), and the
+    indexes their period queries need. The tables fill at the first refresh."""
+    db.database.create_tables(positions.FIGURE_MODELS, safe=True)
+    for statement in (
+        "CREATE INDEX IF NOT EXISTS sale_at ON sale (at)",
+        "CREATE INDEX IF NOT EXISTS customer_created_at ON customer (created_at)",
+    ):
+        db.execute(statement)
+
+
+MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _figures]
 LATEST = len(MIGRATIONS)
 
 
