@@ -291,10 +291,11 @@ class Batch:
         derived = recorded
         if any(recorded) or (tier is not None and tier.discount_percent):
             derived = tier_discounts(facts.engine_lines(), tier)
-        if earning.points != facts.points_earned or derived != recorded:
+        points = earning.points if facts.customer_id is not None else 0  # nobody earns on an anonymous sale
+        if points != facts.points_earned or derived != recorded:
             self._conflict(queue.RECALCULATION_MISMATCH, entry, customer_id=facts.customer_id, sale_id=facts.sale_id,
                            rules_version=facts.rules_version, edge_points=facts.points_earned,
-                           central_points=earning.points, edge_eligible=facts.eligible_amount,
+                           central_points=points, edge_eligible=facts.eligible_amount,
                            central_eligible=earning.eligible_amount, edge_tier_discounts=list(recorded),
                            central_tier_discounts=list(derived))
         return earning
