@@ -16,7 +16,7 @@ from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 from shared.times import format_time
 from sync.bodies import usable_key
 
-from . import auth, customers, enrolment, reports, settings, stores, traffic
+from . import auth, customers, dashboard, enrolment, reports, settings, stores, traffic
 from . import exceptions as queue
 from . import rules as rulebook
 from .db import database
@@ -175,6 +175,15 @@ def traffic_report():
 def liability_report():
     """The monthly points-liability report (``?month=YYYY-MM``), reconciled to members' balances."""
     return jsonify(reports.liability(request.args.get("month"), clock()))
+
+
+@api.get("/dashboard")
+def dashboard_figures():
+    """The dashboard's figures (``?store=S001&from=YYYY-MM-DD&to=YYYY-MM-DD``; default: the brand, 30 days)."""
+    now = clock()
+    store, first, last = dashboard.period(request.args.get("store"), request.args.get("from"),
+                                          request.args.get("to"), now)
+    return jsonify(dashboard.figures(store, first, last, now))
 
 
 @api.get("/devices/<device_id>")

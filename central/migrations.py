@@ -53,14 +53,10 @@ def _qualifying_spend() -> None:
 
 
 def _figures() -> None:
-    """The dashboard and the liability report: figure tables (``central.positions``), and the
-    indexes their period queries need. The tables fill at the first refresh."""
+    """The dashboard and the liability report: figure tables (``central.positions``). Sales
+    are counted now; the rest fills at the first refresh."""
     db.database.create_tables(positions.FIGURE_MODELS, safe=True)
-    for statement in (
-        "CREATE INDEX IF NOT EXISTS sale_at ON sale (at)",
-        "CREATE INDEX IF NOT EXISTS customer_created_at ON customer (created_at)",
-    ):
-        db.execute(statement)
+    positions.rebuild_sales()
 
 
 MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _figures]

@@ -1,28 +1,24 @@
-"""Ledger positions: the brand's points added up by day, store and lot, kept current from the feed.
+"""Ledger positions: the brand's points and members added up by day and store, kept current.
 
 The dashboard and the liability report need, over a million movements, figures that folding
-every customer at every moment could not give in time: points issued, redeemed, reversed and
-adjusted per store and day, and what each lot ends with (``shared.ledger.outcome``) — the
-points it expires with, or keeps for good. This module keeps those sums in three small tables
-and keeps them exact:
+every customer at every moment could not give in time. Each customer's part of every figure
+(``central.contributions``: points per day, store and kind; what each lot ends with; member
+activity, lapses and enrolment as day events; purchases; tier) is kept in ``figure_customer``,
+and their sums in small tables the pages read:
 
-- ``figure_flow_day`` / ``figure_flow_month``: the points of every movement, per day (or
-  month), store and kind;
-- ``figure_lot``: per store and earn / availability / expiry day, what the lots are left with
-  and what they repaid of a debt; each customer's remaining debt sits in the row of store
-  ``""``;
-- ``figure_customer``: each customer's share of those sums (to take it back out when the
-  customer changes), tier, home store and the running total central keeps on the customer row.
+- ``figure_flow_day`` / ``figure_flow_month``: points per day (month), store and kind;
+- ``figure_lot``: what lots end with, per store and earn / availability / expiry day;
+- ``figure_member``: member events whose running sum counts active, lapsed and enrolled members;
+- ``figure_buyer``: purchase days with the previous one, to count the members who bought in a period;
+- ``figure_tier``: members per home store and tier;
+- ``figure_sale_day``: sales and members' sales per day and store, counted by the push itself
+  (``add_sales``), since anonymous sales touch no customer.
 
-Every change to a customer's points sends a ``customer.state`` item to the feed, in the same
-transaction; ``refresh`` re-reads exactly the customers named by feed items it has not seen
-and moves the sums by the difference. A lot's outcome depends on nothing after it expires,
-and after the last movement nothing changes but the clock, so the sums stay right as time
-passes without any job. The feed also gives every tier a customer passed through, in order:
-``tier_change`` records each move.
-
-Days: a moment belongs to the day that ends at the first midnight (UTC) at or after it, so
-"balance at midnight D" is exactly "every day before D". Months likewise.
+Every change to a customer's points or details sends a ``customer.state`` item to the feed in
+the same transaction; ``refresh`` re-reads exactly the customers named by feed items it has not
+seen and moves the sums by the difference. A lot's outcome depends on nothing after it expires,
+and member events are dated, so the sums stay right as time passes without any job. The feed
+also gives every tier a customer passed through, in order: ``tier_change`` records each move.
 """
 
 from __future__ import annotations
@@ -30,71 +26,51 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
-from typing import Any, Iterable, Iterator
+from datetime import datetime
+from typing import Iterable, Iterator
 
 from peewee import AutoField, BigIntegerField, CharField, CompositeKey, TextField
 
-from shared.ledger import Movement, outcome
+from shared.tiers import decided_tier
 from shared.times import format_time
 
-from . import db, ledger
+from . import contributions, db
+from . import rules as rulebook
+from .contributions import BRAND, NO_STORE, day_of  # noqa: F401 (part of this module's interface)
 from .models import ID, BaseModel
 
 FIGURES_LOCK_KEY = 0x46494755  # "FIGU": one refresh at a time; readers share it
 CHUNK = 500
-NO_STORE = ""
-"""The store of movements no store made (central's own corrections) and of debts."""
+
+
+def _table(name: str, key: tuple[str, ...], **columns) -> type[BaseModel]:
+    """A figure table: text key columns, integer sums."""
+    fields = {column: CharField(max_length=16 if column == "store_code" else 60 if column == "tier" else 32)
+              for column in key}
+    fields.update({column: BigIntegerField(default=0) for column in columns})
+    meta = type("Meta", (), {"table_name": name, "primary_key": CompositeKey(*key)})
+    return type(name.title().replace("_", ""), (BaseModel,), {**fields, "Meta": meta})
+
+
+FigureFlowDay = _table("figure_flow_day", ("day", "store_code", "kind"), points=0)
+FigureFlowMonth = _table("figure_flow_month", ("month", "store_code", "kind"), points=0)
+FigureLot = _table("figure_lot", ("store_code", "earned_day", "available_day", "expires_day"), points_left=0, repaid=0)
+FigureMember = _table("figure_member", ("measure", "store_code", "day"), delta=0)
+FigureBuyer = _table("figure_buyer", ("store_code", "day", "previous_day"), members=0)
+FigureTier = _table("figure_tier", ("store_code", "tier"), members=0)
+FigureSaleDay = _table("figure_sale_day", ("day", "store_code"), sales=0, member_sales=0, amount=0, member_amount=0)
 
 
 class FigureCustomer(BaseModel):
-    """One customer's share of the figure tables, as last added to them."""
+    """One customer's part of the figure tables, as last added to them (``contributions.dumps``)."""
 
     customer_id = CharField(primary_key=True, max_length=ID)
-    store_code = CharField(max_length=16, default=NO_STORE)  # where the customer enrolled
-    tier = CharField(null=True, max_length=60)
     total = BigIntegerField(default=0)  # the customer row's running total when it was read
-    state = TextField()  # JSON: {"f": [[day, store, kind, points]], "l": [[store, earned, available, expires, left, repaid]]}
+    tier = CharField(null=True, max_length=60)
+    part = TextField()
 
     class Meta:
         table_name = "figure_customer"
-
-
-class FigureFlowDay(BaseModel):
-    day = CharField(max_length=10)
-    store_code = CharField(max_length=16)
-    kind = CharField(max_length=16)
-    points = BigIntegerField(default=0)
-
-    class Meta:
-        table_name = "figure_flow_day"
-        primary_key = CompositeKey("day", "store_code", "kind")
-
-
-class FigureFlowMonth(BaseModel):
-    month = CharField(max_length=7)
-    store_code = CharField(max_length=16)
-    kind = CharField(max_length=16)
-    points = BigIntegerField(default=0)
-
-    class Meta:
-        table_name = "figure_flow_month"
-        primary_key = CompositeKey("month", "store_code", "kind")
-
-
-class FigureLot(BaseModel):
-    """Lots grouped by store and days; ``expires_day`` ``""`` never expires."""
-
-    store_code = CharField(max_length=16)
-    earned_day = CharField(max_length=10)
-    available_day = CharField(max_length=10)
-    expires_day = CharField(max_length=10)
-    points_left = BigIntegerField(default=0)
-    repaid = BigIntegerField(default=0)
-
-    class Meta:
-        table_name = "figure_lot"
-        primary_key = CompositeKey("store_code", "earned_day", "available_day", "expires_day")
 
 
 class FigureMark(BaseModel):
@@ -123,113 +99,106 @@ class TierChange(BaseModel):
         table_name = "tier_change"
 
 
-FIGURE_MODELS = [FigureCustomer, FigureFlowDay, FigureFlowMonth, FigureLot, FigureMark, TierChange]
+FIGURE_MODELS = [FigureFlowDay, FigureFlowMonth, FigureLot, FigureMember, FigureBuyer, FigureTier, FigureSaleDay,
+                 FigureCustomer, FigureMark, TierChange]
+
+# component -> (table, key columns, value columns)
+_SUMS = {
+    "flow": ("figure_flow_day", ("day", "store_code", "kind"), ("points",)),
+    "month": ("figure_flow_month", ("month", "store_code", "kind"), ("points",)),
+    "lot": ("figure_lot", ("store_code", "earned_day", "available_day", "expires_day"), ("points_left", "repaid")),
+    "member": ("figure_member", ("measure", "store_code", "day"), ("delta",)),
+    "buyer": ("figure_buyer", ("store_code", "day", "previous_day"), ("members",)),
+    "tier": ("figure_tier", ("store_code", "tier"), ("members",)),
+}
 
 
-# --- days -----------------------------------------------------------------------------------
+# --- sales, counted by the push -------------------------------------------------------------
 
 
-def day_of(stamp: str | None) -> str:
-    """The day a stored time (``format_time`` form) counts in: midnight belongs to the day before."""
-    if not stamp:
-        return ""
-    if stamp[11:23] != "00:00:00.000":
-        return stamp[:10]
-    return (date.fromisoformat(stamp[:10]) - timedelta(days=1)).isoformat()
+def add_sales(store: str, sales: Iterable[tuple[str, str | None, int]]) -> None:
+    """Count a push's new sales, ``(at, customer_id, total)``, in its own transaction."""
+    sums: dict[str, list[int]] = {}
+    for at, customer_id, total in sales:
+        day = sums.setdefault(day_of(at), [0, 0, 0, 0])
+        member = customer_id is not None
+        day[0] += 1
+        day[1] += member
+        day[2] += total
+        day[3] += total if member else 0
+    _add_sale_days({(day, store): values for day, values in sums.items()})
 
 
-# --- one customer's share -------------------------------------------------------------------
+def _add_sale_days(sums: dict[tuple[str, str], list[int]]) -> None:
+    columns = ("sales", "member_sales", "amount", "member_amount")
+    db.insert_rows("figure_sale_day", ("day", "store_code", *columns),
+                   [(*key, *values) for key, values in sorted(sums.items())],
+                   "ON CONFLICT (day, store_code) DO UPDATE SET "
+                   + ", ".join(f"{c} = figure_sale_day.{c} + excluded.{c}" for c in columns))
 
 
-def _share(rows: list[tuple], stores: dict[str, str]) -> tuple[dict, dict]:
-    """Flows ``{(day, store, kind): points}`` and lots ``{(store, earned, available, expires): [left, repaid]}``.
-
-    ``rows`` are the customer's movements as ``ledger.movements_by_customer`` returns them.
-    """
-    flows: dict[tuple, int] = defaultdict(int)
-    lots: dict[tuple, list[int]] = {}
-    made: dict[str, tuple[str, str]] = {}  # lot ref -> (store, earned day)
-    for _, kind, points, at, _, _, _, ref, device_id in rows:
-        store = stores.get(device_id, NO_STORE)
-        day = day_of(at)
-        flows[(day, store, kind)] += points
-        if points > 0:
-            made[ref] = (store, day)
-    if any(values[2] < 0 for values in rows):
-        result = outcome(_movements(rows))
-        outcomes = [(lot.ref, lot.left, lot.repaid, format_time(lot.available_at),
-                     format_time(lot.expires_at) if lot.expires_at else None) for lot in result.lots]
-        debt = result.debt
-    else:  # nothing was ever spent: every lot keeps all its points
-        outcomes = [(ref, points, 0, available or at, max(expires, available or at) if expires else None)
-                    for _, _, points, at, available, expires, _, ref, _ in rows if points > 0]
-        debt = 0
-    for ref, left, repaid, available, expires in outcomes:
-        if left or repaid:
-            store, earned = made[ref]
-            key = (store, earned, day_of(available), day_of(expires))
-            bucket = lots.setdefault(key, [0, 0])
-            bucket[0] += left
-            bucket[1] += repaid
-    if debt:
-        lots.setdefault((NO_STORE, "", "", ""), [0, 0])[0] -= debt
-    return {key: value for key, value in flows.items() if value}, lots
-
-
-def _movements(rows: Iterable[tuple]) -> list[Movement]:
-    parse = datetime.fromisoformat
-    return [Movement(kind, points, parse(at), ref, parse(available) if available else None,
-                     parse(expires) if expires else None, lot)
-            for _, kind, points, at, available, expires, lot, ref, _ in rows]
-
-
-def _state_of(flows: dict, lots: dict) -> str:
-    return json.dumps({"f": [[*key, value] for key, value in sorted(flows.items())],
-                       "l": [[*key, *value] for key, value in sorted(lots.items())]}, separators=(",", ":"))
-
-
-def _read_state(text: str | None) -> tuple[dict, dict]:
-    if not text:
-        return {}, {}
-    state = json.loads(text)
-    return ({tuple(item[:3]): item[3] for item in state["f"]},
-            {tuple(item[:4]): [item[4], item[5]] for item in state["l"]})
+def rebuild_sales() -> None:
+    """Count every stored sale again (after an upgrade or a bulk load; no push may run meanwhile)."""
+    stores = dict(db.rows("SELECT id, store_code FROM device"))
+    sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    cursor = db.execute("SELECT at, device_id, customer_id, total FROM sale")
+    while True:
+        page = cursor.fetchmany(10_000)
+        if not page:
+            break
+        for at, device_id, customer_id, total in page:
+            values = sums[(day_of(at), stores.get(device_id, NO_STORE))]
+            member = customer_id is not None
+            values[0] += 1
+            values[1] += member
+            values[2] += total
+            values[3] += total if member else 0
+    db.execute("DELETE FROM figure_sale_day")
+    _add_sale_days(sums)
 
 
 # --- refresh --------------------------------------------------------------------------------
 
 
 class _Delta:
-    """What a refresh adds to the figure tables, summed per key before it is written."""
+    """What a refresh adds to the sums, gathered per key before it is written."""
 
     def __init__(self) -> None:
-        self.days: dict[tuple, int] = defaultdict(int)
-        self.months: dict[tuple, int] = defaultdict(int)
-        self.lots: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-        self.members = 0
+        self.sums: dict[str, dict[tuple, list[int]]] = {name: {} for name in _SUMS}
 
-    def add(self, flows: dict, lots: dict, sign: int) -> None:
-        for (day, store, kind), points in flows.items():
-            self.days[(day, store, kind)] += sign * points
-            self.months[(day[:7], store, kind)] += sign * points
-        for key, (left, repaid) in lots.items():
-            bucket = self.lots[key]
-            bucket[0] += sign * left
-            bucket[1] += sign * repaid
+    def add(self, part: contributions.Part, sign: int) -> None:
+        for name, items in part.items():
+            target = self.sums[name]
+            if name == "lot":
+                for key, (left, repaid) in items.items():
+                    found = target.get(key)
+                    if found is None:
+                        target[key] = [sign * left, sign * repaid]
+                    else:
+                        found[0] += sign * left
+                        found[1] += sign * repaid
+                continue
+            for key, value in items.items():
+                found = target.get(key)
+                if found is None:
+                    target[key] = [sign * value]
+                else:
+                    found[0] += sign * value
+            if name == "flow":  # the month table follows the day table
+                months = self.sums["month"]
+                for (day, store, kind), value in items.items():
+                    found = months.get((day[:7], store, kind))
+                    if found is None:
+                        months[(day[:7], store, kind)] = [sign * value]
+                    else:
+                        found[0] += sign * value
 
     def write(self) -> None:
-        add = "ON CONFLICT ({key}) DO UPDATE SET {column} = {table}.{column} + excluded.{column}"
-        db.insert_rows("figure_flow_day", ("day", "store_code", "kind", "points"),
-                       [(*key, value) for key, value in sorted(self.days.items()) if value],
-                       add.format(key="day, store_code, kind", column="points", table="figure_flow_day"))
-        db.insert_rows("figure_flow_month", ("month", "store_code", "kind", "points"),
-                       [(*key, value) for key, value in sorted(self.months.items()) if value],
-                       add.format(key="month, store_code, kind", column="points", table="figure_flow_month"))
-        db.insert_rows("figure_lot", ("store_code", "earned_day", "available_day", "expires_day", "points_left", "repaid"),
-                       [(*key, *value) for key, value in sorted(self.lots.items()) if any(value)],
-                       "ON CONFLICT (store_code, earned_day, available_day, expires_day) DO UPDATE SET "
-                       "points_left = figure_lot.points_left + excluded.points_left, "
-                       "repaid = figure_lot.repaid + excluded.repaid")
+        for name, (table, key, columns) in _SUMS.items():
+            updates = ", ".join(f"{column} = {table}.{column} + excluded.{column}" for column in columns)
+            db.insert_rows(table, (*key, *columns),
+                           [(*k, *values) for k, values in self.sums[name].items() if any(values)],
+                           f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}")
 
 
 def _lock(shared: bool = False) -> None:
@@ -271,9 +240,11 @@ def refresh(now: datetime) -> int:
             ids = list(tiers)
             members = mark[1]
         stores = dict(db.rows("SELECT id, store_code FROM device"))
+        rules = rulebook.in_force(now)
+        first_tier = decided_tier(rules, 0) if rules else None
         changes: list[tuple] = []
         for start in range(0, len(ids), CHUNK):
-            members += _reread(sorted(ids[start:start + CHUNK]), stores, tiers, delta, changes)
+            members += _reread(sorted(ids[start:start + CHUNK]), stores, tiers, first_tier, delta, changes)
         delta.write()
         db.insert_rows("tier_change", ("customer_id", "store_code", "at", "from_tier", "to_tier"), changes)
         stamp = format_time(now)
@@ -303,50 +274,59 @@ def _tiers_since(cursor: int, latest: int) -> dict[str, list[tuple[str, str]]]:
     return found
 
 
-_REREAD = ("SELECT c.id, c.device_id, c.tier, c.ledger_total, m.customer_id, m.kind, m.points, m.at, m.available_at, "
-           "m.expires_at, m.lot, m.id, m.device_id FROM customer c LEFT JOIN movement m ON m.customer_id = c.id "
-           "WHERE c.id IN ({marks})")
+_REREAD = ("SELECT c.id, c.device_id, c.tier, c.ledger_total, c.created_at, m.customer_id, m.kind, m.points, m.at, "
+           "m.available_at, m.expires_at, m.lot, m.id, m.device_id FROM customer c "
+           "LEFT JOIN movement m ON m.customer_id = c.id WHERE c.id IN ({marks})")
 
 
-def _reread(ids: list[str], stores: dict[str, str], tiers: dict[str, list[tuple[str, str]]], delta: _Delta,
-            changes: list[tuple]) -> int:
-    """Replace these customers' shares of the figures; return how much their running totals moved.
+def _reread(ids: list[str], stores: dict[str, str], tiers: dict[str, list[tuple[str, str]]], first_tier: str | None,
+            delta: _Delta, changes: list[tuple]) -> int:
+    """Replace these customers' parts of the sums; return how much their running totals moved.
+
+    A customer new to the figures started on the brand's first tier (``first_tier``): a new
+    member whose first push already lifts them to Silver has moved up.
 
     The customer row and its movements are read in one statement, so on PostgreSQL they come
     from one snapshot: a push cannot slip between them.
     """
-    old = {cid: (tier, total, state) for cid, tier, total, state in db.rows(
-        f"SELECT customer_id, tier, total, state FROM figure_customer WHERE customer_id IN ({db.marks(len(ids))})", ids)}
+    marks = db.marks(len(ids))
+    old = {cid: (total, tier, part) for cid, total, tier, part in db.rows(
+        f"SELECT customer_id, total, tier, part FROM figure_customer WHERE customer_id IN ({marks})", ids)}
     current: dict[str, tuple] = {}
     movements: dict[str, list[tuple]] = defaultdict(list)
-    for cid, device_id, tier, total, *movement in db.rows(_REREAD.format(marks=db.marks(len(ids))), ids):
-        current[cid] = (stores.get(device_id, NO_STORE), tier, int(total or 0))
+    for cid, device_id, tier, total, created_at, *movement in db.rows(_REREAD.format(marks=marks), ids):
+        current[cid] = (stores.get(device_id, NO_STORE), tier, int(total or 0), created_at)
         if movement[0] is not None:
             movements[cid].append(tuple(movement))
+    purchases: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for cid, at, device_id in db.rows(f"SELECT customer_id, at, device_id FROM sale WHERE customer_id IN ({marks})",
+                                      ids):
+        purchases[cid].append((at, device_id))
     moved = 0
     rows = []
     for cid in ids:
-        old_tier, old_total, old_state = old.get(cid, (None, 0, None))
-        delta.add(*_read_state(old_state), -1)
+        old_total, old_tier, old_part = old.get(cid, (0, None, None))
+        delta.add(contributions.loads(old_part), -1)
         moved -= old_total
-        if cid not in current:  # gone (merged away): its share leaves the figures
+        if cid not in current:  # gone (merged away): its part leaves the sums
             continue
-        store, tier, total = current[cid]
-        flows, lots = _share(movements.get(cid, []), stores)
-        delta.add(flows, lots, +1)
+        home, tier, total, created_at = current[cid]
+        part = contributions.contribution(home, tier, created_at, movements.get(cid, []), purchases.get(cid, ()),
+                                          stores)
+        delta.add(part, +1)
         moved += total
-        previous = old_tier
+        previous = old_tier if cid in old else first_tier
         for at, announced in tiers.get(cid, ()):
             if previous and announced and announced != previous:
-                changes.append((cid, store, at, previous, announced))
+                changes.append((cid, home, at, previous, announced))
             previous = announced or previous
-        rows.append((cid, store, tier, total, _state_of(flows, lots)))
+        rows.append((cid, total, tier, contributions.dumps(part)))
     gone = [cid for cid in ids if cid not in current]
     if gone:
         db.execute(f"DELETE FROM figure_customer WHERE customer_id IN ({db.marks(len(gone))})", gone)
-    db.insert_rows("figure_customer", ("customer_id", "store_code", "tier", "total", "state"), rows,
-                   "ON CONFLICT (customer_id) DO UPDATE SET store_code = excluded.store_code, tier = excluded.tier, "
-                   "total = excluded.total, state = excluded.state")
+    db.insert_rows("figure_customer", ("customer_id", "total", "tier", "part"), rows,
+                   "ON CONFLICT (customer_id) DO UPDATE SET total = excluded.total, tier = excluded.tier, "
+                   "part = excluded.part")
     return moved
 
 
