@@ -111,7 +111,7 @@ def figures(store: str | None, first: date, last: date, now: datetime) -> dict[s
     start, end = first.isoformat(), last.isoformat()
     rules = rulebook.in_force(now)
     value = rules.point_value if rules else 0
-    with positions.reading(now):
+    with positions.reading(now) as freshness:
         liability = reports.position(now, store)
         points = _points(store, start, end)
         recent = _flows(store, (last - timedelta(days=REDEMPTION_DAYS - 1)).isoformat(), end)
@@ -123,6 +123,7 @@ def figures(store: str | None, first: date, last: date, now: datetime) -> dict[s
     issued = to_date.get("earn", 0) + max(to_date.get("adjust", 0), 0)
     return {
         "store": store, "from": start, "to": end, "as_of": format_time(now), "point_value": value,
+        "refreshed_at": freshness.refreshed_at, "waiting": freshness.waiting,
         "liability": {"money": liability["available"] * value, "points": liability["available"],
                       "pending": liability["pending"], "pending_money": liability["pending"] * value},
         "points": points,

@@ -142,7 +142,7 @@ SCHEMAS: dict[str, Any] = {
     "LiabilityReport": {"allOf": [_ref("LiabilityFigures"), {"type": "object", "properties": {
         "month": _STR, "from": _STR, "to": _STR, "complete": _BOOL, "point_value": _INT,
         "money": {"type": "object", "additionalProperties": _INT}, "members_balance": _INT, "difference": _INT,
-        "reconciled": _BOOL,
+        "reconciled": _BOOL, "refreshed_at": _NSTR, "waiting": _INT,
         "by_store": {"type": "array", "items": {"allOf": [_ref("LiabilityFigures"), {
             "type": "object", "properties": {"store": _NSTR, "name": _STR}}]}},
         "outstanding": {"type": "object", "description": "points outstanding at the end of today: available, "

@@ -24,9 +24,13 @@ also gives every tier a customer passed through, in order: ``tier_change`` recor
 from __future__ import annotations
 
 import json
+import logging
+import threading
+import time
 from collections import defaultdict
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Iterable, Iterator
 
 from peewee import AutoField, BigIntegerField, CharField, CompositeKey, TextField
@@ -34,11 +38,14 @@ from peewee import AutoField, BigIntegerField, CharField, CompositeKey, TextFiel
 from shared.tiers import decided_tier
 from shared.times import format_time
 
-from . import contributions, db
+from . import contributions, db, settings
 from . import rules as rulebook
 from .contributions import BRAND, NO_STORE, day_of  # noqa: F401 (part of this module's interface)
 from .models import ID, BaseModel
 
+log = logging.getLogger("fidelis.central.figures")
+CUSTOMER_STATE, CUSTOMER_MERGED = "customer.state", "customer.merged"
+"""The feed items that name customers whose figures changed (``central.feed``)."""
 FIGURES_LOCK_KEY = 0x46494755  # "FIGU": one refresh at a time; readers share it
 CHUNK = 500
 
@@ -215,15 +222,23 @@ def _mark() -> tuple[int, int] | None:
     return (int(found[0][0]), int(found[0][1])) if found else None
 
 
-def refresh(now: datetime) -> int:
+def refresh(now: datetime, batch: int = settings.FIGURES_REFRESH_BATCH) -> int:
     """Bring the figures up to the feed; return how many customers were re-read.
 
-    The first call (no mark yet) reads every customer. Refreshes take turns (SQLite's writer
-    lock, a PostgreSQL advisory lock), so none adds a change twice.
+    The first call (no mark yet) reads every customer in one transaction (the migration that
+    adds the figures does it). After that, each transaction reads at most ``batch`` feed
+    items, so a long backlog never holds SQLite's writer lock for long. Refreshes take turns
+    (SQLite's writer lock, a PostgreSQL advisory lock), so none adds a change twice.
     """
-    mark = _mark()
-    if mark is not None and mark[0] >= _latest_cursor():
-        return 0
+    count = 0
+    while True:
+        mark = _mark()
+        if mark is not None and mark[0] >= _latest_cursor():
+            return count
+        count += _refresh_once(now, batch)
+
+
+def _refresh_once(now: datetime, batch: int) -> int:
     with db.database.atomic():
         _lock()
         mark = _mark()
@@ -236,6 +251,7 @@ def refresh(now: datetime) -> int:
             tiers: dict[str, list[tuple[str, str]]] = {}
             members = 0
         else:
+            latest = min(latest, mark[0] + batch)  # cursors are consecutive: at most ``batch`` items
             tiers = _tiers_since(mark[0], latest)
             ids = list(tiers)
             members = mark[1]
@@ -257,19 +273,75 @@ def refresh(now: datetime) -> int:
         return len(ids)
 
 
+def rebuild(now: datetime) -> int:
+    """Forget the figures read from the feed and read every customer again; return how many.
+
+    For a database filled without pushes (a bulk load), or to check the running sums: the
+    result must equal what the feed kept up. Tier moves already recorded are kept.
+    """
+    with db.database.atomic():
+        _lock()
+        for model in FIGURE_MODELS:
+            if model not in (FigureSaleDay, TierChange):
+                db.execute(f"DELETE FROM {model._meta.table_name}")
+        return _refresh_once(now, settings.FIGURES_REFRESH_BATCH)
+
+
+def backlog() -> int:
+    """Feed items the figures have not read yet (every kind counts: an upper bound)."""
+    mark = _mark()
+    return _latest_cursor() - (mark[0] if mark else 0)
+
+
+def start_refresher(interval: float = settings.FIGURES_REFRESH_SECONDS) -> threading.Thread:
+    """Keep the figures current from a background thread of a serving process.
+
+    Pages refresh the figures themselves only when few changes are waiting
+    (``settings.FIGURES_INLINE_LIMIT``), so a burst of pushes never makes a page slow; this
+    thread catches up. Several app servers may each run one: refreshes take turns.
+    """
+
+    def run() -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                db.database.connect(reuse_if_open=True)
+                refresh(datetime.now(timezone.utc))
+            except Exception:  # a database outage must not end the thread; the next round retries
+                log.warning("figures refresh failed; retrying in %s s", interval, exc_info=True)
+            finally:
+                db.close_thread()
+
+    thread = threading.Thread(target=run, name="fidelis-figures", daemon=True)
+    thread.start()
+    return thread
+
+
 def _tiers_since(cursor: int, latest: int) -> dict[str, list[tuple[str, str]]]:
-    """Customers named by ``customer.state`` items in ``(cursor, latest]``, each with the
-    ``(at, tier)`` the items announced, in feed order."""
+    """Customers named by feed items in ``(cursor, latest]``, each with the ``(at, tier)`` its
+    ``customer.state`` items announced, in feed order.
+
+    A ``customer.merged`` item names the customer kept and the one absorbed: the absorbed
+    customer's movements now belong to the kept one, so both are read again.
+    """
     found: dict[str, list[tuple[str, str]]] = {}
     while cursor < latest:
-        page = db.rows("SELECT cursor, body, created_at FROM feeditem WHERE cursor > ? AND cursor <= ? "
-                       "AND kind = 'customer.state' ORDER BY cursor LIMIT 2000", (cursor, latest))
+        page = db.rows("SELECT cursor, kind, body, created_at FROM feeditem WHERE cursor > ? AND cursor <= ? "
+                       f"AND kind IN ('{CUSTOMER_STATE}', '{CUSTOMER_MERGED}') ORDER BY cursor LIMIT 2000",
+                       (cursor, latest))
         if not page:
             break
-        for _, body, at in page:
-            customer = json.loads(body).get("customer") or {}
-            if isinstance(customer.get("id"), str):
-                found.setdefault(customer["id"], []).append((at, customer.get("tier")))
+        for _, kind, body, at in page:
+            item = json.loads(body)
+            if kind == CUSTOMER_STATE:
+                customer = item.get("customer") or {}
+                if isinstance(customer.get("id"), str):
+                    found.setdefault(customer["id"], []).append((at, customer.get("tier")))
+                continue
+            merged = item.get("body") if isinstance(item.get("body"), dict) else {}
+            for cid in (item.get("customer_id"), merged.get("absorbed")):
+                if isinstance(cid, str):
+                    found.setdefault(cid, [])
         cursor = page[-1][0]
     return found
 
@@ -333,17 +405,27 @@ def _reread(ids: list[str], stores: dict[str, str], tiers: dict[str, list[tuple[
 # --- reading --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Freshness:
+    """How current the figures a page shows are."""
+
+    refreshed_at: str | None
+    waiting: int  # feed items not counted yet
+
+
 @contextmanager
-def reading(now: datetime) -> Iterator[None]:
-    """Refresh, then read the figure tables as one consistent whole.
+def reading(now: datetime) -> Iterator[Freshness]:
+    """Refresh when few changes wait, then read the figure tables as one consistent whole.
 
     SQLite readers see one snapshot for their transaction; on PostgreSQL the shared advisory
     lock keeps a refresh from committing between two of the caller's statements.
     """
-    refresh(now)
+    if _mark() is None or backlog() <= settings.FIGURES_INLINE_LIMIT:
+        refresh(now)
     with (db.database.atomic() if db.is_postgres() else db.database.atomic(lock_type="DEFERRED")):
         _lock(shared=True)
-        yield
+        found = db.rows("SELECT refreshed_at FROM figure_mark WHERE name = 'feed'")
+        yield Freshness(found[0][0] if found else None, backlog())
 
 
 def members_total() -> int:

@@ -78,7 +78,7 @@ def liability(month: str, now: datetime) -> dict[str, Any]:
     """The report for ``month`` (``YYYY-MM``) as ``GET /api/v1/reports/liability`` answers it."""
     first, stop, complete = month_bounds(month, now)
     start, end = first.isoformat(), stop.isoformat()
-    with positions.reading(now):
+    with positions.reading(now) as freshness:
         opening_flows = _by_store("SELECT store_code, SUM(points) FROM figure_flow_month WHERE month < ? "
                                   "GROUP BY store_code", (start[:7],))
         expired_before = _by_store("SELECT store_code, SUM(points_left) FROM figure_lot WHERE expires_day <> '' "
@@ -133,6 +133,8 @@ def liability(month: str, now: datetime) -> dict[str, Any]:
                       "closing_money": figures["closing"] * value}
                      for code, figures in sorted(stores.items(), key=lambda item: (not item[0], item[0]))],
         "outstanding": outstanding,
+        "refreshed_at": freshness.refreshed_at,
+        "waiting": freshness.waiting,
     }
 
 

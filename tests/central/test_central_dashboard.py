@@ -129,3 +129,21 @@ def test_bad_filters_are_refused(central, season, query, parameter):
     assert response.status_code == 400, response.json
     assert response.json["error"]["code"] == "bad_query"
     assert response.json["error"]["details"] == {"parameter": parameter}
+
+
+def test_a_burst_of_changes_shows_the_last_figures_and_says_so(central, edge, monkeypatch):
+    """A page never waits for a long backlog: it shows the figures as last counted, with their
+    time and what is waiting, and the background refresh catches up."""
+    from central import positions, settings
+
+    monkeypatch.setattr(settings, "FIGURES_INLINE_LIMIT", 1)
+    before = _dashboard(central)
+    for _ in range(3):
+        edge.sell(edge.register(), _spend(10000))
+    edge.push()
+    waiting = _dashboard(central)
+    assert waiting["waiting"] >= 3 and waiting["refreshed_at"] == before["refreshed_at"]
+    assert waiting["points"]["earned"] == 0
+    positions.refresh(central.clock())
+    caught_up = _dashboard(central)
+    assert caught_up["waiting"] == 0 and caught_up["points"]["earned"] == 3 * 10

@@ -128,22 +128,26 @@ def test_a_balance_changed_without_a_ledger_movement_is_shown_as_a_difference(ce
 
 
 def test_figures_kept_up_from_the_feed_equal_figures_rebuilt_from_scratch(central, autumn):
-    before = [_report(central, month) for month in ("2026-09", "2026-10", "2026-11")]
-    for model in positions.FIGURE_MODELS:
-        if model is not positions.FigureSaleDay:  # counted by the pushes, not by a refresh
-            db.execute(f"DELETE FROM {model._meta.table_name}")
-    assert [_report(central, month) for month in ("2026-09", "2026-10", "2026-11")] == before
+    def reports() -> list[dict]:
+        found = [_report(central, month) for month in ("2026-09", "2026-10", "2026-11")]
+        return [{key: value for key, value in report.items() if key != "refreshed_at"} for report in found]
+
+    before = reports()
+    positions.rebuild(central.clock())
+    assert reports() == before
 
 
 @pytest.mark.parametrize("query", ["", "?month=", "?month=2026-13", "?month=2026-1", "?month=2026-00",
                                    "?month=２０２６-10", "?month=2026-12", "?month=2027-01"])
-def test_a_bad_or_future_month_is_refused_and_writes_nothing(central, query):
+def test_a_bad_or_future_month_is_refused_and_writes_nothing(central, edge, query):
     _at(central, 2026, 11, 5, 12)
+    edge.register()
+    edge.push()  # a change the figures have not read yet
     response = central.api("GET", f"/api/v1/reports/liability{query}")
     assert response.status_code == 400, response.json
     assert response.json["error"]["code"] == "bad_query"
     assert response.json["error"]["details"] == {"parameter": "month"}
-    assert positions.FigureMark.select().count() == 0
+    assert positions.backlog() > 0  # not even the figures were brought up to date
 
 
 def test_the_report_needs_a_token(central):
