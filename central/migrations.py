@@ -15,7 +15,7 @@ import peewee
 
 from shared.times import format_time
 
-from . import db, models, positions
+from . import db, models, positions, settings
 from .errors import CentralError
 
 MIGRATION_LOCK_KEY = 0x46494D47  # "FIMG"
@@ -52,6 +52,22 @@ def _qualifying_spend() -> None:
     db.execute("CREATE INDEX IF NOT EXISTS sale_customer_at ON sale (customer_id, at)")
 
 
+def _head_office_users() -> None:
+    """The web UI: sessions, sign-in throttling, the audit log; roles of earlier releases mapped."""
+    db.database.create_tables([models.WebSession, models.SignInAttempt, models.AuditLog], safe=True)
+    for statement in (
+        "CREATE INDEX IF NOT EXISTS auditlog_at ON auditlog (at)",
+        "CREATE INDEX IF NOT EXISTS auditlog_actor ON auditlog (actor, id)",
+        "CREATE INDEX IF NOT EXISTS auditlog_action ON auditlog (action, id)",
+        "CREATE INDEX IF NOT EXISTS auditlog_target ON auditlog (target, id)",
+    ):
+        db.execute(statement)
+    _add_column("device", "reported_seq", "BIGINT")
+    _add_column("device", "clock_skew_ms", "BIGINT")
+    for old, new in settings.LEGACY_ROLES.items():
+        db.execute("UPDATE central_user SET role = ? WHERE role = ?", (new, old))
+
+
 def _figures() -> None:
     """The dashboard and the liability report: figure tables (``central.positions``), filled
     from every sale and customer already held (minutes for a million movements)."""
@@ -60,7 +76,7 @@ def _figures() -> None:
     positions.refresh(datetime.now(timezone.utc))
 
 
-MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _figures]
+MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _head_office_users, _figures]
 LATEST = len(MIGRATIONS)
 
 
