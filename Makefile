@@ -44,6 +44,7 @@ run: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/edge_sale.py
 	FIDELIS_TEST_PG_URL=$${FIDELIS_TEST_PG_URL:-$(PG_URL)} $(BIN)/python bench/central_ingest.py
+	FIDELIS_TEST_PG_URL=$${FIDELIS_TEST_PG_URL:-$(PG_URL)} $(BIN)/python bench/central_figures.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

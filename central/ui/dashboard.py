@@ -50,6 +50,12 @@ def percent(basis_points: int | None) -> str:
     return f"{whole}.{rest:02d} %"
 
 
+@pages.app_template_filter("stamp")
+def stamp(value: str | None) -> str:
+    """A stored time to the minute: ``2026-12-01T15:39:41.449Z`` → ``2026-12-01 15:39 UTC``."""
+    return f"{value[:10]} {value[11:16]} UTC" if value else "—"
+
+
 @pages.app_template_filter("hundredths")
 def hundredths(value: int | None) -> str:
     """Hundredths as a decimal (``185`` → ``1.85``)."""
