@@ -60,6 +60,8 @@ def _head_office_users() -> None:
         "CREATE INDEX IF NOT EXISTS auditlog_actor ON auditlog (actor, id)",
         "CREATE INDEX IF NOT EXISTS auditlog_action ON auditlog (action, id)",
         "CREATE INDEX IF NOT EXISTS auditlog_target ON auditlog (target, id)",
+        # The exceptions page filters by shop.
+        "CREATE INDEX IF NOT EXISTS conflict_store_status ON conflict (store_code, status)",
     ):
         db.execute(statement)
     _add_column("device", "reported_seq", "BIGINT")

@@ -10,7 +10,7 @@ from .. import db
 from .. import exceptions as queue
 from ..errors import CentralError
 from ..web import clock, int_path
-from .web import actor, area, notify, csv_response, paginate, requires
+from .web import actor, area, csv_response, notify, paginate, requires, shown
 
 exceptions = area("ui_exceptions", url_prefix="/exceptions")
 
@@ -42,7 +42,7 @@ def _search(filters: dict[str, str], limit: int, offset: int) -> list[dict]:
     where, params = _where(filters)
     found = db.rows(f"SELECT {queue._VIEW} FROM conflict{where} ORDER BY id DESC LIMIT ? OFFSET ?",
                     (*params, limit, offset))
-    return [queue._view(row) for row in found]
+    return [shown(queue._view(row)) for row in found]
 
 
 def _count(filters: dict[str, str]) -> int:
@@ -88,7 +88,7 @@ def detail(exception_id: str):
     found = db.rows(f"SELECT {queue._VIEW} FROM conflict WHERE id = ?", (number,))
     if not found:
         raise CentralError(404, "exception_not_found", f"no exception with id {number}")
-    return render_template("exception.html", item=queue._view(found[0]), problems={})
+    return render_template("exception.html", item=shown(queue._view(found[0])), problems={})
 
 
 @exceptions.post("/<exception_id>/resolve")
@@ -101,7 +101,7 @@ def resolve(exception_id: str):
         found = db.rows(f"SELECT {queue._VIEW} FROM conflict WHERE id = ?", (number,))
         if not found:
             raise CentralError(404, "exception_not_found", f"no exception with id {number}")
-        return render_template("exception.html", item=queue._view(found[0]),
+        return render_template("exception.html", item=shown(queue._view(found[0])),
                                problems={"note": "say what was done about it (1-2000 characters)"}), 422
     queue.resolve(number, note, clock(), actor=actor())
     notify(f"Exception #{number} resolved.")

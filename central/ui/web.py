@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import hmac
 import io
+import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import quote, unquote, urlencode
@@ -127,6 +128,37 @@ def actor() -> str:
     if session is None:
         abort(401)
     return f"user:{session.user.email}"
+
+
+# --- personal data ------------------------------------------------------------------------------
+
+PERSONAL_FIELDS = frozenset({"email", "phone", "birth_date"})
+"""Fields a role without ``personal_data.view`` (finance) never sees, wherever they are nested."""
+HIDDEN = "(hidden)"
+
+
+def hide_personal_data(value: Any) -> Any:
+    """``value`` with every personal field replaced by ``(hidden)``, also inside embedded JSON text.
+
+    Exceptions carry the entries they are about as JSON text (a registration holds an e-mail
+    and a phone), so strings that hold a JSON object are read, cleaned and written back.
+    """
+    if isinstance(value, dict):
+        return {key: HIDDEN if key in PERSONAL_FIELDS and item is not None else hide_personal_data(item)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [hide_personal_data(item) for item in value]
+    if isinstance(value, str) and value.startswith("{") and any(f'"{name}"' in value for name in PERSONAL_FIELDS):
+        try:
+            return json.dumps(hide_personal_data(json.loads(value)), separators=(",", ":"))
+        except ValueError:
+            return HIDDEN
+    return value
+
+
+def shown(value: Any) -> Any:
+    """``value`` as the signed-in user may see it: personal data hidden unless their role may."""
+    return value if can("personal_data.view") else hide_personal_data(value)
 
 
 # --- pages of rows ---------------------------------------------------------------------------
