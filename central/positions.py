@@ -259,8 +259,9 @@ def _refresh_once(now: datetime, batch: int) -> int:
         rules = rulebook.in_force(now)
         first_tier = decided_tier(rules, 0) if rules else None
         changes: list[tuple] = []
+        merged = _merged_column()
         for start in range(0, len(ids), CHUNK):
-            members += _reread(sorted(ids[start:start + CHUNK]), stores, tiers, first_tier, delta, changes)
+            members += _reread(sorted(ids[start:start + CHUNK]), stores, tiers, first_tier, delta, changes, merged)
         delta.write()
         db.insert_rows("tier_change", ("customer_id", "store_code", "at", "from_tier", "to_tier"), changes)
         stamp = format_time(now)
@@ -346,13 +347,20 @@ def _tiers_since(cursor: int, latest: int) -> dict[str, list[tuple[str, str]]]:
     return found
 
 
-_REREAD = ("SELECT c.id, c.device_id, c.tier, c.ledger_total, c.created_at, m.customer_id, m.kind, m.points, m.at, "
-           "m.available_at, m.expires_at, m.lot, m.id, m.device_id FROM customer c "
+_REREAD = ("SELECT c.id, c.device_id, c.tier, c.ledger_total, c.created_at, {merged}, m.customer_id, m.kind, m.points, "
+           "m.at, m.available_at, m.expires_at, m.lot, m.id, m.device_id FROM customer c "
            "LEFT JOIN movement m ON m.customer_id = c.id WHERE c.id IN ({marks})")
 
 
+def _merged_column() -> str:
+    """``c.merged_into`` where customers can be merged away (a merged-away customer is no
+    longer a member: its movements belong to the customer kept), else ``NULL``."""
+    columns = {column.name for column in db.database.get_columns("customer", db.schema_name())}
+    return "c.merged_into" if "merged_into" in columns else "NULL"
+
+
 def _reread(ids: list[str], stores: dict[str, str], tiers: dict[str, list[tuple[str, str]]], first_tier: str | None,
-            delta: _Delta, changes: list[tuple]) -> int:
+            delta: _Delta, changes: list[tuple], merged: str = "NULL") -> int:
     """Replace these customers' parts of the sums; return how much their running totals moved.
 
     A customer new to the figures started on the brand's first tier (``first_tier``): a new
@@ -366,7 +374,10 @@ def _reread(ids: list[str], stores: dict[str, str], tiers: dict[str, list[tuple[
         f"SELECT customer_id, total, tier, part FROM figure_customer WHERE customer_id IN ({marks})", ids)}
     current: dict[str, tuple] = {}
     movements: dict[str, list[tuple]] = defaultdict(list)
-    for cid, device_id, tier, total, created_at, *movement in db.rows(_REREAD.format(marks=marks), ids):
+    for cid, device_id, tier, total, created_at, merged_into, *movement in db.rows(
+            _REREAD.format(marks=marks, merged=merged), ids):
+        if merged_into is not None:
+            continue
         current[cid] = (stores.get(device_id, NO_STORE), tier, int(total or 0), created_at)
         if movement[0] is not None:
             movements[cid].append(tuple(movement))
@@ -380,7 +391,7 @@ def _reread(ids: list[str], stores: dict[str, str], tiers: dict[str, list[tuple[
         old_total, old_tier, old_part = old.get(cid, (0, None, None))
         delta.add(contributions.loads(old_part), -1)
         moved -= old_total
-        if cid not in current:  # gone (merged away): its part leaves the sums
+        if cid not in current:  # gone or merged away: its part leaves the sums
             continue
         home, tier, total, created_at = current[cid]
         part = contributions.contribution(home, tier, created_at, movements.get(cid, []), purchases.get(cid, ()),

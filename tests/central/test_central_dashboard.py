@@ -147,3 +147,34 @@ def test_a_burst_of_changes_shows_the_last_figures_and_says_so(central, edge, mo
     positions.refresh(central.clock())
     caught_up = _dashboard(central)
     assert caught_up["waiting"] == 0 and caught_up["points"]["earned"] == 3 * 10
+
+
+def _has_route(central, rule: str) -> bool:
+    return any(item.rule == rule for item in central.app.url_map.iter_rules())
+
+
+def test_a_merge_keeps_the_points_and_counts_one_member_fewer(central):
+    """Customer care's merge (``POST /api/v1/customers/merge``) moves the absorbed customer's
+    movements to the one kept: the points are counted once, the member count drops by one."""
+    if not _has_route(central, "/api/v1/customers/merge"):
+        pytest.skip("customer care's merge is not in this build")
+    _at(central, 2026, 10, 1, 9)
+    central.publish()
+    north, south = central.edge("S001"), central.edge("S002")
+    _dashboard(central)
+    kept, absorbed = north.register(), south.register()
+    north.sell(kept, _spend(10000))
+    south.sell(absorbed, _spend(20000))
+    north.push()
+    south.push()
+    _at(central, 2026, 10, 20, 9)
+    before = _dashboard(central, "?from=2026-10-01&to=2026-10-20")
+    assert (before["enrolments"]["members"], before["liability"]["points"]) == (2, 30)
+    merged = central.api("POST", "/api/v1/customers/merge", {"keep": kept, "absorb": absorbed})
+    assert merged.status_code == 200, merged.json
+    after = _dashboard(central, "?from=2026-10-01&to=2026-10-20")
+    assert after["liability"]["points"] == 30
+    assert after["enrolments"]["members"] == 1
+    assert sum(item["members"] for item in after["tiers"]["mix"]) == 1
+    report = central.api("GET", "/api/v1/reports/liability?month=2026-10").json
+    assert (report["closing"], report["reconciled"]) == (30, True)
