@@ -6,7 +6,8 @@ builds the figures once (``central.positions.rebuild``, as the upgrade's migrati
 times, through central's own app and test client:
 
 - ``GET /api/v1/reports/liability`` for the last complete month, and the dashboard's figures
-  (``GET /api/v1/dashboard``) for the brand and for one shop over the last 30 days;
+  (``GET /api/v1/dashboard``) for the brand and for one shop over the last 30 days and a year;
+- the HTML pages a signed-in user gets (``/finance/liability``, ``/dashboard/``), charts included;
 - a page after 100 customers changed (the page re-folds them itself) and after 1,000 (it
   shows the figures as last counted and says so; the background refresher's time to catch
   up is printed too).
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -34,7 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from brand_data import Brand, load  # noqa: E402
 from central import db, feed, migrations, positions  # noqa: E402
-from central.auth import create_token  # noqa: E402
+from central.auth import create_token, create_user  # noqa: E402
 from central.keys import ensure_key  # noqa: E402
 
 TARGET_MS = 500
@@ -72,10 +74,22 @@ def measure(url: str, brand: Brand, key_file: Path) -> list[tuple[str, float, st
         "dashboard, S001, 30 days": "/api/v1/dashboard?store=S001",
         "dashboard, brand, 365 days": f"/api/v1/dashboard?from={(now - timedelta(days=364)).date()}",
     }
+    browser = app.test_client()  # a signed-in head-office user, for the HTML pages
+    create_user("bench@example.com", "admin", "bench password 1", now)
+    form = browser.get("/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]*)"', form).group(1)
+    signed = browser.post("/", data={"email": "bench@example.com", "password": "bench password 1", "csrf_token": token})
+    assert signed.status_code == 303, signed.status_code
+    pages.update({
+        f"page /finance/liability?month={month}": f"/finance/liability?month={month}",
+        "page /dashboard/ (brand, 30 days)": "/dashboard/",
+        "page /dashboard/ (brand, 365 days)": f"/dashboard/?from={(now - timedelta(days=364)).date()}",
+    })
     for name, path in pages.items():
         times = []
         for _ in range(RUNS):
-            elapsed, response = _timed(lambda: client.get(path, headers=headers))
+            elapsed, response = _timed(lambda: (browser if path.startswith(("/dashboard", "/finance")) else client)
+                                       .get(path, headers=headers))
             assert response.status_code == 200, response.get_data(as_text=True)[:500]
             times.append(elapsed)
         results.append((name, statistics.median(times), f"median of {RUNS}, slowest {max(times):.0f} ms"))
