@@ -65,10 +65,14 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
 
 
 def period(store: Any, first: Any, last: Any, now: datetime) -> tuple[str | None, date, date]:
-    """Check the filters; ``400 bad_query`` naming the parameter otherwise. Default: the last 30 days."""
+    """Check the filters (None: not given); ``400 bad_query`` naming the parameter otherwise.
+
+    Default: every shop, the 30 days up to today. An empty value is not a filter left out
+    (the page's form leaves its empty fields out before it asks).
+    """
     today = now.astimezone(timezone.utc).date()
-    if store in (None, ""):
-        store = None
+    if store is None:
+        pass
     elif not _plain(store, 16) or not db.rows("SELECT 1 FROM store WHERE code = ?", (store,)):
         raise CentralError(400, "bad_query", "store must be the code of a store, e.g. S001", {"parameter": "store"})
     end = _day(last, "to", today)
@@ -87,7 +91,7 @@ def _plain(value: Any, length: int) -> bool:
 
 
 def _day(value: Any, name: str, default: date) -> date:
-    if value in (None, ""):
+    if value is None:
         return default
     try:
         if not (isinstance(value, str) and len(value) == 10 and value.isascii()):

@@ -200,7 +200,7 @@ PATHS: dict[str, Any] = {
     "/api/v1/reports/liability": {"get": _op(
         "The monthly points-liability report, by store, reconciled to members' balances",
         {"200": _json(_ref("LiabilityReport"), "report")},
-        params=[{**_query("month", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}), "required": True,
+        params=[{**_query("month", {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}), "required": True,
                  "description": "YYYY-MM; the month in progress runs to the end of today (400 bad_query for a "
                                 "malformed month or one that has not started)"}],
         errors=("400", "401"))},

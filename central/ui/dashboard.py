@@ -102,7 +102,7 @@ def dashboard():
     shops = db.rows("SELECT code, name FROM store ORDER BY code")
     asked = {name: request.args.get(name, "") for name in ("store", "from", "to")}
     try:
-        store, first, last = board.period(asked["store"], asked["from"], asked["to"], now)
+        store, first, last = board.period(*(asked[name] or None for name in ("store", "from", "to")), now)
     except CentralError as error:
         if error.code != "bad_query":
             raise
