@@ -7,8 +7,8 @@ customer is simulated in time order with the rules the brand publishes (1 point 
 points spendable after 14 days and expiring a year later, redemptions only from spendable
 points, oldest-expiring first), so balances never go negative and every customer row's ledger
 summary and tier agree with its movements. Nothing goes through the feed: the figures are
-built afterwards by ``central.positions.refresh``, as after an upgrade; sales are counted by
-``positions.rebuild_sales`` as the migration does.
+built afterwards by ``central.positions.rebuild``, as after an upgrade; sales are counted by
+``figure_tables.rebuild_sales`` as the migration does.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from central import db, ledger, positions
+from central import db, figure_tables, ledger
 from central import rules as rulebook
 from central.effects import RETURN_COLUMNS, SALE_COLUMNS
 from shared.times import format_time
@@ -107,7 +107,7 @@ def load(brand: Brand, now: datetime) -> dict[str, Any]:
     _exceptions(out, rng, devices, now)
     out.flush()
     with db.database.atomic():
-        positions.rebuild_sales()  # what each push would have counted
+        figure_tables.rebuild_sales()  # what each push would have counted
     return counts
 
 

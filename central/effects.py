@@ -19,7 +19,7 @@ from shared.times import format_time
 from sync import bodies, kinds
 from sync.bodies import BodyError
 
-from . import db, feed, ledger, positions
+from . import db, feed, figure_tables, ledger
 from . import exceptions as queue
 from . import rules as rulebook
 
@@ -346,7 +346,7 @@ class Batch:
         db.insert_rows("devicerules", ("device_id", "version", "document", "entry_id"), self.rules_rows,
                        "ON CONFLICT (device_id, version) DO NOTHING")
         db.insert_rows("sale", SALE_COLUMNS, self.sale_rows)
-        positions.add_sales(self.device.store_code, [(row[12], row[3], row[5]) for row in self.sale_rows])
+        figure_tables.add_sales(self.device.store_code, [(row[12], row[3], row[5]) for row in self.sale_rows])
         db.update_many("sale", "id", ("qualifying",),
                        [(sale_id, self.qualifying[sale_id]) for sale_id in sorted(self.reduced_sales)])
         db.insert_rows("salereturn", RETURN_COLUMNS, self.return_rows)

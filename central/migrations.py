@@ -15,7 +15,7 @@ import peewee
 
 from shared.times import format_time
 
-from . import db, models, positions, settings
+from . import db, figure_tables, models, positions, settings
 from .errors import CentralError
 
 MIGRATION_LOCK_KEY = 0x46494D47  # "FIMG"
@@ -73,8 +73,8 @@ def _head_office_users() -> None:
 def _figures() -> None:
     """The dashboard and the liability report: figure tables (``central.positions``), filled
     from every sale and customer already held (minutes for a million movements)."""
-    db.database.create_tables(positions.FIGURE_MODELS, safe=True)
-    positions.rebuild_sales()
+    db.database.create_tables(figure_tables.FIGURE_MODELS, safe=True)
+    figure_tables.rebuild_sales()
     positions.refresh(datetime.now(timezone.utc))
 
 

@@ -12,7 +12,9 @@ and their sums in small tables the pages read:
 - ``figure_buyer``: purchase days with the previous one, to count the members who bought in a period;
 - ``figure_tier``: members per home store and tier;
 - ``figure_sale_day``: sales and members' sales per day and store, counted by the push itself
-  (``add_sales``), since anonymous sales touch no customer.
+  (``figure_tables.add_sales``), since anonymous sales touch no customer.
+
+The tables are in ``central.figure_tables``.
 
 Every change to a customer's points or details sends a ``customer.state`` item to the feed in
 the same transaction; ``refresh`` re-reads exactly the customers named by feed items it has not
@@ -31,137 +33,21 @@ from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable, Iterator
-
-from peewee import AutoField, BigIntegerField, CharField, CompositeKey, TextField
+from typing import Iterator
 
 from shared.tiers import decided_tier
 from shared.times import format_time
 
 from . import contributions, db, settings
 from . import rules as rulebook
-from .contributions import BRAND, NO_STORE, day_of  # noqa: F401 (part of this module's interface)
-from .models import ID, BaseModel
+from .contributions import BRAND, NO_STORE  # noqa: F401 (BRAND: part of this module's interface)
+from .figure_tables import SUMS, FIGURE_MODELS, FigureSaleDay, TierChange
 
 log = logging.getLogger("fidelis.central.figures")
 CUSTOMER_STATE, CUSTOMER_MERGED = "customer.state", "customer.merged"
 """The feed items that name customers whose figures changed (``central.feed``)."""
 FIGURES_LOCK_KEY = 0x46494755  # "FIGU": one refresh at a time; readers share it
 CHUNK = 500
-
-
-def _table(name: str, key: tuple[str, ...], **columns) -> type[BaseModel]:
-    """A figure table: text key columns, integer sums."""
-    fields = {column: CharField(max_length=16 if column == "store_code" else 60 if column == "tier" else 32)
-              for column in key}
-    fields.update({column: BigIntegerField(default=0) for column in columns})
-    meta = type("Meta", (), {"table_name": name, "primary_key": CompositeKey(*key)})
-    return type(name.title().replace("_", ""), (BaseModel,), {**fields, "Meta": meta})
-
-
-FigureFlowDay = _table("figure_flow_day", ("day", "store_code", "kind"), points=0)
-FigureFlowMonth = _table("figure_flow_month", ("month", "store_code", "kind"), points=0)
-FigureLot = _table("figure_lot", ("store_code", "earned_day", "available_day", "expires_day"), points_left=0, repaid=0)
-FigureMember = _table("figure_member", ("measure", "store_code", "day"), delta=0)
-FigureBuyer = _table("figure_buyer", ("store_code", "day", "previous_day"), members=0)
-FigureTier = _table("figure_tier", ("store_code", "tier"), members=0)
-FigureSaleDay = _table("figure_sale_day", ("day", "store_code"), sales=0, member_sales=0, amount=0, member_amount=0)
-
-
-class FigureCustomer(BaseModel):
-    """One customer's part of the figure tables, as last added to them (``contributions.dumps``)."""
-
-    customer_id = CharField(primary_key=True, max_length=ID)
-    total = BigIntegerField(default=0)  # the customer row's running total when it was read
-    tier = CharField(null=True, max_length=60)
-    part = TextField()
-
-    class Meta:
-        table_name = "figure_customer"
-
-
-class FigureMark(BaseModel):
-    """How far the figures have read the feed, and the members' running totals they hold."""
-
-    name = CharField(primary_key=True, max_length=32)
-    cursor = BigIntegerField(default=0)
-    members_total = BigIntegerField(default=0)
-    refreshed_at = CharField()
-
-    class Meta:
-        table_name = "figure_mark"
-
-
-class TierChange(BaseModel):
-    """A customer moved from one tier to another (``at``: when the feed announced it)."""
-
-    id = AutoField()
-    customer_id = CharField(max_length=ID)
-    store_code = CharField(max_length=16)
-    at = CharField(index=True)
-    from_tier = CharField(max_length=60)
-    to_tier = CharField(max_length=60)
-
-    class Meta:
-        table_name = "tier_change"
-
-
-FIGURE_MODELS = [FigureFlowDay, FigureFlowMonth, FigureLot, FigureMember, FigureBuyer, FigureTier, FigureSaleDay,
-                 FigureCustomer, FigureMark, TierChange]
-
-# component -> (table, key columns, value columns)
-_SUMS = {
-    "flow": ("figure_flow_day", ("day", "store_code", "kind"), ("points",)),
-    "month": ("figure_flow_month", ("month", "store_code", "kind"), ("points",)),
-    "lot": ("figure_lot", ("store_code", "earned_day", "available_day", "expires_day"), ("points_left", "repaid")),
-    "member": ("figure_member", ("measure", "store_code", "day"), ("delta",)),
-    "buyer": ("figure_buyer", ("store_code", "day", "previous_day"), ("members",)),
-    "tier": ("figure_tier", ("store_code", "tier"), ("members",)),
-}
-
-
-# --- sales, counted by the push -------------------------------------------------------------
-
-
-def add_sales(store: str, sales: Iterable[tuple[str, str | None, int]]) -> None:
-    """Count a push's new sales, ``(at, customer_id, total)``, in its own transaction."""
-    sums: dict[str, list[int]] = {}
-    for at, customer_id, total in sales:
-        day = sums.setdefault(day_of(at), [0, 0, 0, 0])
-        member = customer_id is not None
-        day[0] += 1
-        day[1] += member
-        day[2] += total
-        day[3] += total if member else 0
-    _add_sale_days({(day, store): values for day, values in sums.items()})
-
-
-def _add_sale_days(sums: dict[tuple[str, str], list[int]]) -> None:
-    columns = ("sales", "member_sales", "amount", "member_amount")
-    db.insert_rows("figure_sale_day", ("day", "store_code", *columns),
-                   [(*key, *values) for key, values in sorted(sums.items())],
-                   "ON CONFLICT (day, store_code) DO UPDATE SET "
-                   + ", ".join(f"{c} = figure_sale_day.{c} + excluded.{c}" for c in columns))
-
-
-def rebuild_sales() -> None:
-    """Count every stored sale again (after an upgrade or a bulk load; no push may run meanwhile)."""
-    stores = dict(db.rows("SELECT id, store_code FROM device"))
-    sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    cursor = db.execute("SELECT at, device_id, customer_id, total FROM sale")
-    while True:
-        page = cursor.fetchmany(10_000)
-        if not page:
-            break
-        for at, device_id, customer_id, total in page:
-            values = sums[(day_of(at), stores.get(device_id, NO_STORE))]
-            member = customer_id is not None
-            values[0] += 1
-            values[1] += member
-            values[2] += total
-            values[3] += total if member else 0
-    db.execute("DELETE FROM figure_sale_day")
-    _add_sale_days(sums)
 
 
 # --- refresh --------------------------------------------------------------------------------
@@ -171,7 +57,7 @@ class _Delta:
     """What a refresh adds to the sums, gathered per key before it is written."""
 
     def __init__(self) -> None:
-        self.sums: dict[str, dict[tuple, list[int]]] = {name: {} for name in _SUMS}
+        self.sums: dict[str, dict[tuple, list[int]]] = {name: {} for name in SUMS}
 
     def add(self, part: contributions.Part, sign: int) -> None:
         for name, items in part.items():
@@ -201,7 +87,7 @@ class _Delta:
                         found[0] += sign * value
 
     def write(self) -> None:
-        for name, (table, key, columns) in _SUMS.items():
+        for name, (table, key, columns) in SUMS.items():
             updates = ", ".join(f"{column} = {table}.{column} + excluded.{column}" for column in columns)
             db.insert_rows(table, (*key, *columns),
                            [(*k, *values) for k, values in self.sums[name].items() if any(values)],
