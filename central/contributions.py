@@ -16,7 +16,7 @@ per-customer parts, so a change to one customer moves the sums by that customer'
   ``a`` and ``b`` are those with a purchase day in ``[a, b]`` whose previous one is before ``a``;
 - ``tier``: one member per (home store, tier).
 
-Days are ``positions.day_of`` days. A window of N days "up to day T" is the days ``T−N+1 … T``.
+Days are ``day_of`` days. A window of N days "up to day T" is the days ``T−N+1 … T``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Ratios are integers in basis points (1 % = 100) so no float crosses an API; mone
 units at the point value in force now.
 
 Periods are whole UTC days, ``first`` to ``last`` inclusive; a moment at midnight belongs to
-the day before (``positions.day_of``), so points and sales agree with the liability report.
+the day before (``contributions.day_of``), so points and sales agree with the liability report.
 """
 
 from __future__ import annotations
