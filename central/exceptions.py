@@ -94,6 +94,20 @@ def _view(values: tuple) -> dict[str, Any]:
             "created_at": created_at, "resolved_at": resolved_at, "resolution": resolution}
 
 
+def get_exception(exception_id: int) -> dict[str, Any]:
+    """One exception as the API shows it; 404 ``exception_not_found``."""
+    found = db.rows(f"SELECT {_VIEW} FROM conflict WHERE id = ?", (exception_id,))
+    if not found:
+        raise CentralError(404, "exception_not_found", f"no exception with id {exception_id}")
+    return _view(found[0])
+
+
+def search(where: str, params: list[Any], limit: int, offset: int) -> list[dict[str, Any]]:
+    """A page of exceptions, newest first; ``where`` is a ``WHERE …`` clause over ``conflict`` (or empty)."""
+    found = db.rows(f"SELECT {_VIEW} FROM conflict{where} ORDER BY id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
+    return [_view(row) for row in found]
+
+
 def list_exceptions(status: str = "open", kind: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
     """Exceptions oldest first; ``status`` is ``open``, ``resolved`` or ``all``."""
     where, params = [], []

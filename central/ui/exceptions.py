@@ -8,7 +8,6 @@ from flask import redirect, render_template, request, url_for
 
 from .. import db
 from .. import exceptions as queue
-from ..errors import CentralError
 from ..web import clock, int_path
 from .web import actor, area, csv_response, notify, paginate, requires, shown
 
@@ -40,9 +39,7 @@ def _where(filters: dict[str, str]) -> tuple[str, list[str]]:
 
 def _search(filters: dict[str, str], limit: int, offset: int) -> list[dict]:
     where, params = _where(filters)
-    found = db.rows(f"SELECT {queue._VIEW} FROM conflict{where} ORDER BY id DESC LIMIT ? OFFSET ?",
-                    (*params, limit, offset))
-    return [shown(queue._view(row)) for row in found]
+    return [shown(item) for item in queue.search(where, params, limit, offset)]
 
 
 def _count(filters: dict[str, str]) -> int:
@@ -85,10 +82,7 @@ def export():
 def detail(exception_id: str):
     """One exception with all its context, and the form to resolve it."""
     number = int_path(exception_id, code="exception_not_found", what="exception")
-    found = db.rows(f"SELECT {queue._VIEW} FROM conflict WHERE id = ?", (number,))
-    if not found:
-        raise CentralError(404, "exception_not_found", f"no exception with id {number}")
-    return render_template("exception.html", item=shown(queue._view(found[0])), problems={})
+    return render_template("exception.html", item=shown(queue.get_exception(number)), problems={})
 
 
 @exceptions.post("/<exception_id>/resolve")
@@ -98,10 +92,7 @@ def resolve(exception_id: str):
     number = int_path(exception_id, code="exception_not_found", what="exception")
     note = request.form.get("note", "").strip()
     if not note or len(note) > 2000:
-        found = db.rows(f"SELECT {queue._VIEW} FROM conflict WHERE id = ?", (number,))
-        if not found:
-            raise CentralError(404, "exception_not_found", f"no exception with id {number}")
-        return render_template("exception.html", item=shown(queue._view(found[0])),
+        return render_template("exception.html", item=shown(queue.get_exception(number)),
                                problems={"note": "say what was done about it (1-2000 characters)"}), 422
     queue.resolve(number, note, clock(), actor=actor())
     notify(f"Exception #{number} resolved.")

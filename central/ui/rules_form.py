@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from shared.engine import Line, earn, tier_discounts
-from shared.rules import DEFAULT_DOCUMENT, EXPIRY_POLICIES, TIER_PERIODS, RuleSet
+from shared.rules import DEFAULT_DOCUMENT, RuleSet
 
 BLANK_ROWS = 2
 """Empty tier and reward rows the form offers for adding new ones."""
@@ -25,8 +25,6 @@ REDEEM_FIELDS = (("point_value", "Point value (minor units one point is worth)")
 TIER_FIELDS = (("name", "Name"), ("threshold", "Threshold (qualifying spend, minor units)"),
                ("discount_percent", "Discount %"), ("extra_earn_percent", "Extra earn %"))
 REWARD_FIELDS = (("sku", "SKU"), ("name", "Name"), ("cost", "Cost (points)"))
-EXPIRY = EXPIRY_POLICIES
-PERIODS = TIER_PERIODS
 _INTEGER = re.compile(r"-?\d{1,18}")
 _LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?")
 
