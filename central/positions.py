@@ -238,11 +238,20 @@ _REREAD = ("SELECT c.id, c.device_id, c.tier, c.ledger_total, c.created_at, {mer
            "LEFT JOIN movement m ON m.customer_id = c.id WHERE c.id IN ({marks})")
 
 
+_merged_columns: dict[tuple, str] = {}
+
+
 def _merged_column() -> str:
     """``c.merged_into`` where customers can be merged away (a merged-away customer is no
-    longer a member: its movements belong to the customer kept), else ``NULL``."""
-    columns = {column.name for column in db.database.get_columns("customer", db.schema_name())}
-    return "c.merged_into" if "merged_into" in columns else "NULL"
+    longer a member: its movements belong to the customer kept), else ``NULL``.
+
+    Asked once per database a process opens: the catalog query costs more than a refresh.
+    """
+    key = (type(db.database.obj).__name__, db.database.obj.database, db.schema_name())
+    if key not in _merged_columns:
+        columns = {column.name for column in db.database.get_columns("customer", db.schema_name())}
+        _merged_columns[key] = "c.merged_into" if "merged_into" in columns else "NULL"
+    return _merged_columns[key]
 
 
 def _reread(ids: list[str], stores: dict[str, str], tiers: dict[str, list[tuple[str, str]]], first_tier: str | None,
