@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test fuzz bench system-deps clean
+.PHONY: run test fuzz bench system-deps clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ run: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/edge_sale.py
 	FIDELIS_TEST_PG_URL=$${FIDELIS_TEST_PG_URL:-$(PG_URL)} $(BIN)/python bench/central_ingest.py
+	FIDELIS_TEST_PG_URL=$${FIDELIS_TEST_PG_URL:-$(PG_URL)} $(BIN)/python bench/central_figures.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis
+
+# Retake the README's screenshots (docs/screenshots/) with the browser tests.
+screenshots: $(STAMP) system-deps
+	FIDELIS_SCREENSHOTS=1 $(BIN)/pytest -q -p no:cacheprovider tests/central -k browser

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 from shared.times import format_time
 from sync.bodies import usable_key
 
-from . import auth, customers, enrolment, pairing, settings, stores, traffic
+from . import auth, customers, dashboard, enrolment, pairing, reports, settings, stores, traffic
 from . import exceptions as queue
 from . import rules as rulebook
 from .db import database
@@ -185,6 +185,21 @@ def traffic_report():
         # Checked before it reaches SQL: PostgreSQL refuses a NUL in a parameter with an error.
         raise CentralError(422, "validation_error", "store must be a store code such as S001")
     return jsonify(traffic.report(store, request.args.get("from"), request.args.get("to")))
+
+
+@api.get("/reports/liability")
+def liability_report():
+    """The monthly points-liability report (``?month=YYYY-MM``), reconciled to members' balances."""
+    return jsonify(reports.liability(request.args.get("month"), clock()))
+
+
+@api.get("/dashboard")
+def dashboard_figures():
+    """The dashboard's figures (``?store=S001&from=YYYY-MM-DD&to=YYYY-MM-DD``; default: the brand, 30 days)."""
+    now = clock()
+    store, first, last = dashboard.period(request.args.get("store"), request.args.get("from"),
+                                          request.args.get("to"), now)
+    return jsonify(dashboard.figures(store, first, last, now))
 
 
 @api.get("/devices/<device_id>")

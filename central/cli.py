@@ -21,7 +21,7 @@ import peewee
 
 from sync.entry import public_key_raw_b64
 
-from . import auth, db, enrolment, keys, migrations, settings, stores, verify
+from . import auth, db, enrolment, keys, migrations, positions, settings, stores, verify
 from . import exceptions as queue
 from . import rules as rulebook
 from .errors import CentralError
@@ -181,6 +181,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app({"DATABASE_URL": args.database, "KEY_FILE": str(args.key_file)})
     verify.warm_up()  # start the signature-checking helpers before the first big push
+    positions.start_refresher()  # the dashboard's figures follow the feed in the background
     _hint(f"fidelis-central serving on http://{args.host}:{args.port} (/api/v1, /sync/v1) "
           f"with {db.redact(args.database)}")
     waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="fidelis-central")

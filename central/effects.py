@@ -19,7 +19,7 @@ from shared.times import format_time
 from sync import bodies, kinds
 from sync.bodies import BodyError
 
-from . import db, feed, ledger
+from . import db, feed, figure_tables, ledger
 from . import exceptions as queue
 from . import rules as rulebook
 
@@ -291,10 +291,11 @@ class Batch:
         derived = recorded
         if any(recorded) or (tier is not None and tier.discount_percent):
             derived = tier_discounts(facts.engine_lines(), tier)
-        if earning.points != facts.points_earned or derived != recorded:
+        points = earning.points if facts.customer_id is not None else 0  # nobody earns on an anonymous sale
+        if points != facts.points_earned or derived != recorded:
             self._conflict(queue.RECALCULATION_MISMATCH, entry, customer_id=facts.customer_id, sale_id=facts.sale_id,
                            rules_version=facts.rules_version, edge_points=facts.points_earned,
-                           central_points=earning.points, edge_eligible=facts.eligible_amount,
+                           central_points=points, edge_eligible=facts.eligible_amount,
                            central_eligible=earning.eligible_amount, edge_tier_discounts=list(recorded),
                            central_tier_discounts=list(derived))
         return earning
@@ -345,6 +346,7 @@ class Batch:
         db.insert_rows("devicerules", ("device_id", "version", "document", "entry_id"), self.rules_rows,
                        "ON CONFLICT (device_id, version) DO NOTHING")
         db.insert_rows("sale", SALE_COLUMNS, self.sale_rows)
+        figure_tables.add_sales(self.device.store_code, [(row[12], row[3], row[5]) for row in self.sale_rows])
         db.update_many("sale", "id", ("qualifying",),
                        [(sale_id, self.qualifying[sale_id]) for sale_id in sorted(self.reduced_sales)])
         db.insert_rows("salereturn", RETURN_COLUMNS, self.return_rows)

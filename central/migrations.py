@@ -15,7 +15,7 @@ import peewee
 
 from shared.times import format_time
 
-from . import db, models, settings
+from . import db, figure_tables, models, positions, settings
 from .errors import CentralError
 
 MIGRATION_LOCK_KEY = 0x46494D47  # "FIMG"
@@ -84,7 +84,15 @@ def _head_office_users() -> None:
         db.execute("UPDATE central_user SET role = ? WHERE role = ?", (new, old))
 
 
-MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _pairings, _head_office_users]
+def _figures() -> None:
+    """The dashboard and the liability report: figure tables (``central.positions``), filled
+    from every sale and customer already held (minutes for a million movements)."""
+    db.database.create_tables(figure_tables.FIGURE_MODELS, safe=True)
+    figure_tables.rebuild_sales()
+    positions.refresh(datetime.now(timezone.utc))
+
+
+MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _pairings, _head_office_users, _figures]
 LATEST = len(MIGRATIONS)
 
 

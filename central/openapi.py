@@ -147,6 +147,24 @@ SCHEMAS: dict[str, Any] = {
     "Authorization": {"type": "object", "properties": {
         "authorized": _BOOL, "hold_id": _STR, "available": _INT, "expires_at": _STR}},
     "Release": {"type": "object", "properties": {"sale_id": _STR, "released": _BOOL}},
+    "Dashboard": {"type": "object", "description": "every figure with its inputs; ratios in basis points",
+                  "properties": {name: _OBJ for name in (
+                      "liability", "points", "redemption_rate", "breakage", "active_members", "enrolments",
+                      "member_share", "visit_frequency", "tiers", "lapsed_members", "offline_exposure",
+                      "unsynced_shops", "open_exceptions")}},
+    "LiabilityFigures": {"type": "object", "properties": {
+        "opening": _INT, "issued": _INT, "adjusted": _INT, "redeemed": _INT, "expired": _INT, "reversed": _INT,
+        "closing": _INT, "closing_money": _INT}},
+    "LiabilityReport": {"allOf": [_ref("LiabilityFigures"), {"type": "object", "properties": {
+        "month": _STR, "from": _STR, "to": _STR, "complete": _BOOL, "point_value": _INT,
+        "money": {"type": "object", "additionalProperties": _INT}, "members_balance": _INT, "difference": _INT,
+        "reconciled": _BOOL, "refreshed_at": _NSTR, "waiting": _INT,
+        "by_store": {"type": "array", "items": {"allOf": [_ref("LiabilityFigures"), {
+            "type": "object", "properties": {"store": _NSTR, "name": _STR}}]}},
+        "outstanding": {"type": "object", "description": "points outstanding at the end of today: available, "
+                                                         "pending, ageing and what expires within 3/6/12 months"}}}],
+        "description": "closing = opening + issued + adjusted - redeemed - expired - reversed; money in minor units "
+                       "at point_value (docs/reports.md)"},
 }
 
 _SIGNED = [{"deviceSignature": []}]
@@ -196,6 +214,20 @@ PATHS: dict[str, Any] = {
         "Resolve an exception", {"200": _json(_ref("Exception"), "resolved")}, body="Resolution",
         params=[_path("exception_id", {"type": "integer", "minimum": 1, "maximum": MAX_INT64})],
         errors=("400", "401", "404", "409", "422")))},
+    "/api/v1/reports/liability": {"get": _op(
+        "The monthly points-liability report, by store, reconciled to members' balances",
+        {"200": _json(_ref("LiabilityReport"), "report")},
+        params=[{**_query("month", {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}), "required": True,
+                 "description": "YYYY-MM; the month in progress runs to the end of today (400 bad_query for a "
+                                "malformed month or one that has not started)"}],
+        errors=("400", "401"))},
+    "/api/v1/dashboard": {"get": _op(
+        "The dashboard's figures for the brand or one shop over a period (docs/reports.md)",
+        {"200": _json(_ref("Dashboard"), "figures")},
+        params=[_query("store", {"type": "string", "maxLength": 16}),
+                _query("from", {"type": "string", "format": "date"}),
+                _query("to", {"type": "string", "format": "date"})],
+        errors=("400", "401"))},
     "/api/v1/devices/{device_id}": {"get": _op(
         "A device", {"200": _json(_ref("Device"), "device")}, params=[_path("device_id")], errors=("401", "404"))},
     "/api/v1/devices/{device_id}/log": {"get": _op(

@@ -49,6 +49,14 @@ MAX_BODY_BYTES = 8 << 20
 NONCE_SWEEP_SECONDS = 60
 """How often a process deletes expired request nonces."""
 
+FIGURES_REFRESH_SECONDS = 30
+"""How often a serving process brings the dashboard's figures up to the feed (``central.positions``)."""
+FIGURES_INLINE_LIMIT = 200
+"""A page refreshes the figures itself only when at most this many feed items wait; else it
+shows the figures as of the last refresh, and says so."""
+FIGURES_REFRESH_BATCH = 2000
+"""Feed items one refresh transaction reads at most."""
+
 STORE_CODE_MAX = 16
 
 # --- head office: users, sign-in, the web UI -----------------------------------------------

@@ -84,6 +84,11 @@ class _Lot:
     available_at: datetime
     expires_at: datetime | None
     state: str = "pending"  # pending -> available -> expired
+    repaid: int = 0  # what the lot paid off the debt when it became available
+    expired: int = 0  # what the lot still held when it expired
+
+    def __post_init__(self) -> None:
+        self.points = self.remaining  # what the lot was opened with
 
     def order(self) -> tuple:
         # Oldest-expiring first; lots that never expire are spent last.
@@ -153,6 +158,55 @@ def holdings(movements: Iterable[Movement], now: datetime) -> Holdings:
     return Holdings(tuple(open_lots), debt)
 
 
+END_OF_TIME = datetime.max.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class LotOutcome:
+    """What becomes of one lot once every known movement has been folded.
+
+    ``left`` is what the lot holds after every debit that reaches it: the points that expire
+    at ``expires_at`` (the moment it expires: never before it is available), or that stay
+    outstanding for good when it never expires. ``repaid`` is what it paid off the debt when
+    it became available at ``available_at``.
+    """
+
+    ref: str
+    points: Points
+    available_at: datetime
+    expires_at: datetime | None
+    left: Points
+    repaid: Points
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Every lot's outcome and the debt no lot will ever cover, as the movements stand.
+
+    With no further movement, for any moment ``t`` at or after the last one: the pending
+    points are the ``left + repaid`` of lots available after ``t``; the spendable points are
+    the ``left`` of lots available by ``t`` and not expired by then, less ``debt`` and less the
+    ``repaid`` of the pending lots. For any moment at all, the points expired by ``t`` are the
+    ``left`` of the lots expired by ``t``: a lot's outcome depends on nothing after it expires.
+    """
+
+    lots: tuple[LotOutcome, ...]
+    debt: Points
+
+
+def outcome(movements: Iterable[Movement]) -> Outcome:
+    """Fold the movements to the end of time: what each lot ends with, and the debt left over.
+
+    ``sum(left) - debt`` equals the sum of the movements' points.
+    """
+    lots, debt, _ = _fold(movements, END_OF_TIME)
+    found = tuple(LotOutcome(lot.ref, lot.points, lot.available_at,
+                             max(lot.expires_at, lot.available_at) if lot.expires_at is not None else None,
+                             lot.remaining + lot.expired, lot.repaid)
+                  for lot in lots.values())
+    return Outcome(found, debt)
+
+
 def _fold(movements: Iterable[Movement], now: datetime) -> tuple[dict[str, _Lot], int, int]:
     """The lots, the debt and the points expired after every event up to ``now``."""
     lots: dict[str, _Lot] = {}
@@ -181,10 +235,12 @@ def _fold(movements: Iterable[Movement], now: datetime) -> tuple[dict[str, _Lot]
             item.state = "available"
             repaid = min(debt, item.remaining)
             item.remaining -= repaid
+            item.repaid = repaid
             debt -= repaid
         elif order == 1:
             if item.state == "available":
                 expired += item.remaining
+                item.expired = item.remaining
                 item.remaining = 0
                 item.state = "expired"
         else:

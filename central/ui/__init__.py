@@ -28,12 +28,14 @@ def is_page_request() -> bool:
 def blueprints():
     """Every area of the UI, in the order the navigation lists them."""
     from .audit import audit
+    from .dashboard import pages as dashboard
     from .exceptions import exceptions
+    from .finance import finance
     from .rules import rules
     from .shops import shops
     from .signin import signin
 
-    return [signin, rules, shops, exceptions, audit]
+    return [signin, dashboard, rules, shops, exceptions, finance, audit]
 
 
 def _nav_entries() -> list[dict[str, object]]:

@@ -61,6 +61,13 @@ def test_a_points_figure_the_rules_do_not_give_is_a_recalculation_mismatch(centr
     assert central.customer(customer)["points"]["available"] == 99  # the edge's figure is kept
 
 
+def test_an_anonymous_sale_earns_nothing_and_is_no_mismatch(central, edge):
+    """Edges record 0 points for a sale without a customer; central must expect just that."""
+    edge.sell(None, [{"sku": "A1", "qty": 1, "unit_price": 5000}])
+    assert edge.push().json["results"][-1]["status"] == "applied"
+    assert central.exceptions("recalculation_mismatch") == []
+
+
 def test_a_silver_sale_with_its_tier_discount_applies_without_exception(central, edge):
     customer = edge.register(tier="Silver")  # demo rules: Silver takes 5 % off and earns 1 % extra
     sale = edge.sell(customer, tier="Silver")

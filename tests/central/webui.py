@@ -9,6 +9,8 @@ every request a page makes, so a test can show that nothing left the machine.
 from __future__ import annotations
 
 import re
+import os
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -126,10 +128,15 @@ class Browser:
         page.get_by_role("button", name="Sign out").wait_for(timeout=15_000)
 
     def screenshot(self, name: str) -> Path:
-        """Save the page at 1366×768 to ``docs/screenshots/NAME.png``."""
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
+        """Save the page at 1366×768 as ``NAME.png``: into ``docs/screenshots/`` under
+        ``make screenshots`` (``FIDELIS_SCREENSHOTS=1``), else into a scratch folder, so an
+        ordinary test run never rewrites tracked files."""
+        folder = SCREENSHOTS if os.environ.get("FIDELIS_SCREENSHOTS") == "1" else \
+            Path(tempfile.gettempdir()) / "fidelis-screenshots"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.png"
         self.page.screenshot(path=str(path))
+        assert path.stat().st_size > 10_000, f"{path} looks empty"
         return path
 
     def close(self) -> None:
