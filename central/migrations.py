@@ -15,7 +15,7 @@ import peewee
 
 from shared.times import format_time
 
-from . import db, models
+from . import audit, db, models, search
 from .errors import CentralError
 
 MIGRATION_LOCK_KEY = 0x46494D47  # "FIMG"
@@ -52,7 +52,31 @@ def _qualifying_spend() -> None:
     db.execute("CREATE INDEX IF NOT EXISTS sale_customer_at ON sale (customer_id, at)")
 
 
-MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend]
+def _audit_log() -> None:
+    """Who changed what at head office (``central.audit``)."""
+    audit.create_table()
+
+
+def _customer_care() -> None:
+    """Head office's care of customers: signed acts, retired cards, locked tiers, merges, search."""
+    db.database.create_tables([models.CareAct, models.RetiredCard], safe=True)
+    _add_column("customer", "tier_locked", "BOOLEAN NOT NULL DEFAULT FALSE")
+    _add_column("customer", "merged_into", "VARCHAR(64)")
+    added = _add_column("customer", "name_fl", "VARCHAR(402)")
+    added = _add_column("customer", "name_lf", "VARCHAR(402)") or added
+    if added:
+        names = [(cid, *search.name_keys(first, last))
+                 for cid, first, last in db.rows("SELECT id, first_name, last_name FROM customer")]
+        for start in range(0, len(names), 5000):
+            db.update_many("customer", "id", ("name_fl", "name_lf"), names[start:start + 5000])
+    for statement in search.index_statements() + [
+        # A merge moves the absorbed customer's returns to the one kept.
+        "CREATE INDEX IF NOT EXISTS salereturn_customer ON salereturn (customer_id)",
+    ]:
+        db.execute(statement)
+
+
+MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _audit_log, _customer_care]
 LATEST = len(MIGRATIONS)
 
 
