@@ -308,7 +308,11 @@ def merge(request: Merge, actor: str, key: Ed25519PrivateKey, now: datetime) -> 
                      {"kept": {"id": keep, "points": before[keep], "tier": kept["tier"]},
                       "absorbed": {"id": absorb, "card_number": card, "points": before[absorb]}},
                      {"kept": {"id": keep, "points": after, "tier": tier}}, now)
-        feed.append([_state(keep, now), (None, CUSTOMER_MERGED, act)], now)
+        # The absorbed customer's state (empty now) comes after the notice: edges, which obey the
+        # notice first, skip it; every other reader of the feed learns its points moved.
+        _, _, gone = _state(absorb, now)
+        feed.append([_state(keep, now), (None, CUSTOMER_MERGED, act),
+                     (None, feed.CUSTOMER_STATE, {**gone, "merged_into": keep})], now)
     return customers.get(keep, now)
 
 

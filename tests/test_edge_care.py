@@ -84,8 +84,11 @@ def test_a_merge_moves_the_absorbed_customer_and_its_card_to_the_kept_one(app, t
     # A sale this edge makes before it hears of the merge counts for the kept customer afterwards.
     late = till.post("/api/v1/sales", json=sale_body(absorbed["id"], [{"sku": "A1", "qty": 1, "unit_price": 5000}]))
     assert late.status_code == 201 and late.json["points_earned"] == 5, late.json
+    emptied = _state(app, absorbed)
+    emptied["body"]["customer"]["card_number"] = None
     _pull(app, state, {"kind": "customer.merged", "body": _act("merge", kept["id"], {
-        "absorbed": absorbed["id"], "absorbed_card": "2500000000069"})})
+        "absorbed": absorbed["id"], "absorbed_card": "2500000000069"})},
+        {**emptied, "body": {**emptied["body"], "merged_into": kept["id"]}})  # central's last word on it
 
     by_card = till.get("/api/v1/customers/lookup?card=2500000000069")
     assert by_card.status_code == 200 and by_card.json["id"] == kept["id"]

@@ -202,6 +202,8 @@ def test_a_merge_carries_points_lots_and_history_and_the_absorbed_card_finds_the
     state = [b for b in _feed(shop_a, "customer.state") if b["customer"]["id"] == keep][-1]
     assert state["applied"] == {shop_a.device_id: 4, shop_b.device_id: 5}
     assert [lot["available_at"] for lot in state["lots"] if lot["points"] == 15] == ["2099-01-01T00:00:00.000Z"]
+    emptied = [b for b in _feed(shop_a, "customer.state") if b["customer"]["id"] == absorb][-1]
+    assert emptied["merged_into"] == keep and emptied["lots"] == [] and emptied["customer"]["card_number"] is None
     notice, = _feed(shop_a, "customer.merged")
     assert notice["customer_id"] == keep and notice["body"] == {"absorbed": absorb, "absorbed_card": "2100000000023"}
     verify_act(_central_key(central), notice)
