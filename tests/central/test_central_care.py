@@ -208,10 +208,13 @@ def test_a_merge_carries_points_lots_and_history_and_the_absorbed_card_finds_the
     assert notice["customer_id"] == keep and notice["body"] == {"absorbed": absorb, "absorbed_card": "2100000000023"}
     verify_act(_central_key(central), notice)
 
-    # An edge that has not heard of the merge still sells to the absorbed id: it lands on the kept one.
+    # An edge that has not heard of the merge still sells to the absorbed id: it lands on the kept one,
+    # and central authorizes its points against the kept customer's balance.
     shop_b.sell(absorb, _spend(10000))
     assert shop_b.push().json["results"][-1]["status"] == "applied"
     assert central.customer(keep)["points"]["available"] == 50
+    held = shop_b.authorize(absorb, 45, "sale-after-merge")
+    assert held.status_code == 200 and held.json["available"] == 5, held.json
 
     again = central.api("POST", "/api/v1/customers/merge", {"keep": keep, "absorb": absorb})
     assert again.status_code == 409 and again.json["error"]["code"] == "customer_merged"
