@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Tools the tests drive as real peers (socat pty pairs for the serial devices, libfaketime
-# for an edge whose clock moves while central is down).
+# for an edge whose clock moves while central is down, Debian's chromium for the web UI's
+# browser tests: Playwright drives it, no browser is ever downloaded).
 system-deps:
 	@command -v socat >/dev/null || { \
 	  echo "installing socat (serial port pairs for the device tests)"; \
@@ -23,6 +24,9 @@ system-deps:
 	@ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 || { \
 	  echo "installing faketime (moves one edge's clock in the multi-node tests)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }
+	@command -v chromium >/dev/null || { \
+	  echo "installing chromium (the head-office UI's browser tests)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 test: $(STAMP) system-deps
 	$(BIN)/pytest -n 2 -q

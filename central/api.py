@@ -42,6 +42,11 @@ def require_token():
     return None
 
 
+def api_actor() -> str:
+    """The request's API token as the audit log names it: ``token:<name>``."""
+    return f"token:{g.token.name}"
+
+
 def _idempotent(produce: Callable[[], tuple[dict[str, Any], int]]):
     """Run ``produce`` once per ``Idempotency-Key``: a repeat replays the first response."""
     key = request.headers.get("Idempotency-Key")
@@ -156,7 +161,7 @@ def create_store():
         body = json_body()
         if not isinstance(body, dict):
             raise CentralError(422, "validation_error", 'the body must be {"code": …, "name": …}')
-        store = stores.create_store(body.get("code"), body.get("name"), clock())
+        store = stores.create_store(body.get("code"), body.get("name"), clock(), actor=api_actor())
         return {"code": store.code, "name": store.name, "devices": []}, 201
     return _idempotent(produce)
 
@@ -170,7 +175,7 @@ def create_enrolment():
         hours = body.get("expires_in_hours", settings.ENROLMENT_HOURS)
         if isinstance(hours, bool) or not isinstance(hours, int):
             raise CentralError(422, "validation_error", "expires_in_hours must be an integer")
-        token, expires_at = enrolment.create_token(body["store"], clock(), hours)
+        token, expires_at = enrolment.create_token(body["store"], clock(), hours, actor=api_actor())
         return {"token": token, "store": body["store"], "expires_at": expires_at}, 201
     return _idempotent(produce)
 
@@ -184,7 +189,7 @@ def list_rules():
 def publish_rules():
     def produce():
         document = rulebook.read_document(request.get_data(cache=True) or b"")
-        item = rulebook.publish(document, state().key, clock())
+        item = rulebook.publish(document, state().key, clock(), actor=api_actor())
         return {"version": item["version"], "effective_from": item["effective_from"]}, 201
     return _idempotent(produce)
 
@@ -208,7 +213,7 @@ def resolve_exception(exception_id: str):
     resolution = body.get("resolution", "") if isinstance(body, dict) else None
     if not isinstance(resolution, str) or len(resolution) > 2000 or "\x00" in resolution:
         raise CentralError(422, "validation_error", "resolution must be a note of at most 2000 characters")
-    return jsonify(queue.resolve(number, resolution, clock()))
+    return jsonify(queue.resolve(number, resolution, clock(), actor=api_actor()))
 
 
 @api.get("/traffic")
@@ -237,4 +242,4 @@ def export_device_log(device_id: str):
 
 @api.post("/devices/<device_id>/revoke")
 def revoke_device(device_id: str):
-    return jsonify(stores.device_view(stores.revoke_device(device_id, clock())))
+    return jsonify(stores.device_view(stores.revoke_device(device_id, clock(), actor=api_actor())))

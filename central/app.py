@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from sync.entry import public_key_raw_b64
 
-from . import db, keys, settings
+from . import db, keys, settings, ui
 from .errors import CentralError
 from .migrations import open_checked
 from .web import CentralState, CustomerIdConverter, error_response
@@ -42,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(api)
     app.register_blueprint(sync)
+    ui.init_app(app)
 
     @app.before_request
     def _connect():
@@ -61,6 +62,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         code = (error.name or "error").lower().replace(" ", "_")
+        if ui.is_page_request():
+            return ui.error_page(error.code or 500, code, error.description or "")
         response = jsonify({"error": {"code": code, "message": error.description, "details": {}}})
         response.status_code = error.code or 500
         # werkzeug's own headers belong to the answer: a 405 must say what is Allowed.

@@ -14,7 +14,7 @@ from typing import Any
 from shared.times import format_time
 from sync.entry import GENESIS_PREV, EntryError, load_public_key_b64
 
-from . import db, settings
+from . import audit, db, settings
 from .auth import hash_secret
 from .errors import CentralError, conflict
 from .models import Device, EnrolmentToken
@@ -23,15 +23,19 @@ from .stores import get_store
 TOKEN_PREFIX = "fce_"
 
 
-def create_token(store_code: str, now: datetime, hours: float = settings.ENROLMENT_HOURS) -> tuple[str, str]:
+def create_token(store_code: str, now: datetime, hours: float = settings.ENROLMENT_HOURS,
+                 actor: str = "cli") -> tuple[str, str]:
     """A new one-time token for ``store_code``; returns ``(secret, expires_at)``. Only its hash is kept."""
     if not 0 < hours <= 24 * 365:
         raise CentralError(422, "invalid_expiry", "--expires-in must be between 0 and 8760 hours")
     store = get_store(store_code)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(24)
     expires_at = format_time(now + timedelta(hours=hours))
-    EnrolmentToken.create(token_hash=hash_secret(secret), store=store.code, created_at=format_time(now),
-                          expires_at=expires_at)
+    with db.database.atomic():
+        EnrolmentToken.create(token_hash=hash_secret(secret), store=store.code, created_at=format_time(now),
+                              expires_at=expires_at)
+        # The secret itself is never recorded: only that a token was made, for which store, until when.
+        audit.record(actor, "enrolment.create", f"store:{store.code}", None, {"expires_at": expires_at}, now)
     return secret, expires_at
 
 

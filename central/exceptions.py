@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 from shared.times import format_time
 
-from . import db
+from . import audit, db
 from .errors import CentralError
 
 OVERDRAFT, FORK, BAD_ENTRY = "overdraft", "fork", "bad_entry"
@@ -94,6 +94,20 @@ def _view(values: tuple) -> dict[str, Any]:
             "created_at": created_at, "resolved_at": resolved_at, "resolution": resolution}
 
 
+def get_exception(exception_id: int) -> dict[str, Any]:
+    """One exception as the API shows it; 404 ``exception_not_found``."""
+    found = db.rows(f"SELECT {_VIEW} FROM conflict WHERE id = ?", (exception_id,))
+    if not found:
+        raise CentralError(404, "exception_not_found", f"no exception with id {exception_id}")
+    return _view(found[0])
+
+
+def search(where: str, params: list[Any], limit: int, offset: int) -> list[dict[str, Any]]:
+    """A page of exceptions, newest first; ``where`` is a ``WHERE …`` clause over ``conflict`` (or empty)."""
+    found = db.rows(f"SELECT {_VIEW} FROM conflict{where} ORDER BY id DESC LIMIT ? OFFSET ?", (*params, limit, offset))
+    return [_view(row) for row in found]
+
+
 def list_exceptions(status: str = "open", kind: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
     """Exceptions oldest first; ``status`` is ``open``, ``resolved`` or ``all``."""
     where, params = [], []
@@ -108,7 +122,7 @@ def list_exceptions(status: str = "open", kind: str | None = None, limit: int = 
     return [_view(values) for values in found]
 
 
-def resolve(exception_id: int, resolution: str, now: datetime) -> dict[str, Any]:
+def resolve(exception_id: int, resolution: str, now: datetime, actor: str = "cli") -> dict[str, Any]:
     """Close an open exception with a note of what was done about it."""
     with db.database.atomic():
         found = db.rows(f"SELECT {_VIEW} FROM conflict WHERE id = ?", (exception_id,))
@@ -118,4 +132,6 @@ def resolve(exception_id: int, resolution: str, now: datetime) -> dict[str, Any]
             raise CentralError(409, "exception_resolved", f"exception {exception_id} is already resolved")
         db.execute("UPDATE conflict SET status = 'resolved', resolved_at = ?, resolution = ? WHERE id = ?",
                    (format_time(now), resolution or "", exception_id))
+        audit.record(actor, "exception.resolve", f"exception:{exception_id}", {"status": "open"},
+                     {"status": "resolved", "resolution": resolution or ""}, now)
         return _view(db.rows(f"SELECT {_VIEW} FROM conflict WHERE id = ?", (exception_id,))[0])

@@ -15,7 +15,7 @@ import peewee
 
 from shared.times import format_time
 
-from . import audit, db, models, search
+from . import db, models, search, settings
 from .errors import CentralError
 
 MIGRATION_LOCK_KEY = 0x46494D47  # "FIMG"
@@ -52,9 +52,22 @@ def _qualifying_spend() -> None:
     db.execute("CREATE INDEX IF NOT EXISTS sale_customer_at ON sale (customer_id, at)")
 
 
-def _audit_log() -> None:
-    """Who changed what at head office (``central.audit``)."""
-    audit.create_table()
+def _head_office_users() -> None:
+    """The web UI: sessions, sign-in throttling, the audit log; roles of earlier releases mapped."""
+    db.database.create_tables([models.WebSession, models.SignInAttempt, models.AuditLog], safe=True)
+    for statement in (
+        "CREATE INDEX IF NOT EXISTS auditlog_at ON auditlog (at)",
+        "CREATE INDEX IF NOT EXISTS auditlog_actor ON auditlog (actor, id)",
+        "CREATE INDEX IF NOT EXISTS auditlog_action ON auditlog (action, id)",
+        "CREATE INDEX IF NOT EXISTS auditlog_target ON auditlog (target, id)",
+        # The exceptions page filters by shop.
+        "CREATE INDEX IF NOT EXISTS conflict_store_status ON conflict (store_code, status)",
+    ):
+        db.execute(statement)
+    _add_column("device", "reported_seq", "BIGINT")
+    _add_column("device", "clock_skew_ms", "BIGINT")
+    for old, new in settings.LEGACY_ROLES.items():
+        db.execute("UPDATE central_user SET role = ? WHERE role = ?", (new, old))
 
 
 def _customer_care() -> None:
@@ -76,7 +89,7 @@ def _customer_care() -> None:
         db.execute(statement)
 
 
-MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _audit_log, _customer_care]
+MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _head_office_users, _customer_care]
 LATEST = len(MIGRATIONS)
 
 

@@ -64,6 +64,10 @@ class Device(BaseModel):
     revoked_at = CharField(null=True)
     frozen = BooleanField(default=False)
     frozen_at = CharField(null=True)
+    # What the device last said of itself (migration 3): the last seq of its own log, and how
+    # far its clock was from central's (its signed request time minus central's, in ms).
+    reported_seq = BigIntegerField(null=True)
+    clock_skew_ms = BigIntegerField(null=True)
 
 
 class EnrolmentToken(BaseModel):
@@ -78,7 +82,7 @@ class EnrolmentToken(BaseModel):
 
 
 class User(BaseModel):
-    """A head-office user; the password is kept as an scrypt hash with its own salt."""
+    """A head-office user; the password is kept as a ``werkzeug.security`` hash (salted scrypt)."""
 
     id = CharField(primary_key=True, max_length=ID)
     email = CharField(unique=True, max_length=254)
@@ -301,10 +305,53 @@ class IdempotencyRecord(BaseModel):
         primary_key = CompositeKey("token_id", "key")
 
 
+class WebSession(BaseModel):
+    """A signed-in browser: the cookie holds a random token, the table only its SHA-256."""
+
+    token_hash = CharField(primary_key=True, max_length=64)
+    user_id = CharField(max_length=ID, index=True)
+    csrf_token = CharField(max_length=64)
+    created_at = CharField()
+    seen_at = CharField()
+    address = CharField(null=True, max_length=64)
+
+    class Meta:
+        table_name = "websession"
+
+
+class SignInAttempt(BaseModel):
+    """One sign-in attempt, kept for a day to throttle failures per account and per address."""
+
+    id = BigAutoField()
+    email = CharField(max_length=254)
+    address = CharField(max_length=64)
+    ok = BooleanField()
+    at = CharField()
+
+    class Meta:
+        table_name = "signinattempt"
+        indexes = ((("email", "at"), False), (("address", "at"), False))
+
+
+class AuditLog(BaseModel):
+    """Who changed what and when (``central.audit``); ``before``/``after`` are JSON or NULL."""
+
+    id = BigAutoField()
+    at = CharField()
+    actor = CharField(max_length=300)
+    action = CharField(max_length=64)
+    target = CharField(max_length=300)
+    before = TextField(null=True)
+    after = TextField(null=True)
+
+    class Meta:
+        table_name = "auditlog"
+
+
 MODELS = [
     SchemaVersion, Store, Device, EnrolmentToken, User, ApiToken, Nonce, RulesVersion, DeviceRules,
     Customer, Sale, SaleReturn, Movement, Hold, LogEntry, Conflict, FeedItem, CustomerDeviceSeq,
-    IdempotencyRecord,
+    IdempotencyRecord, WebSession, SignInAttempt, AuditLog,
 ]
 
 

@@ -92,7 +92,9 @@ SCHEMAS: dict[str, Any] = {
         "created_at": _STR, "updated_at": _STR}},
     "Device": {"type": "object", "properties": {
         "id": _STR, "store": _STR, "acked_seq": _INT, "head_hash": _STR, "last_sync_at": _NSTR, "revoked": _BOOL,
-        "frozen": _BOOL, "enrolled_at": _STR, "public_key": _STR}},
+        "frozen": _BOOL, "enrolled_at": _STR, "public_key": _STR,
+        "reported_seq": {"type": "integer", "nullable": True}, "backlog": {"type": "integer", "nullable": True},
+        "clock_skew_ms": {"type": "integer", "nullable": True}}},
     "Store": {"type": "object", "properties": {"code": _STR, "name": _STR,
                                                "devices": {"type": "array", "items": _ref("Device")}}},
     "NewStore": {"type": "object", "required": ["code", "name"], "properties": {
@@ -242,7 +244,9 @@ PATHS: dict[str, Any] = {
         "Enrol a device with a one-time token", {"201": _json(_ref("EnrollResponse"), "enrolled")},
         body="EnrollRequest", errors=("400", "403", "409", "422"), security=[])},
     "/sync/v1/head": {"get": _op("The device's head as central holds it", {"200": _json(_ref("Head"), "head")},
-                                 errors=("401", "403"), security=_SIGNED)},
+                                 params=[_query("local_seq", {**_SEQ, "description": "the last seq of the "
+                                                              "device's own log (head office sees the backlog)"})],
+                                 errors=("400", "401", "403"), security=_SIGNED)},
     "/sync/v1/push": {"post": _op(
         "Push up to 500 consecutive entries", {"200": _json(_ref("PushResponse"), "applied")}, body="PushRequest",
         errors=("400", "401", "403", "409", "422", "503"), security=_SIGNED)},

@@ -22,7 +22,7 @@ from shared.times import format_time, parse_time
 from sync.canonical import CanonicalError, canonical_bytes
 from sync.protocol import sign_rules
 
-from . import db, feed
+from . import audit, db, feed
 from .errors import CentralError
 from .web import read_json
 
@@ -83,7 +83,7 @@ def problems_message(problems: list[Problem]) -> str:
     return "invalid rules document: " + "; ".join(f"{p.path}: {p.message}" for p in problems)
 
 
-def publish(document: Any, key: Ed25519PrivateKey, now: datetime) -> dict[str, Any]:
+def publish(document: Any, key: Ed25519PrivateKey, now: datetime, actor: str = "cli") -> dict[str, Any]:
     """Publish ``document`` as the next version; 422 ``invalid_rules`` listing every problem."""
     with db.database.atomic():
         db.lock_feed()  # also numbers versions one publisher at a time
@@ -99,6 +99,8 @@ def publish(document: Any, key: Ed25519PrivateKey, now: datetime) -> dict[str, A
                        [(version, effective_from, feed.dumps(document), signature, format_time(now))])
         item = {"version": version, "effective_from": effective_from, "document": document, "signature": signature}
         feed.append([(None, feed.RULES_VERSION, item)], now)
+        audit.record(actor, "rules.publish", f"rules:{version}", None,
+                     {"version": version, "effective_from": effective_from}, now)
     return item
 
 

@@ -43,5 +43,29 @@ NONCE_SWEEP_SECONDS = 60
 """How often a process deletes expired request nonces."""
 
 STORE_CODE_MAX = 16
-USER_ROLES = ("admin", "manager", "viewer")
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+
+# --- head office: users, sign-in, the web UI -----------------------------------------------
+
+USER_ROLES = ("admin", "marketing", "support", "finance", "auditor")
+"""What a head-office user may do is decided by the role alone (``central.roles``)."""
+LEGACY_ROLES = {"manager": "auditor", "viewer": "auditor"}
+"""Roles of earlier releases; migration 3 maps them to the least privilege (an admin re-grants)."""
+PASSWORD_METHOD = "scrypt"
+"""``werkzeug.security.generate_password_hash`` method; older hashes are replaced at next sign-in."""
+MIN_PASSWORD = 10
+SESSION_COOKIE = "fidelis_session"
+SIGNIN_COOKIE = "fidelis_signin"
+"""Holds the sign-in form's CSRF token before there is a session (double-submit)."""
+SESSION_IDLE = timedelta(hours=2)
+"""A session unused this long ends; so does any session after ``SESSION_LIFETIME``."""
+SESSION_LIFETIME = timedelta(hours=12)
+SESSION_TOUCH = timedelta(minutes=5)
+"""How stale ``seen_at`` may get before a request writes it again (one write per few minutes)."""
+SIGNIN_WINDOW = timedelta(minutes=15)
+"""Failed sign-ins count for this long."""
+SIGNIN_MAX_PER_ACCOUNT = 5
+"""Failures in the window (since the last success) after which an account refuses every attempt."""
+SIGNIN_MAX_PER_ADDRESS = 20
+"""Failures in the window from one address after which it is refused, whatever the account."""
+PAGE_SIZE = 50
+"""Rows per page of every list in the web UI."""

@@ -10,7 +10,7 @@ from peewee import IntegrityError
 from shared.times import format_time
 from sync.bodies import usable_key
 
-from . import db, feed, settings
+from . import audit, db, feed, settings
 from .errors import conflict, invalid, not_found
 from .models import Device, Store
 
@@ -24,14 +24,16 @@ def check_store_code(code: Any) -> str:
     return code
 
 
-def create_store(code: str, name: str, now: datetime) -> Store:
+def create_store(code: str, name: str, now: datetime, actor: str = "cli") -> Store:
     """Add a store; 409 ``store_exists`` when the code is taken."""
     check_store_code(code)
     if not usable_key(name, 200) or not name.strip():
         raise invalid("invalid_store_name", "a store needs a name of 1-200 characters")
     try:
         with db.database.atomic():
-            return Store.create(code=code, name=name.strip(), created_at=format_time(now))
+            store = Store.create(code=code, name=name.strip(), created_at=format_time(now))
+            audit.record(actor, "store.create", f"store:{code}", None, {"code": code, "name": store.name}, now)
+            return store
     except IntegrityError:
         raise conflict("store_exists", f"store {code} already exists") from None
 
@@ -54,6 +56,10 @@ def device_view(device: Device) -> dict[str, Any]:
         "frozen": bool(device.frozen),
         "enrolled_at": device.enrolled_at,
         "public_key": device.public_key,
+        # What the device last reported: its own log's length and its clock's distance from ours.
+        "reported_seq": device.reported_seq,
+        "backlog": None if device.reported_seq is None else max(0, device.reported_seq - device.head_seq),
+        "clock_skew_ms": device.clock_skew_ms,
     }
 
 
@@ -73,7 +79,7 @@ def get_device(device_id: str) -> Device:
     return device
 
 
-def revoke_device(device_id: str, now: datetime) -> Device:
+def revoke_device(device_id: str, now: datetime, actor: str = "cli") -> Device:
     """Refuse the device from now on and tell its store's feed; revoking twice is harmless."""
     with db.database.atomic():
         device = get_device(device_id)
@@ -81,6 +87,8 @@ def revoke_device(device_id: str, now: datetime) -> Device:
             stamp = format_time(now)
             db.execute("UPDATE device SET revoked = ?, revoked_at = ? WHERE id = ?", (True, stamp, device_id))
             feed.append([(device.store_code, feed.DEVICE_REVOKED, {"device_id": device_id})], now)
+            audit.record(actor, "device.revoke", f"device:{device_id}", {"revoked": False},
+                         {"revoked": True, "store": device.store_code}, now)
         return get_device(device_id)
 
 

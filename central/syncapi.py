@@ -86,6 +86,7 @@ def authenticate_device():
     if device.revoked:
         raise _refuse(claimed, 403, "device_revoked", "this device was revoked by head office")
     g.device = device
+    g.clock_skew_ms = int((signed.timestamp - now).total_seconds() * 1000)
     return None
 
 
@@ -100,6 +101,11 @@ def enroll():
 @sync.get("/head")
 def head():
     device = g.device
+    # The edge may say how long its own log is (?local_seq=N): head office sees the backlog.
+    local_seq = int_arg("local_seq", -1)
+    if local_seq >= 0:
+        db.execute("UPDATE device SET reported_seq = ?, clock_skew_ms = ? WHERE id = ?",
+                   (local_seq, g.clock_skew_ms, device.id))
     return jsonify({"seq": device.head_seq, "hash": device.head_hash, "frozen": device.frozen})
 
 
@@ -118,7 +124,8 @@ def pull():
     since = int_arg("since", 0)
     limit = int_arg("limit", settings.PULL_DEFAULT_LIMIT, 1, settings.PULL_MAX_LIMIT)
     page = feed.read(g.device.store_code, since, limit)
-    db.execute("UPDATE device SET last_sync_at = ? WHERE id = ?", (format_time(clock()), g.device.id))
+    db.execute("UPDATE device SET last_sync_at = ?, clock_skew_ms = ? WHERE id = ?",
+               (format_time(clock()), g.clock_skew_ms, g.device.id))
     return jsonify(page)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from peewee import IntegrityError
+from peewee import IntegrityError, fn
 
 from shared.rules import parse_rules
 from shared.tiers import provisional_tier
@@ -92,7 +92,7 @@ def sync_once(box: EdgeBox, client: SyncClient) -> SyncReport:
 
 
 def _push(box: EdgeBox, client: SyncClient) -> tuple[int, int, list[rejections.Rejection]]:
-    head = client.head()
+    head = client.head(local_seq=LogEntry.select(fn.MAX(LogEntry.seq)).scalar() or 0)
     seq, digest = head["seq"], head["hash"]
     local = LogEntry.get_or_none(LogEntry.seq == seq) if seq else None
     if seq and local is None:

@@ -88,8 +88,9 @@ class SyncClient:
         return self._call("POST", "/enroll", {"token": token, "device_id": self.device_id,
                                               "public_key": public_key, "store": store}, signed=False)
 
-    def head(self) -> dict[str, Any]:
-        return self._call("GET", "/head")
+    def head(self, local_seq: int | None = None) -> dict[str, Any]:
+        """Central's head of this device's log; ``local_seq`` tells central how long the local log is."""
+        return self._call("GET", "/head" + (f"?local_seq={local_seq}" if local_seq is not None else ""))
 
     def push(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
         return self._call("POST", "/push", {"entries": entries})

@@ -326,3 +326,61 @@ def run_central():
         return subprocess.run([str(BIN / "fidelis-central"), *map(str, args)], capture_output=True, text=True,
                               input=input, timeout=60, env={**os.environ, **(env or {})})
     return run
+
+
+# --- the head-office web UI -------------------------------------------------------------------
+
+
+@pytest.fixture
+def person(central):
+    """``person("support")``: a user of that role, signed in through the real sign-in form."""
+    from webui import Person
+
+    made: dict[str, Person] = {}
+
+    def make(role: str, email: str | None = None) -> Person:
+        key = email or role
+        if key not in made:
+            made[key] = Person(central, role, email)
+        return made[key]
+    return make
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium, driven by Playwright (never a downloaded browser); one per test worker."""
+    from playwright.sync_api import sync_playwright
+
+    from webui import CHROMIUM, CHROMIUM_FLAGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run 'make system-deps' (Debian's chromium package)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def served_central(database_url, tmp_path):
+    """A real ``fidelis-central serve`` on loopback, with one user per role (password ``webui.PASSWORD``)."""
+    from nodes import CentralNode
+    from webui import PASSWORD
+
+    node = CentralNode(tmp_path / "central", database_url)
+    for role in ("admin", "marketing", "support", "finance", "auditor"):
+        node.cli("user", "create", "--email", f"{role}@example.com", "--role", role, input=PASSWORD + "\n")
+    yield node
+    node.stop()
+
+
+@pytest.fixture
+def browser(chromium, served_central):
+    """A fresh browser context on ``served_central``; the test fails if a page asked another machine."""
+    from webui import Browser
+
+    session = Browser(chromium, served_central.url)
+    yield session
+    off_machine = session.off_machine()
+    session.close()
+    assert off_machine == [], f"pages made requests off the machine: {off_machine}"
