@@ -38,6 +38,11 @@ def _lookup(query: str, keys: set) -> dict:
     return {key: rest for key, *rest in db.rows(query.format(marks=db.marks(len(ordered))), ordered)}
 
 
+def count(customer_id: str) -> int:
+    """How many lines the customer's activity has."""
+    return db.rows(f"SELECT COUNT(*) FROM ({_FEED}) counted", (customer_id,) * 4)[0][0]
+
+
 def feed(customer_id: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     """One page of the customer's activity: ``{"items", "total", "limit", "offset"}``.
 
@@ -46,9 +51,8 @@ def feed(customer_id: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     ``sale_total`` (the sale behind an earn, spend or return) and ``details`` (an
     adjustment's reason, the tier or card set, the customer absorbed by a merge, …).
     """
-    params = (customer_id, customer_id, customer_id, customer_id)
-    total = db.rows(f"SELECT COUNT(*) FROM ({_FEED}) counted", params)[0][0]
-    found = db.rows(f"{_FEED} ORDER BY at DESC, ref LIMIT ? OFFSET ?", (*params, limit, offset))
+    total = count(customer_id)
+    found = db.rows(f"{_FEED} ORDER BY at DESC, ref LIMIT ? OFFSET ?", (*(customer_id,) * 4, limit, offset))
     stores = _lookup("SELECT id, store_code FROM device WHERE id IN ({marks})",
                      {device for *_, device, _ in found if device})
     sales = _lookup("SELECT id, total FROM sale WHERE id IN ({marks})", {sale for *_, sale, _, _ in found if sale})

@@ -28,12 +28,13 @@ def is_page_request() -> bool:
 def blueprints():
     """Every area of the UI, in the order the navigation lists them."""
     from .audit import audit
+    from .customers import pages as customers
     from .exceptions import exceptions
     from .rules import rules
     from .shops import shops
     from .signin import signin
 
-    return [signin, rules, shops, exceptions, audit]
+    return [signin, customers, rules, shops, exceptions, audit]
 
 
 def _nav_entries() -> list[dict[str, object]]:
