@@ -30,11 +30,15 @@ LIST_COLUMNS = ("id", "card_number", "first_name", "last_name", "email", "phone"
                 "balance_negative", "created_at")
 
 
+_PLAIN_LETTERS = str.maketrans({"ı": "i", "ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th"})
+"""Letters with a mark Unicode does not decompose, as people type them without it."""
+
+
 def fold(text: str) -> str:
     """``text`` without accents, case or repeated spaces: what name search compares."""
     decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _SPACES.sub(" ", plain.casefold()).strip()
+    return _SPACES.sub(" ", plain.casefold().translate(_PLAIN_LETTERS)).strip()
 
 
 def name_keys(first_name: str | None, last_name: str | None) -> tuple[str, str]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from central import db, ledger, migrations
+from central import db, ledger, migrations, search
 from sync.acts import verify_act
 
 
@@ -329,3 +331,25 @@ def test_an_older_database_gets_its_customers_name_keys_when_migrated(central, e
     db.execute("DELETE FROM schema_version WHERE version > 2")
     assert migrations.migrate() == migrations.LATEST
     assert [item["id"] for item in _search(central, "stefan p")["items"]] == [customer]
+
+
+NAMES = st.text(st.characters(categories=("Lu", "Ll", "Lt", "Lo")), min_size=1, max_size=12)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=NAMES, last=NAMES, cut=st.integers(1, 12), upper=st.booleans())
+def test_any_start_of_a_first_or_last_name_finds_the_customer(central, edge, first, last, cut, upper):
+    customer = _register(edge, first, last, f"29{uuid.uuid4().int % 10**11:011d}")
+    assert edge.push().status_code == 200
+    for name in (first, last):
+        typed = name[:cut].upper() if upper else name[:cut]
+        if not search.fold(typed):
+            continue  # nothing left to search by (a lone mark)
+        found = _search(central, typed, limit=500)
+        assert customer in [item["id"] for item in found["items"]], (typed, found["total"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=30))
+def test_folding_a_name_twice_changes_nothing(text):
+    assert search.fold(search.fold(text)) == search.fold(text)
