@@ -16,14 +16,15 @@ from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 from shared.times import format_time
 from sync.bodies import usable_key
 
-from . import auth, customers, dashboard, enrolment, pairing, reports, settings, stores, traffic
+from . import (activity, auth, care, customers, dashboard, enrolment, pairing, reports, search, settings,
+               stores, traffic)
 from . import exceptions as queue
 from . import rules as rulebook
 from .db import database
 from .errors import CentralError
 from .models import IdempotencyRecord
 from .openapi import document as openapi_document
-from .web import clock, int_arg, int_path, json_body, state
+from .web import clock, declared_body, int_arg, int_path, json_body, state
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = {"api.health", "api.openapi"}
@@ -90,7 +91,7 @@ def openapi():
     return jsonify(openapi_document())
 
 
-@api.get("/customers/<customer_id>")
+@api.get("/customers/<customer_id:customer_id>")
 def get_customer(customer_id: str):
     return jsonify(customers.get(customer_id, clock()))
 
@@ -98,6 +99,56 @@ def get_customer(customer_id: str):
 @api.get("/customers")
 def find_customer():
     return jsonify(customers.by_card(request.args.get("card"), clock()))
+
+
+@api.get("/customers/search")
+def search_customers():
+    """Customers by card (old ones too), e-mail, phone or name prefix: ``?q=…&limit=50&offset=0``."""
+    query = request.args.get("q", "")
+    if not query.strip() or not usable_key(query, search.MAX_QUERY):
+        raise CentralError(400, "bad_query",
+                           f"q must be 1-{search.MAX_QUERY} characters: a card, an e-mail, a phone or a name")
+    limit = int_arg("limit", 50, 1, 500)
+    return jsonify(search.find(query, clock(), limit, int_arg("offset", 0, 0, 10**9)))
+
+
+@api.get("/customers/<customer_id>/activity")
+def customer_activity(customer_id: str):
+    """The customer's activity, newest first (``?limit=50&offset=0``); a merged id gives the one kept."""
+    limit, offset = int_arg("limit", 50, 1, 500), int_arg("offset", 0, 0, 10**9)
+    return jsonify(activity.feed(customers.get(customer_id, clock())["id"], limit, offset))
+
+
+def _actor() -> str:
+    """Who acts through the JSON API, for the audit log: the token's name."""
+    return f"token:{g.token.name}"
+
+
+@api.post("/customers/<customer_id>/adjustments")
+def adjust_customer(customer_id: str):
+    def produce():
+        body = declared_body(care.Adjustment)
+        return care.adjust(customer_id, body, _actor(), state().key, clock()), 201
+    return _idempotent(produce)
+
+
+@api.put("/customers/<customer_id>/tier")
+def set_customer_tier(customer_id: str):
+    return jsonify(care.set_tier(customer_id, declared_body(care.TierChoice), _actor(), state().key, clock()))
+
+
+@api.post("/customers/<customer_id>/card")
+def replace_customer_card(customer_id: str):
+    def produce():
+        return care.replace_card(customer_id, declared_body(care.NewCard), _actor(), state().key, clock()), 200
+    return _idempotent(produce)
+
+
+@api.post("/customers/merge")
+def merge_customers():
+    def produce():
+        return care.merge(declared_body(care.Merge), _actor(), state().key, clock()), 200
+    return _idempotent(produce)
 
 
 @api.get("/stores")

@@ -16,7 +16,7 @@ from sync.entry import public_key_raw_b64
 from . import db, keys, settings, ui
 from .errors import CentralError
 from .migrations import open_checked
-from .web import CentralState, error_response
+from .web import CentralState, CustomerIdConverter, error_response
 
 log = logging.getLogger("fidelis.central")
 
@@ -34,6 +34,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     open_checked(app.config["DATABASE_URL"])
     key = keys.load_key(Path(app.config["KEY_FILE"]))
     app.extensions["fidelis_central"] = CentralState(key, public_key_raw_b64(key))
+
+    app.url_map.converters["customer_id"] = CustomerIdConverter
 
     from .api import api
     from .syncapi import sync

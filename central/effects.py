@@ -19,13 +19,15 @@ from shared.times import format_time
 from sync import bodies, kinds
 from sync.bodies import BodyError
 
-from . import db, feed, figure_tables, ledger
+from . import db, feed, figure_tables, ledger, search
 from . import exceptions as queue
 from . import rules as rulebook
 
 CUSTOMER_FIELDS = ("card_number", "first_name", "last_name", "email", "phone", "birth_date", "tier",
                    "balance_negative", "qualifying_spend") + ledger.SUMMARY_COLUMNS
-"""What a push may change on a customer row (besides ``updated_at``)."""
+"""What a push may change on a customer row (besides ``updated_at`` and the name keys)."""
+NAME_KEYS = ("name_fl", "name_lf")
+"""The folded names customer search reads (``central.search.name_keys``)."""
 SALE_COLUMNS = ("id", "entry_id", "device_id", "customer_id", "till_id", "total", "eligible_amount", "points_earned",
                 "points_paid", "reward_points", "rules_version", "tier", "at", "qualifying")
 RETURN_COLUMNS = ("id", "entry_id", "sale_id", "device_id", "customer_id", "amount_refunded", "points_reversed", "at")
@@ -66,6 +68,10 @@ class CustomerRow:
         """The values of ``CUSTOMER_FIELDS``."""
         return (self.card_number, self.first_name, self.last_name, self.email, self.phone, self.birth_date,
                 self.tier, self.balance_negative, self.qualifying_spend, *self.summary.values())
+
+    def name_keys(self) -> tuple[str, str]:
+        """The values of ``NAME_KEYS``."""
+        return search.name_keys(self.first_name, self.last_name)
 
     def public(self) -> tuple:
         """The values of ``feed.CUSTOMER_FIELDS``."""
@@ -114,6 +120,8 @@ class Batch:
         self.qualifying: dict[str, int] = {}  # per sale: what it still adds to qualifying spend
         self.returns: set[str] = set()
         self.device_rules: dict[int, str] = {}
+        self.merged: dict[str, str] = {}  # absorbed customer -> the one kept (central.care)
+        self.locked: set[str] = set()  # customers whose tier head office locked
         self.published: dict[int, RuleSet | None] = {}
         # What this push writes.
         self.new_customers: list[str] = []
@@ -151,14 +159,17 @@ class Batch:
                     sale_ids.add(body["sale_id"])
                 if kind == bodies.SALE_RETURNED and bodies.usable_key(body.get("return_id")):
                     return_ids.add(body["return_id"])
+        # Entries an edge wrote for a customer since merged apply to the one kept.
+        self.merged.update(_select_in("SELECT id, merged_into FROM customer WHERE merged_into IS NOT NULL "
+                                      "AND id IN ({marks})", customer_ids))
         # PostgreSQL: lock the customers in id order, so concurrent pushes never deadlock and
         # an overdraft made by two stores at once is seen by whichever commits second.
-        lock = " ORDER BY id" + db.for_update()
-        columns = ", ".join(CUSTOMER_FIELDS)
-        for cid, *values in _select_in(f"SELECT id, {columns} FROM customer WHERE id IN ({{marks}})",
-                                       customer_ids, lock):
-            self.customers[cid] = CustomerRow(cid, *values[:7], bool(values[7]), values[8], ledger.Summary(*values[9:]))
+        self._lock_customers({self.merged.get(cid, cid) for cid in customer_ids})
         for card, owner in _select_in("SELECT card_number, id FROM customer WHERE card_number IN ({marks})", cards):
+            self.card_owner[card] = owner
+        # A card reported lost or merged away is never another customer's.
+        for card, owner in _select_in("SELECT card_number, customer_id FROM retiredcard WHERE card_number IN "
+                                      "({marks})", cards):
             self.card_owner[card] = owner
         for sale_id, customer_id, qualifying in _select_in("SELECT id, customer_id, qualifying FROM sale "
                                                            "WHERE id IN ({marks})", sale_ids):
@@ -168,6 +179,27 @@ class Batch:
         for version, document in db.rows("SELECT version, document FROM devicerules WHERE device_id = ?",
                                          (self.device.id,)):
             self.device_rules[version] = document
+
+    def _lock_customers(self, customer_ids: set[str]) -> None:
+        lock = " ORDER BY id" + db.for_update()
+        columns = ", ".join(CUSTOMER_FIELDS)
+        late: set[str] = set()
+        for cid, *values in _select_in(f"SELECT id, {columns}, tier_locked, merged_into FROM customer "
+                                       f"WHERE id IN ({{marks}})", customer_ids, lock):
+            *values, locked, merged_into = values
+            if merged_into is not None:  # merged while this push waited for the lock
+                self.merged[cid] = merged_into
+                late.add(merged_into)
+                continue
+            self.customers[cid] = CustomerRow(cid, *values[:7], bool(values[7]), values[8], ledger.Summary(*values[9:]))
+            if locked:
+                self.locked.add(cid)
+        if late - set(self.customers):
+            self._lock_customers(late - set(self.customers))
+
+    def _live(self, customer_id: str | None) -> str | None:
+        """The customer an entry's ``customer_id`` now means: the one kept after a merge."""
+        return self.merged.get(customer_id, customer_id) if customer_id is not None else None
 
     # --- applying ---------------------------------------------------------------------------
 
@@ -208,6 +240,8 @@ class Batch:
     def _registered(self, entry: dict, body: dict) -> str | None:
         facts = bodies.registration(body)
         cid, card = facts.customer_id, facts.card_number
+        if cid in self.merged:
+            return None  # registered again after head office merged it away: the merge stands
         known = self.customers.get(cid)
         if card is not None and self.card_owner.get(card, cid) != cid:
             self._conflict(queue.CARD_CONFLICT, entry, customer_id=cid, card_number=card,
@@ -244,7 +278,7 @@ class Batch:
         if facts.sale_id in self.sales:
             self._conflict(queue.DUPLICATE_SALE, entry, customer_id=facts.customer_id, sale_id=facts.sale_id)
             return queue.DUPLICATE_SALE
-        cid = facts.customer_id
+        cid = self._live(facts.customer_id)
         if cid is not None and cid not in self.customers:
             self._conflict(queue.UNKNOWN_CUSTOMER, entry, customer_id=cid, sale_id=facts.sale_id)
             return queue.UNKNOWN_CUSTOMER
@@ -316,7 +350,7 @@ class Batch:
         if facts.sale_id not in self.sales:
             self._conflict(queue.UNKNOWN_SALE, entry, customer_id=facts.customer_id, sale_id=facts.sale_id)
             return queue.UNKNOWN_SALE
-        cid = facts.customer_id or self.sales[facts.sale_id]
+        cid = self._live(facts.customer_id or self.sales[facts.sale_id])
         if cid is not None and cid not in self.customers:
             self._conflict(queue.UNKNOWN_CUSTOMER, entry, customer_id=cid, sale_id=facts.sale_id)
             return queue.UNKNOWN_CUSTOMER
@@ -373,14 +407,15 @@ class Batch:
         feed.append_rows(self.feed_rows)
 
     def _insert_customers(self) -> None:
-        rows_ = [(cid, *self.customers[cid].fields(), self.device.id, self.stamp, self.stamp)
-                 for cid in self.new_customers]
-        db.insert_rows("customer", ("id", *CUSTOMER_FIELDS, "device_id", "created_at", "updated_at"), rows_)
+        rows_ = [(cid, *self.customers[cid].fields(), *self.customers[cid].name_keys(), self.device.id, self.stamp,
+                  self.stamp) for cid in self.new_customers]
+        db.insert_rows("customer", ("id", *CUSTOMER_FIELDS, *NAME_KEYS, "device_id", "created_at", "updated_at"), rows_)
         self.changed.difference_update(self.new_customers)
 
     def _update_customers(self) -> None:
-        db.update_many("customer", "id", (*CUSTOMER_FIELDS, "updated_at"),
-                       [(cid, *self.customers[cid].fields(), self.stamp) for cid in sorted(self.changed)])
+        db.update_many("customer", "id", (*CUSTOMER_FIELDS, *NAME_KEYS, "updated_at"),
+                       [(cid, *self.customers[cid].fields(), *self.customers[cid].name_keys(), self.stamp)
+                        for cid in sorted(self.changed)])
 
     def _check_balances(self) -> dict[str, Any]:
         """Fold each touched customer once; flag and queue the ones left below zero."""
@@ -423,6 +458,8 @@ class Batch:
                                  f"({db.marks(len(ids))}) AND at >= ? GROUP BY customer_id", [*ids, format_time(start)]))
         for cid, amount in spend.items():
             self.tier_spend[cid] = int(amount)
+            if cid in self.locked:
+                continue  # head office set this tier by hand and locked it
             tier = decided_tier(rules, int(amount))
             if tier is not None and self.customers[cid].tier != tier:
                 self.customers[cid].tier = tier
@@ -448,7 +485,8 @@ class Batch:
         for cid in self.touched:
             customer = self.customers[cid]
             body = feed.customer_state(customer.public(), self.holdings[cid], self.now, customer.balance_negative,
-                                       self.tier_spend.get(cid, customer.qualifying_spend), self.applied[cid])
+                                       self.tier_spend.get(cid, customer.qualifying_spend), self.applied[cid],
+                                       tier_locked=cid in self.locked)
             items.append((None, feed.CUSTOMER_STATE, body))
         return items
 

@@ -1,7 +1,8 @@
 """The pull feed: one ordered stream per store (brand-wide items plus the store's own).
 
 Rule versions and customer states are brand-wide (every store reads them, so a customer
-registered in one shop is known in all); a revocation goes to the device's store.
+registered in one shop is known in all), and so are head office's signed acts edges must obey
+(``card.blocked``, ``customer.merged``: ``central.care``); a revocation goes to the device's store.
 
 Items are ``{"cursor", "kind", "body"}``; an edge reads with an exclusive ``since=`` cursor
 (docs/sync-protocol.md "Pull"). Appends happen inside the writer's transaction and take
@@ -22,6 +23,8 @@ from . import db
 RULES_VERSION = "rules.version"
 CUSTOMER_STATE = "customer.state"
 DEVICE_REVOKED = "device.revoked"
+CARD_BLOCKED = "card.blocked"
+CUSTOMER_MERGED = "customer.merged"
 
 FeedItem = tuple[str | None, str, Mapping[str, Any]]
 """``(store code or None for every store, kind, body)``."""
@@ -70,13 +73,14 @@ CUSTOMER_FIELDS = ("id", "card_number", "first_name", "last_name", "email", "pho
 
 
 def customer_state(customer: Sequence[Any], held: Holdings, now: datetime, negative: bool, qualifying_spend: int,
-                   applied: Mapping[str, int]) -> dict[str, Any]:
+                   applied: Mapping[str, int], tier_locked: bool = False) -> dict[str, Any]:
     """The ``customer.state`` body; ``customer`` holds the values of ``CUSTOMER_FIELDS`` in order.
 
     ``lots`` and ``debt`` are the customer's holdings at ``now``: an edge folds them at its own
     clock, so pending points mature and points expire there even while central is silent.
     ``points`` is the same at ``now``, for display. ``qualifying_spend`` is what decided
-    ``customer.tier`` (lifetime total; see ``shared.tiers``).
+    ``customer.tier`` (lifetime total; see ``shared.tiers``), unless head office locked the
+    tier (``tier_locked``): then it is head office's and no one else's to change.
     """
     points = held.balance(now)
     return {
@@ -88,4 +92,5 @@ def customer_state(customer: Sequence[Any], held: Holdings, now: datetime, negat
         "qualifying_spend": qualifying_spend,
         "balance_negative": negative,
         "applied": dict(applied),
+        "tier_locked": tier_locked,
     }

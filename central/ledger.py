@@ -161,6 +161,9 @@ def authorize(device_id: str, body: Any, now: datetime) -> dict[str, Any]:
     customer_id, points, sale_id = _check_authorization(body)
     stamp = format_time(now)
     with db.database.atomic():
+        found = db.rows("SELECT merged_into FROM customer WHERE id = ?", (customer_id,))
+        if found and found[0][0] is not None:
+            customer_id = found[0][0]  # merged by head office: the edge has not heard yet
         if not db.rows(f"SELECT id FROM customer WHERE id = ?{db.for_update()}", (customer_id,)):
             raise not_found("customer_not_found", f"central has no customer with id {customer_id}")
         if db.rows("SELECT 1 FROM sale WHERE id = ?", (sale_id,)):

@@ -15,7 +15,7 @@ import peewee
 
 from shared.times import format_time
 
-from . import db, figure_tables, models, positions, settings
+from . import db, figure_tables, models, positions, search, settings
 from .errors import CentralError
 
 MIGRATION_LOCK_KEY = 0x46494D47  # "FIMG"
@@ -92,7 +92,27 @@ def _figures() -> None:
     positions.refresh(datetime.now(timezone.utc))
 
 
-MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _pairings, _head_office_users, _figures]
+def _customer_care() -> None:
+    """Head office's care of customers: signed acts, retired cards, locked tiers, merges, search."""
+    db.database.create_tables([models.CareAct, models.RetiredCard], safe=True)
+    _add_column("customer", "tier_locked", "BOOLEAN NOT NULL DEFAULT FALSE")
+    _add_column("customer", "merged_into", "VARCHAR(64)")
+    added = _add_column("customer", "name_fl", "VARCHAR(402)")
+    added = _add_column("customer", "name_lf", "VARCHAR(402)") or added
+    if added:
+        names = [(cid, *search.name_keys(first, last))
+                 for cid, first, last in db.rows("SELECT id, first_name, last_name FROM customer")]
+        for start in range(0, len(names), 5000):
+            db.update_many("customer", "id", ("name_fl", "name_lf"), names[start:start + 5000])
+    for statement in search.index_statements() + [
+        # A merge moves the absorbed customer's returns to the one kept.
+        "CREATE INDEX IF NOT EXISTS salereturn_customer ON salereturn (customer_id)",
+    ]:
+        db.execute(statement)
+
+
+MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _pairings, _head_office_users, _figures,
+                                        _customer_care]
 LATEST = len(MIGRATIONS)
 
 

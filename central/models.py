@@ -158,6 +158,13 @@ class Customer(BaseModel):
     device_id = CharField(max_length=ID)
     created_at = CharField()
     updated_at = CharField()
+    # Head office's care (migration 4): a tier set by hand and locked against central's
+    # decision; the customer this one was merged into; case- and accent-folded names for
+    # prefix search ("first last" and "last first", central.search.name_keys).
+    tier_locked = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
+    merged_into = CharField(null=True, max_length=ID)
+    name_fl = CharField(null=True, max_length=402)
+    name_lf = CharField(null=True, max_length=402)
 
 
 class Sale(BaseModel):
@@ -375,3 +382,40 @@ class PairingAttempt(BaseModel):
     address = CharField(max_length=64)
     at = CharField(max_length=40)
     kind = CharField(max_length=16)
+
+
+class CareAct(BaseModel):
+    """A head-office act on a customer (``sync.acts``) as central signed it (migration 4).
+
+    ``body`` is the act's JSON body; ``actor`` who made it (a user's e-mail or an API token's
+    name) is kept here and in the audit log, not in what edges receive.
+    """
+
+    id = CharField(primary_key=True, max_length=ID)
+    customer_id = CharField(max_length=ID)
+    kind = CharField(max_length=16)
+    at = CharField()
+    actor = CharField(max_length=254)
+    body = TextField()
+    signature = CharField(max_length=128)
+
+    class Meta:
+        table_name = "careact"
+        indexes = ((("customer_id", "at"), False),)
+
+
+class RetiredCard(BaseModel):
+    """A card number no customer may hold again: ``blocked`` (reported lost) or ``merged``
+    (its customer was absorbed; the card finds ``customer_id``, the one kept)."""
+
+    card_number = CharField(primary_key=True, max_length=32)
+    customer_id = CharField(max_length=ID, index=True)
+    status = CharField(max_length=16)
+    at = CharField()
+    act_id = CharField(max_length=ID)
+
+    class Meta:
+        table_name = "retiredcard"
+
+
+MODELS += [CareAct, RetiredCard]

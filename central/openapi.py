@@ -5,9 +5,10 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from sync.declared import components
 from sync.untrusted import MAX_INT64
 
-from . import settings
+from . import activity, care, search, settings
 
 _INT = {"type": "integer"}
 _STR = {"type": "string"}
@@ -35,11 +36,13 @@ def _errors(*codes: str) -> dict[str, Any]:
         "404": "Not found (customer_not_found, store_not_found, device_not_found, exception_not_found)",
         "409": "Conflict (idempotency_conflict: this Idempotency-Key was used with another request; store_exists, "
                "store_mismatch, device_conflict, fork_detected, device_frozen, seq_gap, exception_resolved, "
-               "sale_already_recorded, hold_settled, pairing_used)",
+               "sale_already_recorded, hold_settled, pairing_used, card_blocked: a card reported lost, card_in_use, "
+               "customer_merged: the customer was merged into details.merged_into)",
         "410": "Gone (pairing_expired)",
         "413": "request_entity_too_large: the body is over 8 MiB",
         "422": "Validation or business rule refused (validation_error with details.problems, invalid_rules, "
-               "invalid_store_code, invalid_store_name, invalid_expiry, insufficient_points); nothing was written",
+               "invalid_store_code, invalid_store_name, invalid_expiry, insufficient_points, unknown_tier); "
+               "nothing was written",
         "429": "Too many attempts from this address (rate_limited; details.retry_after in seconds)",
         "503": "Transient fault (database_unavailable); retry with backoff",
     }
@@ -86,7 +89,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {"code": _STR, "message": _STR, "details": _OBJ}}}},
     "Customer": {"type": "object", "properties": {
         "id": _STR, "card_number": _NSTR, "first_name": _STR, "last_name": _STR, "email": _NSTR, "phone": _NSTR,
-        "birth_date": _NSTR, "tier": _NSTR, "balance_negative": _BOOL, "held": _INT,
+        "birth_date": _NSTR, "tier": _NSTR, "tier_locked": _BOOL, "balance_negative": _BOOL, "held": _INT,
         "points": {"type": "object", "properties": {"available": _INT, "pending": _INT}},
         "created_at": _STR, "updated_at": _STR}},
     "Device": {"type": "object", "properties": {
@@ -141,7 +144,8 @@ SCHEMAS: dict[str, Any] = {
             "type": "string", "enum": ["applied", "duplicate", "rejected"]}}}}}},
     "Feed": {"type": "object", "properties": {"cursor": _INT, "more": _BOOL, "items": {"type": "array", "items": {
         "type": "object", "properties": {"cursor": _INT, "body": _OBJ, "kind": {
-            "type": "string", "enum": ["rules.version", "customer.state", "device.revoked"]}}}}}},
+            "type": "string", "enum": ["rules.version", "customer.state", "device.revoked", "card.blocked",
+                                       "customer.merged"]}}}}}},
     "AuthorizeRequest": {"type": "object", "required": ["customer_id", "points", "sale_id"],
                          "properties": {"customer_id": _STR, "points": _INT, "sale_id": _STR}},
     "Authorization": {"type": "object", "properties": {
@@ -165,9 +169,31 @@ SCHEMAS: dict[str, Any] = {
                                                          "pending, ageing and what expires within 3/6/12 months"}}}],
         "description": "closing = opening + issued + adjusted - redeemed - expired - reversed; money in minor units "
                        "at point_value (docs/reports.md)"},
+    "CustomerPage": {"type": "object", "properties": {
+        "query": _STR, "total": _INT, "truncated": _BOOL, "limit": _INT, "offset": _INT,
+        "items": {"type": "array", "items": {
+            "type": "object", "properties": {
+                "id": _STR, "card_number": _NSTR, "first_name": _STR, "last_name": _STR, "email": _NSTR,
+                "phone": _NSTR, "tier": _NSTR, "tier_locked": _BOOL, "balance_negative": _BOOL, "created_at": _STR,
+                "blocked_card": {"type": "string", "description": "present when found by a card reported lost"},
+                "points": {"type": "object", "properties": {"available": _INT, "pending": _INT}}}}}}},
+    "Activity": {"type": "object", "properties": {
+        "total": _INT, "limit": _INT, "offset": _INT, "items": {"type": "array", "items": {
+            "type": "object", "properties": {
+                "at": _STR, "points": {"type": "integer", "nullable": True}, "store": _NSTR, "device_id": _NSTR,
+                "sale_id": _NSTR, "sale_total": {"type": "integer", "nullable": True}, "details": _OBJ,
+                "kind": {"type": "string", "enum": sorted(set(activity.KINDS.values()))}}}}}},
+    "AdjustmentResult": {"type": "object", "properties": {
+        "id": _STR, "points": _INT, "reason": _STR, "at": _STR, "available_at": _NSTR, "expires_at": _NSTR,
+        "signature": {"type": "string", "description": "central's Ed25519 signature of the act (sync/acts.py)"},
+        "customer": _ref("Customer")}},
+    **components(*care.BODIES),
 }
 
 _SIGNED = [{"deviceSignature": []}]
+_PAGE = [_query("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
+         _query("offset", {"type": "integer", "minimum": 0, "maximum": 10**9, "default": 0})]
+_CHANGE = ("400", "401", "404", "409", "422")
 _SEQ = {"type": "integer", "minimum": 0, "maximum": MAX_INT64, "default": 0,
         "description": "exclusive; in ASCII digits (400 bad_query otherwise)"}
 _ARRAY = lambda name: {"type": "array", "items": _ref(name)}  # noqa: E731
@@ -177,10 +203,36 @@ PATHS: dict[str, Any] = {
     "/api/v1/openapi.json": {"get": _op("This document", {"200": _json(_OBJ, "OpenAPI 3")}, errors=(), security=[])},
     "/api/v1/customers": {"get": _op(
         "Find a customer by card number", {"200": _json(_ref("Customer"), "found")},
-        params=[_query("card")], errors=("400", "401", "404"))},
+        params=[_query("card")], errors=("400", "401", "404", "409"))},
     "/api/v1/customers/{customer_id}": {"get": _op(
         "A customer with the brand-wide balance", {"200": _json(_ref("Customer"), "found")},
         params=[_path("customer_id")], errors=("401", "404"))},
+    "/api/v1/customers/search": {"get": _op(
+        "Customers by card (a lost one too), e-mail, phone or name prefix, by last name",
+        {"200": _json(_ref("CustomerPage"), "a page of customers")},
+        params=[{"name": "q", "in": "query", "required": True,
+                 "schema": {"type": "string", "minLength": 1, "maxLength": search.MAX_QUERY},
+                 "description": "a card number, an e-mail, a phone or the start of a name (400 bad_query when "
+                                "blank)"}, *_PAGE], errors=("400", "401"))},
+    "/api/v1/customers/{customer_id}/activity": {"get": _op(
+        "The customer's activity, newest first: enrolment, earns, spends, returns, corrections, tiers, cards, merges",
+        {"200": _json(_ref("Activity"), "a page of activity")}, params=[_path("customer_id"), *_PAGE],
+        errors=("400", "401", "404"))},
+    "/api/v1/customers/{customer_id}/adjustments": {"post": _op(
+        "Correct a customer's points: a ledger movement made and signed by central, with its reason",
+        {"201": _json(_ref("AdjustmentResult"), "made")}, body="Adjustment", params=[_path("customer_id")],
+        errors=_CHANGE, idempotent=True)},
+    "/api/v1/customers/{customer_id}/tier": {"put": _op(
+        "Set a customer's tier, locked against central's tier decision or not",
+        {"200": _json(_ref("Customer"), "the customer")}, body="TierChoice", params=[_path("customer_id")],
+        errors=_CHANGE)},
+    "/api/v1/customers/{customer_id}/card": {"post": _op(
+        "Replace a lost card: the old one is blocked everywhere (edges after their next sync)",
+        {"200": _json(_ref("Customer"), "the customer with the new card")}, body="NewCard",
+        params=[_path("customer_id")], errors=_CHANGE, idempotent=True)},
+    "/api/v1/customers/merge": {"post": _op(
+        "Merge a duplicate customer into another: points, lots, history and the card go to the one kept",
+        {"200": _json(_ref("Customer"), "the customer kept")}, body="Merge", errors=_CHANGE, idempotent=True)},
     "/api/v1/traffic": {
         "get": _op("Visits, sales and conversion (basis points) per shop and day",
                    {"200": _json({"type": "array", "items": {"type": "object"}}, "report")},

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app, jsonify, request
+from werkzeug.routing import BaseConverter
 
+from sync.declared import Body, BodyProblems, read
 from sync.untrusted import MAX_INT64, BadCount, MalformedJson, parse_count, parse_json
 
 from .errors import CentralError
+
+B = TypeVar("B", bound=Body)
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,13 @@ class CentralState:
 
     key: Ed25519PrivateKey
     public_key_b64: str
+
+
+class CustomerIdConverter(BaseConverter):
+    """A customer id in a path, never one of the words of the customer routes themselves:
+    ``/customers/merge`` must answer only ``POST``, not also ``GET`` as a customer called "merge"."""
+
+    regex = r"(?!(?:merge|search)\Z)[^/]+"
 
 
 def state() -> CentralState:
@@ -42,6 +53,14 @@ def json_body() -> Any:
     if not raw:
         raise CentralError(400, "malformed_json", "the request body must be a JSON document")
     return read_json(raw, "the request body")
+
+
+def declared_body(model: type[B]) -> B:
+    """The request's JSON body read as ``model``; 422 ``validation_error`` listing every problem."""
+    try:
+        return read(model, json_body())
+    except BodyProblems as exc:
+        raise CentralError(422, "validation_error", str(exc), {"problems": exc.problems}) from None
 
 
 def read_json(raw: bytes | str, what: str) -> Any:

@@ -80,6 +80,7 @@ def customer_view(customer: Customer, rules: RuleSet, now: datetime, acct: Accou
         "phone": customer.phone,
         "birth_date": customer.birth_date,
         "tier": customer.tier,
+        "tier_locked": bool(customer.tier_locked),
         "points": {
             "available": points.available,
             "pending": points.pending,

@@ -10,7 +10,7 @@ from typing import Any
 from shared.times import format_time
 from sync.bodies import NAME_MAX, text_problem
 
-from . import rulebook
+from . import care, rulebook
 from .box import EdgeBox
 from .db import write_transaction
 from .errors import ApiError, not_found
@@ -37,13 +37,13 @@ def register(box: EdgeBox, fields: dict[str, Any], now: datetime) -> Customer:
     """Create a customer and log ``customer.registered``; 409 when card, email or phone is taken."""
     with write_transaction():
         card = fields.get("card_number")
-        if card and Customer.get_or_none(Customer.card_number == card):
+        if card and (care.refuse_blocked(card) or Customer.get_or_none(Customer.card_number == card)):
             raise ApiError(409, "card_in_use", f"card {card} already belongs to a customer")
         for field in ("email", "phone"):
             value = fields.get(field)
             if value and Customer.get_or_none(getattr(Customer, field) == value):
                 raise ApiError(409, f"{field}_in_use", f"this {field} already belongs to a customer")
-        while not card or Customer.get_or_none(Customer.card_number == card):
+        while not card or Customer.get_or_none(Customer.card_number == card) or care.retired_card(card):
             card = new_card_number()
         rules = rulebook.in_force(now)
         stamp = format_time(now)
@@ -77,14 +77,21 @@ def register(box: EdgeBox, fields: dict[str, Any], now: datetime) -> Customer:
 
 
 def get(customer_id: str) -> Customer:
+    """The customer with this id, or the one central merged it into; 404 otherwise."""
     customer = fetch(Customer, "id", customer_id)
+    if customer is None:
+        kept = care.kept_for(customer_id)
+        customer = fetch(Customer, "id", kept) if kept else None
     if customer is None:
         raise not_found("customer_not_found", f"no customer with id {customer_id}")
     return customer
 
 
 def lookup(card: str | None = None, phone: str | None = None, email: str | None = None) -> Customer:
-    """Find a customer by exactly one of card number, phone or email."""
+    """Find a customer by exactly one of card number, phone or email.
+
+    A card central blocked is ``409 card_blocked``; a merged customer's card finds the one kept.
+    """
     given = [(name, value) for name, value in (("card", card), ("phone", phone), ("email", email)) if value]
     if len(given) != 1:
         raise ApiError(400, "bad_lookup", "give exactly one of card=, phone= or email=")
@@ -94,7 +101,8 @@ def lookup(card: str | None = None, phone: str | None = None, email: str | None 
         raise ApiError(422, "validation_error", f"{name}: {problem}",
                        {"problems": [{"path": name, "message": problem}]})
     if name == "card":
-        customer = fetch(Customer, "card_number", value.strip())
+        kept = care.refuse_blocked(value.strip())
+        customer = fetch(Customer, "id", kept) if kept else fetch(Customer, "card_number", value.strip())
     elif name == "phone":
         customer = fetch(Customer, "phone", normalize_phone(value.strip()))
     else:

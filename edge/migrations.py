@@ -121,6 +121,15 @@ def _rejected_entries(db: SqliteDatabase) -> None:
 MIGRATIONS.append(_rejected_entries)
 
 
+def _customer_care(db: SqliteDatabase) -> None:
+    """Head office's acts: locked tiers, retired cards and merged customers."""
+    _add_column(db, "customer", "tier_locked", "INTEGER NOT NULL DEFAULT 0")
+    db.create_tables([models.RetiredCard, models.MergedCustomer])
+
+
+MIGRATIONS.append(_customer_care)
+
+
 def open_database(path: str) -> SqliteDatabase:
     """Bind the edge database to ``path``, connect, and bring the schema up to date."""
     if not database.is_closed():

@@ -61,6 +61,7 @@ class Customer(BaseModel):
     qualifying_spend = IntegerField(default=0)
     created_at = CharField()
     updated_at = CharField()
+    tier_locked = BooleanField(default=False)  # head office set the tier and locked it (migration 6)
 
 
 class Sale(BaseModel):
@@ -241,3 +242,24 @@ class RejectedEntry(BaseModel):
 
 
 MODELS.append(RejectedEntry)
+
+
+class RetiredCard(BaseModel):
+    """A card central retired (migration 6): ``blocked`` (reported lost: refused at the till)
+    or ``merged`` (its customer was absorbed: it finds ``customer_id``, the one kept)."""
+
+    card_number = CharField(primary_key=True)
+    customer_id = CharField()
+    status = CharField()
+    at = CharField()
+
+
+class MergedCustomer(BaseModel):
+    """A customer central merged into another (migration 6): its id finds ``kept_id``."""
+
+    id = CharField(primary_key=True)
+    kept_id = CharField(index=True)
+    at = CharField()
+
+
+MODELS += [RetiredCard, MergedCustomer]

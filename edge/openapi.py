@@ -30,8 +30,8 @@ _ERROR_TEXTS = {
            "Idempotency-Key; bad_lookup, bad_timeout: a bad query",
     "401": "unauthorized: missing or invalid till key",
     "404": "customer_not_found, sale_not_found, print_job_not_found",
-    "409": "card_in_use, email_in_use, phone_in_use, idempotency_conflict (this Idempotency-Key was used "
-           "with another request)",
+    "409": "card_in_use, email_in_use, phone_in_use, card_blocked (a card head office blocked as lost), "
+           "idempotency_conflict (this Idempotency-Key was used with another request)",
     "413": "request_entity_too_large: the body is over 1 MiB",
     "422": "validation_error (details.problems lists every problem) or a business rule refused "
            "(payment_mismatch, insufficient_points, redeem_limit_exceeded, reward_limit_exceeded, "
@@ -106,13 +106,13 @@ PATHS: dict[str, Any] = {
     "/api/v1/customers/lookup": {"get": _op(
         "Find a customer by exactly one of card, phone or email", _json_ok("200", "Customer", "found"),
         params=[_query("card", _ONE_OF), _query("phone", _ONE_OF), _query("email", _ONE_OF)],
-        errors=("400", "401", "404", "422", "503"))},
+        errors=("400", "401", "404", "409", "422", "503"))},
     "/api/v1/customers/{customer_id}": {"get": _op(
         "Get a customer", _json_ok("200", "Customer", "found"), params=[_path_param("customer_id")],
         errors=("401", "404", "503"))},
     "/api/v1/baskets/quote": {"post": _op(
         "Quote a basket", _json_ok("200", "Quote", "quote"), body="Basket",
-        errors=("400", "401", "404", "413", "422", "503"))},
+        errors=("400", "401", "404", "409", "413", "422", "503"))},
     "/api/v1/sales": {"post": _op(
         "Commit a sale", _json_ok("201", "Sale", "committed"), body="SaleRequest", idempotent=True,
         errors=("400", "401", "404", "409", "413", "422", "503"), links={

@@ -274,11 +274,12 @@ def _write_movements(
 
 
 def _add_qualifying_spend(customer: Customer, amount: int, rules: RuleSet, stamp: str) -> None:
-    """Raise cumulative spend and upgrade the tier when a threshold is crossed (never down)."""
+    """Raise cumulative spend and upgrade the tier when a threshold is crossed (never down, and
+    never a tier head office locked)."""
     customer.qualifying_spend += amount
     reached = rules.tier_for_spend(customer.qualifying_spend)
     current = rules.tier(customer.tier)
-    if reached is not None and (current is None or reached.threshold > current.threshold):
+    if reached is not None and not customer.tier_locked and (current is None or reached.threshold > current.threshold):
         customer.tier = reached.name
     customer.updated_at = stamp
     database.execute_sql(

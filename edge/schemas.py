@@ -250,6 +250,7 @@ class Customer(Reply):
     phone: str | None = None
     birth_date: str | None = None
     tier: str | None
+    tier_locked: Annotated[bool, Field(description="head office locked the tier")] = False
     points: Points
     balance_negative: bool = False
     alerts: list[str]

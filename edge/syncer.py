@@ -25,7 +25,7 @@ from sync.client import Offline, Refused, SyncClient, SyncError, new_session
 from sync.entry import load_public_key_b64
 from sync.protocol import verify_rules
 
-from . import rulebook
+from . import care, rulebook
 from . import rejections
 from .box import EdgeBox
 from .db import database, write_transaction
@@ -211,6 +211,10 @@ def _apply(box: EdgeBox, item: dict[str, Any], central_key) -> None:
                                 document=json.dumps(body["document"]), installed_at=format_time(_now()))
     elif kind == "customer.state":
         _apply_customer(box, body)
+    elif kind == "card.blocked":
+        care.card_blocked(body, central_key, _now())
+    elif kind == "customer.merged":
+        care.customer_merged(body, central_key, _now())
     elif kind == "device.revoked" and body.get("device_id") == box.device_id:
         set_setting("sync_state", "device_revoked")
 
@@ -230,7 +234,7 @@ def _tier(body: dict[str, Any], applied_seq: int) -> tuple[str | None, int]:
     central_spend = int(body.get("qualifying_spend", 0))
     local_spend, local_sales = database.execute_sql(_LOCAL_SPEND_SQL, (record["id"], applied_seq)).fetchone()
     spend = central_spend + local_spend
-    if not local_sales:
+    if not local_sales or body.get("tier_locked"):  # a tier head office locked is never raised here
         return record.get("tier"), spend
     try:
         rules = rulebook.in_force(_now())
@@ -241,11 +245,14 @@ def _tier(body: dict[str, Any], applied_seq: int) -> tuple[str | None, int]:
 
 def _apply_customer(box: EdgeBox, body: dict[str, Any]) -> None:
     record = body["customer"]
+    if care.kept_for(record["id"]) is not None:
+        return  # merged into another customer: its state is the kept one's now
     stamp = format_time(_now())
     applied_seq = int(body.get("applied", {}).get(box.device_id, 0))
     fields = {k: record.get(k) for k in ("card_number", "first_name", "last_name", "email", "phone",
                                          "birth_date")}
     fields["tier"], fields["qualifying_spend"] = _tier(body, applied_seq)
+    fields["tier_locked"] = bool(body.get("tier_locked"))
     existing = Customer.get_or_none(Customer.id == record["id"])
     for attempt in ("as sent", "without contact fields"):
         try:

@@ -29,13 +29,14 @@ def blueprints():
     """Every area of the UI, in the order the navigation lists them."""
     from .audit import audit
     from .dashboard import pages as dashboard
+    from .customers import pages as customers
     from .exceptions import exceptions
     from .finance import finance
     from .rules import rules
     from .shops import shops
     from .signin import signin
 
-    return [signin, dashboard, rules, shops, exceptions, finance, audit]
+    return [signin, dashboard, customers, rules, shops, exceptions, finance, audit]
 
 
 def _nav_entries() -> list[dict[str, object]]:

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime, timezone
 
 import requests
+from playwright.sync_api import expect
 
 from shared.times import format_time
 from sync.client import SyncClient
@@ -66,7 +67,7 @@ def test_support_resolves_an_exception_with_a_note(browser, served_central):
     browser.sign_in("support@example.com")
     page = browser.page
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Exceptions").click()
-    assert page.get_by_role("link", name="unknown_customer: 1").is_visible()
+    expect(page.get_by_role("link", name="unknown_customer: 1")).to_be_visible()  # waits for the page
     page.locator("table").get_by_role("link").first.click()
     assert "unknown_customer" in page.locator("pre").inner_text() or page.locator("h1").inner_text().endswith(
         "unknown_customer")
