@@ -114,7 +114,7 @@ Fidelis demo is running (data in {DATA}).
 
   Central          {central_url}   (JSON API {central_url}/api/v1, sync API {central_url}/sync/v1)
   Central API token {token}
-  Admin user       {ADMIN_EMAIL} / {password}   (fidelis-central user create)
+  Head-office UI   {central_url}/   sign in as {ADMIN_EMAIL} / {password}   (role admin)
   Edge till API    {edge}   (store S001)
   Till key         {till_key}
 
