@@ -8,102 +8,33 @@ no per-entry SELECT. It runs inside the push's transaction (``central.ingest``),
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from shared.engine import Earning, earn, tier_discounts
+from shared.engine import Earning, tier_discounts
 from shared.rules import RuleSet
 from shared.tiers import decided_tier, window_start
 from shared.times import format_time
 from sync import bodies, kinds
 from sync.bodies import BodyError
 
-from . import db, feed, figure_tables, ledger, search
+from . import db, feed, figure_tables, ledger
 from . import exceptions as queue
 from . import rules as rulebook
 
-CUSTOMER_FIELDS = ("card_number", "first_name", "last_name", "email", "phone", "birth_date", "tier",
-                   "balance_negative", "qualifying_spend") + ledger.SUMMARY_COLUMNS
-"""What a push may change on a customer row (besides ``updated_at`` and the name keys)."""
-NAME_KEYS = ("name_fl", "name_lf")
-"""The folded names customer search reads (``central.search.name_keys``)."""
-SALE_COLUMNS = ("id", "entry_id", "device_id", "customer_id", "till_id", "total", "eligible_amount", "points_earned",
-                "points_paid", "reward_points", "rules_version", "tier", "at", "qualifying")
-RETURN_COLUMNS = ("id", "entry_id", "sale_id", "device_id", "customer_id", "amount_refunded", "points_reversed", "at")
-LOG_COLUMNS = ("device_id", "seq", "id", "kind", "hash", "at", "status", "line", "received_at")
-DUPLICATE_RETURN = queue.DUPLICATE_RETURN
-
-
-@dataclass(frozen=True)
-class DeviceState:
-    """The pushing device as its row says at the start of the push."""
-
-    id: str
-    store_code: str
-    public_key: str
-    revoked: bool
-    frozen: bool
-    head_seq: int
-    head_hash: str
-
-
-@dataclass(slots=True)
-class CustomerRow:
-    """A customer as the push sees and changes it."""
-
-    id: str
-    card_number: str | None
-    first_name: str
-    last_name: str
-    email: str | None
-    phone: str | None
-    birth_date: str | None
-    tier: str | None
-    balance_negative: bool = False
-    qualifying_spend: int = 0
-    summary: ledger.Summary = field(default_factory=ledger.Summary)
-
-    def fields(self) -> tuple:
-        """The values of ``CUSTOMER_FIELDS``."""
-        return (self.card_number, self.first_name, self.last_name, self.email, self.phone, self.birth_date,
-                self.tier, self.balance_negative, self.qualifying_spend, *self.summary.values())
-
-    def name_keys(self) -> tuple[str, str]:
-        """The values of ``NAME_KEYS``."""
-        return search.name_keys(self.first_name, self.last_name)
-
-    def public(self) -> tuple:
-        """The values of ``feed.CUSTOMER_FIELDS``."""
-        return (self.id, self.card_number, self.first_name, self.last_name, self.email, self.phone,
-                self.birth_date, self.tier)
-
-
-_earnings: dict[tuple, tuple[RuleSet, Earning]] = {}
-
-
-def _earning(rules: RuleSet, facts: bodies.SaleFacts) -> Earning:
-    """``shared.engine.earn`` for a sale, remembered: the same basket under the same rules
-    earns the same, and shops sell the same few baskets over and over."""
-    key = (id(rules), facts.tier, facts.points_paid, facts.line_key())
-    found = _earnings.get(key)
-    if found is None or found[0] is not rules:  # the value holds the rules, so an id is never reused
-        if len(_earnings) > 4096:
-            _earnings.clear()
-        found = _earnings[key] = (rules, earn(facts.engine_lines(), facts.points_paid * rules.point_value, rules,
-                                              rules.tier(facts.tier)))
-    return found[1]
-
-
-def _ids(rows_: list[tuple]) -> list:
-    return [values[0] for values in rows_]
-
-
-def _select_in(query: str, values: set, suffix: str = "") -> list[tuple]:
-    if not values:
-        return []
-    ordered = sorted(values)
-    return db.rows(query.format(marks=db.marks(len(ordered))) + suffix, ordered)
+from .pushrows import (  # noqa: F401  (column lists re-exported for bench/ and ingest)
+    CUSTOMER_FIELDS,
+    DUPLICATE_RETURN,
+    LOG_COLUMNS,
+    NAME_KEYS,
+    RETURN_COLUMNS,
+    SALE_COLUMNS,
+    CustomerRow,
+    DeviceState,
+    earning_of,
+    first_column,
+    select_in,
+)
 
 
 class Batch:
@@ -160,22 +91,22 @@ class Batch:
                 if kind == bodies.SALE_RETURNED and bodies.usable_key(body.get("return_id")):
                     return_ids.add(body["return_id"])
         # Entries an edge wrote for a customer since merged apply to the one kept.
-        self.merged.update(_select_in("SELECT id, merged_into FROM customer WHERE merged_into IS NOT NULL "
+        self.merged.update(select_in("SELECT id, merged_into FROM customer WHERE merged_into IS NOT NULL "
                                       "AND id IN ({marks})", customer_ids))
         # PostgreSQL: lock the customers in id order, so concurrent pushes never deadlock and
         # an overdraft made by two stores at once is seen by whichever commits second.
         self._lock_customers({self.merged.get(cid, cid) for cid in customer_ids})
-        for card, owner in _select_in("SELECT card_number, id FROM customer WHERE card_number IN ({marks})", cards):
+        for card, owner in select_in("SELECT card_number, id FROM customer WHERE card_number IN ({marks})", cards):
             self.card_owner[card] = owner
         # A card reported lost or merged away is never another customer's.
-        for card, owner in _select_in("SELECT card_number, customer_id FROM retiredcard WHERE card_number IN "
+        for card, owner in select_in("SELECT card_number, customer_id FROM retiredcard WHERE card_number IN "
                                       "({marks})", cards):
             self.card_owner[card] = owner
-        for sale_id, customer_id, qualifying in _select_in("SELECT id, customer_id, qualifying FROM sale "
+        for sale_id, customer_id, qualifying in select_in("SELECT id, customer_id, qualifying FROM sale "
                                                            "WHERE id IN ({marks})", sale_ids):
             self.sales[sale_id] = customer_id
             self.qualifying[sale_id] = qualifying
-        self.returns.update(_ids(_select_in("SELECT id FROM salereturn WHERE id IN ({marks})", return_ids)))
+        self.returns.update(first_column(select_in("SELECT id FROM salereturn WHERE id IN ({marks})", return_ids)))
         for version, document in db.rows("SELECT version, document FROM devicerules WHERE device_id = ?",
                                          (self.device.id,)):
             self.device_rules[version] = document
@@ -184,7 +115,7 @@ class Batch:
         lock = " ORDER BY id" + db.for_update()
         columns = ", ".join(CUSTOMER_FIELDS)
         late: set[str] = set()
-        for cid, *values in _select_in(f"SELECT id, {columns}, tier_locked, merged_into FROM customer "
+        for cid, *values in select_in(f"SELECT id, {columns}, tier_locked, merged_into FROM customer "
                                        f"WHERE id IN ({{marks}})", customer_ids, lock):
             *values, locked, merged_into = values
             if merged_into is not None:  # merged while this push waited for the lock
@@ -319,7 +250,7 @@ class Batch:
             self._conflict(queue.UNKNOWN_RULES_VERSION, entry, customer_id=facts.customer_id, sale_id=facts.sale_id,
                            rules_version=facts.rules_version)
             return None
-        earning = _earning(rules, facts)
+        earning = earning_of(rules, facts)
         recorded = facts.tier_discounts()
         tier = rules.tier(facts.tier)
         derived = recorded
@@ -422,10 +353,10 @@ class Batch:
         self.holdings = ledger.resolve({cid: self.customers[cid].summary for cid in self.touched}, self.now)
         balances = {cid: held.balance(self.now) for cid, held in self.holdings.items()}
         negative = {cid for cid, balance in balances.items() if balance.available < 0}
-        already = set(_ids(_select_in("SELECT customer_id FROM conflict WHERE kind = 'overdraft' AND status = 'open' "
+        already = set(first_column(select_in("SELECT customer_id FROM conflict WHERE kind = 'overdraft' AND status = 'open' "
                                       "AND customer_id IN ({marks})", negative)))
         spenders: dict[str, set[str]] = {cid: set() for cid in negative - already}
-        for cid, device_id in _select_in("SELECT customer_id, device_id FROM movement WHERE points < 0 "
+        for cid, device_id in select_in("SELECT customer_id, device_id FROM movement WHERE points < 0 "
                                          "AND customer_id IN ({marks})", set(spenders)):
             spenders[cid].add(device_id)
         for cid in sorted(spenders):
@@ -474,7 +405,7 @@ class Batch:
                        [(cid, self.device.id, seq) for cid, seq in self.touched.items()],
                        "ON CONFLICT (customer_id, device_id) DO UPDATE SET seq = excluded.seq "
                        "WHERE excluded.seq > customerdeviceseq.seq")
-        for cid, device_id, seq in _select_in(
+        for cid, device_id, seq in select_in(
                 "SELECT customer_id, device_id, seq FROM customerdeviceseq WHERE customer_id IN ({marks})",
                 set(self.touched)):
             self.applied[cid][device_id] = seq
