@@ -12,7 +12,7 @@ from typing import Any
 
 from sync.declared import components
 
-from . import schemas
+from . import replies, schemas
 from .schemas import SCAN_TIMEOUT_DEFAULT, SCAN_TIMEOUT_MAX
 
 
@@ -56,8 +56,8 @@ def error(code: str) -> dict[str, Any]:
     return _json(_ref("Error"), _ERROR_TEXTS[code])
 
 
-SCHEMAS: dict[str, Any] = components(*schemas.REQUESTS, *schemas.RESPONSES)
-"""Every body of the till API, from its one declaration in ``edge.schemas``."""
+SCHEMAS: dict[str, Any] = components(*schemas.REQUESTS, *replies.RESPONSES)
+"""Every body of the till API, from its one declaration in ``edge.schemas`` or ``edge.replies``."""
 
 
 def _op(summary: str, ok: dict[str, Any], *, errors: tuple[str, ...] = ("401",), body: str | None = None,

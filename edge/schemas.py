@@ -1,4 +1,5 @@
-"""The till API's bodies, each declared once (``sync.declared``): requests and responses.
+"""The till API's request bodies, each declared once (``sync.declared``); responses are in
+``edge.replies``.
 
 A request class is the whole validation of its body (types, limits, text rules, which fields
 exist) and, with the response classes, the source of the OpenAPI components
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
 
@@ -33,7 +34,7 @@ from sync.bodies import (
     SKU_MAX,
     text_problem,
 )
-from sync.declared import MAX_MONEY, Body, Reply
+from sync.declared import MAX_MONEY, Body
 
 MAX_LINES = 500
 MAX_QTY = 100_000
@@ -218,208 +219,4 @@ class ReturnRequest(Body):
     lines: Annotated[list[ReturnedLine], Field(min_length=1, max_length=MAX_LINES)]
 
 
-# --- responses ----------------------------------------------------------------------------
-
-
-class ErrorDetail(Reply):
-    code: str
-    message: str
-    details: dict[str, Any]
-
-
-class Error(Reply):
-    """Every 4xx and 5xx: ``{"error": {"code", "message", "details"}}``."""
-
-    error: ErrorDetail
-
-
-class Points(Reply):
-    available: int
-    pending: int
-    offline_spendable: int
-
-
-class Customer(Reply):
-    """The contract's customer object."""
-
-    id: str
-    card_number: str
-    first_name: str
-    last_name: str
-    email: str | None = None
-    phone: str | None = None
-    birth_date: str | None = None
-    tier: str | None
-    tier_locked: Annotated[bool, Field(description="head office locked the tier")] = False
-    points: Points
-    balance_negative: bool = False
-    alerts: list[str]
-
-
-class SaleLine(Reply):
-    """A line as priced: the request's line with the customer's tier discount on it."""
-
-    sku: str
-    name: str | None = None
-    qty: int
-    unit_price: int
-    discount: int
-    category: str | None = None
-    reward: bool = False
-    tier_discount: Annotated[int, Field(ge=0, description=(
-        "minor units the customer's tier takes off this line: floor((qty × unit_price − discount) × "
-        "tier discount_percent / 100); 0 on reward lines"))] = 0
-
-
-class Payment(Reply):
-    method: str
-    amount: int | None = None
-    points: int | None = None
-
-
-class RewardOffer(Reply):
-    sku: str
-    name: str
-    cost: int
-    affordable: bool
-
-
-class QuoteProblem(Reply):
-    code: str
-    message: str
-
-
-_TOTAL = "Σ(qty × unit_price − discount − tier_discount) in minor units; the payments must add up to exactly this"
-
-
-class Quote(Reply):
-    """What a basket would cost and earn."""
-
-    lines: list[SaleLine]
-    tier: str | None
-    tier_discount: Annotated[int, Field(ge=0, description="Σ of the lines' tier_discount")]
-    total: Annotated[int, Field(description=_TOTAL)]
-    eligible_amount: int
-    points_to_earn: int
-    max_points_redeemable: int
-    rewards: list[RewardOffer]
-    rules_version: int
-    problems: list[QuoteProblem]
-
-
-class ReturnView(Reply):
-    """A return as recorded."""
-
-    id: str
-    sale_id: str | None = None
-    lines: list[ReturnedLine]
-    amount_refunded: int
-    points_reversed: int
-    created_at: str
-    customer: Customer | None = None
-
-
-class Sale(Reply):
-    """A sale as committed, with its returns."""
-
-    id: str
-    customer_id: str | None
-    till_id: str | None
-    created_at: str
-    lines: list[SaleLine]
-    payments: list[Payment]
-    total: Annotated[int, Field(description=_TOTAL)]
-    tier_discount: Annotated[int, Field(ge=0, description="Σ of the lines' tier_discount")]
-    eligible_amount: int
-    points_earned: int
-    points_redeemed: int
-    rules_version: int
-    tier: str | None
-    returns: list[ReturnView]
-    customer: Customer | None = None
-
-
-class LogHead(Reply):
-    seq: int | None
-    hash: str | None
-
-
-class DatabaseState(Reply):
-    integrity: Literal["ok", "corrupt"]
-    read_only: bool
-    reason: str | None = None
-
-
-class Status(Reply):
-    """As ``fidelis-edge status --json``."""
-
-    store: str | None
-    device_id: str | None
-    device_public_key: str | None
-    fingerprint: Annotated[str | None, Field(
-        description="SHA-256 of the TLS certificate (DER), AB:CD:… — tills pin it")] = None
-    central: str | None = None
-    log_head: LogHead
-    acked_seq: int | None
-    pending_entries: int | None
-    rejected_entries: int | None
-    last_sync: str | None
-    sync_state: str
-    rules_version: int | None
-    online: bool
-    database: DatabaseState | None = None
-
-
-class PrintJob(Reply):
-    """A receipt print job."""
-
-    job_id: str
-    sale_id: str
-    kind: Literal["receipt", "reprint"]
-    status: Literal["queued", "printed", "failed"]
-    attempts: int
-    last_error: str | None
-    created_at: str
-    printed_at: str | None
-
-
-class PrintAccepted(Reply):
-    """A receipt printed, or queued while the printer works through earlier jobs."""
-
-    job_id: str
-    status: Literal["printed", "queued"]
-    kind: str
-    sale_id: str
-
-
-class Scan(Reply):
-    """A scanned code; ``customer`` is set when it is a loyalty card number."""
-
-    code: str
-    customer: Customer | None
-
-
-class DeviceState(Reply):
-    """One device; ``connected`` and ``last_error`` once its link has been started, the print
-    queue's figures for the printer, ``visits_counted`` for the people counter."""
-
-    device: Literal["printer", "scanner", "display", "counter"]
-    configured: bool
-    url: str | None
-    connected: bool | None = None
-    last_error: str | None = None
-
-
-class Devices(Reply):
-    """One entry per device kind, as the edge last saw it."""
-
-    devices: list[DeviceState]
-
-
-class Health(Reply):
-    status: Literal["ok", "read_only"]
-    reason: str | None = None
-
-
 REQUESTS = (Registration, Basket, SaleRequest, ReturnRequest)
-RESPONSES = (Error, Health, Customer, Quote, Sale, ReturnView, Status, PrintJob, PrintAccepted, Scan, Devices)

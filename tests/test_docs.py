@@ -56,13 +56,13 @@ def test_every_route_is_in_the_openapi_document(app, till):
 
 
 def test_every_declared_body_is_in_the_openapi_document_and_used_by_a_route(till):
-    from edge import schemas
+    from edge import replies, schemas
 
     document = till.get("/api/v1/openapi.json").json
     text = json.dumps(document["paths"])
-    for model in (*schemas.REQUESTS, *schemas.RESPONSES):
+    for model in (*schemas.REQUESTS, *replies.RESPONSES):
         assert model.__name__ in document["components"]["schemas"], model.__name__
-        if model is not schemas.Error:
+        if model is not replies.Error:
             assert f'#/components/schemas/{model.__name__}"' in text, f"no route uses {model.__name__}"
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
