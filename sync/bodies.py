@@ -198,26 +198,24 @@ def _payment_problem(raw: Any) -> str | None:
     return None
 
 
-def _lines(body: dict) -> list:
-    lines = body.get("lines")
-    if type(lines) is not list:
-        raise BodyError("lines must be a list")
-    for index, raw in enumerate(lines):
-        problem = _line_problem(raw)
+def _items(body: dict, name: str, problem_of, required: bool) -> list:
+    """The list ``body[name]``, each item checked by ``problem_of``; ``BodyError`` at the first bad one."""
+    items = body.get(name) if required else body.get(name, [])
+    if type(items) is not list:
+        raise BodyError(f"{name} must be a list")
+    for index, raw in enumerate(items):
+        problem = problem_of(raw)
         if problem:
-            raise BodyError(f"lines[{index}]: {problem}")
-    return lines
+            raise BodyError(f"{name}[{index}]: {problem}")
+    return items
+
+
+def _lines(body: dict) -> list:
+    return _items(body, "lines", _line_problem, required=True)
 
 
 def _payments(body: dict) -> list:
-    payments = body.get("payments", [])
-    if type(payments) is not list:
-        raise BodyError("payments must be a list")
-    for index, raw in enumerate(payments):
-        problem = _payment_problem(raw)
-        if problem:
-            raise BodyError(f"payments[{index}]: {problem}")
-    return payments
+    return _items(body, "payments", _payment_problem, required=False)
 
 
 def sale(body: dict) -> SaleFacts:
@@ -252,16 +250,13 @@ class ReturnFacts:
     eligible_reversed: int
 
 
+def _returned_line_problem(raw: Any) -> str | None:
+    # A returned line is a sold line's sku and qty: the sale's rules for those apply.
+    return _line_problem({"unit_price": 0, **raw}) if type(raw) is dict else "must be an object"
+
+
 def _returned_lines(body: dict) -> list:
-    lines = body.get("lines", [])
-    if type(lines) is not list:
-        raise BodyError("lines must be a list")
-    for index, raw in enumerate(lines):
-        # A returned line is a sold line's sku and qty: the sale's rules for those apply.
-        problem = _line_problem({"unit_price": 0, **raw}) if type(raw) is dict else "must be an object"
-        if problem:
-            raise BodyError(f"lines[{index}]: {problem}")
-    return lines
+    return _items(body, "lines", _returned_line_problem, required=False)
 
 
 def sale_return(body: dict) -> ReturnFacts:
