@@ -18,6 +18,7 @@ from shared.ledger import EPOCH, Holdings, Lot, Movement
 from shared.rules import RuleSet
 from shared.times import parse_time
 
+from . import walletledger
 from .db import database
 from .models import Customer
 
@@ -88,4 +89,5 @@ def customer_view(customer: Customer, rules: RuleSet, now: datetime, acct: Accou
         },
         "balance_negative": negative,
         "alerts": [],
+        "wallet": walletledger.view(customer.id, rules),
     }

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from shared.times import format_time
 from sync.acts import verify_act
 
+from . import walletledger
 from .db import database
 from .errors import ApiError
 from .models import CentralBalance, Customer, MergedCustomer, RetiredCard
@@ -61,6 +62,7 @@ def customer_merged(act: Any, central_key: Ed25519PublicKey, now: datetime) -> N
         for table in ("sale", "pointmovement"):
             database.execute_sql(f"UPDATE {table} SET customer_id = ? WHERE customer_id = ?", (kept, absorbed))
         CentralBalance.delete().where(CentralBalance.customer == absorbed).execute()
+        walletledger.merged(kept, absorbed)
         Customer.delete().where(Customer.id == absorbed).execute()
     MergedCustomer.update(kept_id=kept).where(MergedCustomer.kept_id == absorbed).execute()
     MergedCustomer.replace(id=absorbed, kept_id=kept, at=stamp).execute()

@@ -130,6 +130,20 @@ def _customer_care(db: SqliteDatabase) -> None:
 MIGRATIONS.append(_customer_care)
 
 
+def _wallet(db: SqliteDatabase) -> None:
+    """The wallet: movements made here and central's last word per customer (``edge.wallet``)."""
+    db.execute_sql("CREATE TABLE IF NOT EXISTS walletmovement (id TEXT PRIMARY KEY, customer_id TEXT NOT NULL,"
+                   " kind TEXT NOT NULL, amount INTEGER NOT NULL, category TEXT, at TEXT NOT NULL, sale TEXT,"
+                   " log_seq INTEGER)")
+    db.execute_sql("CREATE INDEX IF NOT EXISTS walletmovement_customer_seq ON walletmovement (customer_id, log_seq)")
+    db.execute_sql("CREATE INDEX IF NOT EXISTS walletmovement_sale ON walletmovement (sale)")
+    db.execute_sql("CREATE TABLE IF NOT EXISTS centralwallet (customer_id TEXT PRIMARY KEY, pockets TEXT NOT NULL,"
+                   " applied_seq INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL)")
+
+
+MIGRATIONS.append(_wallet)
+
+
 def open_database(path: str) -> SqliteDatabase:
     """Bind the edge database to ``path``, connect, and bring the schema up to date."""
     if not database.is_closed():

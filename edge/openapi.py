@@ -35,7 +35,8 @@ _ERROR_TEXTS = {
     "413": "request_entity_too_large: the body is over 1 MiB",
     "422": "validation_error (details.problems lists every problem) or a business rule refused "
            "(payment_mismatch, insufficient_points, redeem_limit_exceeded, reward_limit_exceeded, "
-           "unknown_reward, customer_required, return_exceeds_sale); nothing was written",
+           "unknown_reward, customer_required, return_exceeds_sale, insufficient_wallet, "
+           "wallet_ceiling_exceeded, unknown_wallet_type, wallet_amount_fixed); nothing was written",
     "500": "receipt_failed: the receipt cannot be laid out; the job is failed",
     "503": "no_rules_in_force: the edge has no rules version in force yet; printer_unavailable, "
            "scanner_unavailable: the device is not configured or cannot be reached",
@@ -147,6 +148,19 @@ PATHS.update({
         errors=("400", "401", "503"))},
     "/api/v1/devices": {"get": _op(
         "The edge's peripherals as it last saw them", _json_ok("200", "Devices", "one entry per device kind"))},
+})
+
+_CUSTOMER_PARAM = [_path_param("customer_id")]
+PATHS.update({
+    "/api/v1/customers/{customer_id}/wallet/loads": {"post": _op(
+        "Put money on the customer's wallet (422 wallet_ceiling_exceeded past wallet.ceiling)",
+        _json_ok("201", "WalletLoaded", "loaded: the new balance"), body="WalletLoad", idempotent=True,
+        params=_CUSTOMER_PARAM, errors=("400", "401", "404", "409", "413", "422", "503"))},
+    "/api/v1/customers/{customer_id}/wallet/conversions": {"post": _op(
+        "Convert points to wallet credit at redeem.point_value",
+        _json_ok("201", "WalletConverted", "converted: the points and the wallet after it"),
+        body="WalletConversion", idempotent=True, params=_CUSTOMER_PARAM,
+        errors=("400", "401", "404", "409", "413", "422", "503"))},
 })
 
 

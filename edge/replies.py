@@ -33,6 +33,22 @@ class Points(Reply):
     offline_spendable: int
 
 
+class WalletPocket(Reply):
+    category: Annotated[str | None, Field(description="money of a typed load that may pay only this category; "
+                                                      "null: any line")] = None
+    balance: int
+
+
+class Wallet(Reply):
+    """The customer's wallet (e-purse), in minor units."""
+
+    balance: Annotated[int, Field(description="central's last word plus this edge's movements since; "
+                                              "negative only after an offline overdraft")]
+    offline_spendable: Annotated[int, Field(description="what this edge would let the wallet pay "
+                                                        "if central could not be reached")] = 0
+    pockets: list[WalletPocket] = []
+
+
 class Customer(Reply):
     """The contract's customer object."""
 
@@ -48,6 +64,7 @@ class Customer(Reply):
     points: Points
     balance_negative: bool = False
     alerts: list[str]
+    wallet: Wallet | None = None
 
 
 class SaleLine(Reply):
@@ -109,6 +126,8 @@ class ReturnView(Reply):
     lines: list[ReturnedLine]
     amount_refunded: int
     points_reversed: int
+    wallet_refunded: Annotated[int, Field(description="the part of amount_refunded put back on the wallet "
+                                                      "that paid the sale")] = 0
     created_at: str
     customer: Customer | None = None
 
@@ -215,4 +234,28 @@ class Health(Reply):
     reason: str | None = None
 
 
-RESPONSES = (Error, Health, Customer, Quote, Sale, ReturnView, Status, PrintJob, PrintAccepted, Scan, Devices)
+class WalletLoaded(Reply):
+    """A load recorded: the customer with the wallet's new balance."""
+
+    id: str
+    customer_id: str
+    amount: int
+    type: str | None = None
+    created_at: str
+    wallet: Wallet
+    customer: Customer
+
+
+class WalletConverted(Reply):
+    """A conversion recorded: ``points`` left the balance, ``amount`` came onto the wallet."""
+
+    id: str
+    customer_id: str
+    points: int
+    amount: int
+    created_at: str
+    wallet: Wallet
+    customer: Customer
+
+
+RESPONSES = (WalletLoaded, WalletConverted, Error, Health, Customer, Quote, Sale, ReturnView, Status, PrintJob, PrintAccepted, Scan, Devices)

@@ -13,7 +13,7 @@ from shared.tiers import spend_returned
 from shared.times import format_time
 from sync.bodies import SKU_MAX
 
-from . import accounts, rulebook, sales
+from . import accounts, rulebook, sales, walletledger
 from .box import EdgeBox
 from .db import database, write_transaction
 from .errors import unprocessable
@@ -107,6 +107,7 @@ def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime
             # Qualifying spend goes down; the tier does not until central says so.
             database.execute_sql("UPDATE customer SET qualifying_spend = qualifying_spend - ? WHERE id = ?",
                                  (eligible_reversed, sale.customer_id))
+        recredited = walletledger.recredit(sale.customer_id, sale.id, refund, return_id, stamp, log_seq)
         SaleReturn.create(
             id=return_id,
             sale=sale,
@@ -128,6 +129,7 @@ def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime
                 "points_reversed": points_reversed,
                 "eligible_reversed": eligible_reversed,
                 "rules_version": sale.rules_version,
+                **({"wallet": recredited} if recredited else {}),
             },
         )
         result = {
@@ -136,6 +138,7 @@ def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime
             "lines": returned,
             "amount_refunded": refund,
             "points_reversed": points_reversed,
+            "wallet_refunded": sum(item["amount"] for item in recredited),
             "created_at": stamp,
         }
         if sale.customer_id:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from shared.rules import RuleSet
 from shared.times import format_time
 from sync.client import Refused
 
-from . import accounts, customers, rulebook, schemas, syncer
+from . import accounts, customers, rulebook, schemas, syncer, wallet, walletledger
 from .box import EdgeBox
 from .db import database, write_transaction
 from .errors import ApiError, not_found
@@ -93,6 +93,8 @@ class Ticket:
     sale_id: str
     central_available: int | None = None  # None: not asked (no points spent) or offline
     held: int = 0  # points central holds for this sale until its entry arrives or it is released
+    wallet_available: int | None = None  # what central let the wallet pay; None: not asked or offline
+    wallet_held: int = 0  # wallet money central holds for this sale
 
 
 def _points_spent(request: SaleRequest, rules: RuleSet) -> int:
@@ -112,9 +114,11 @@ def check(request: SaleRequest, customer: Customer | None, rules: RuleSet, now: 
     if customer is not None:
         points = accounts.account(customer.id).points(now)
         known = points.available + points.pending
-    _, problems = _price(request, customer, rules, None, now, known)
+    priced, problems = _price(request, customer, rules, None, now, known)
     if problems:
         raise _refuse(problems)
+    if walletledger.paid(request.payments):
+        walletledger.spend_split(customer, walletledger.paid(request.payments), request.lines, priced, rules, None, offline=False)
 
 
 def authorize(box: EdgeBox, request: SaleRequest, now: datetime) -> Ticket:
@@ -126,26 +130,34 @@ def authorize(box: EdgeBox, request: SaleRequest, now: datetime) -> Ticket:
     points must be settled by the sale's entry or given back with ``release``.
     """
     ticket = Ticket(str(uuid.uuid4()))
-    if not any(p.is_points for p in request.payments or ()) and not any(line.reward for line in request.lines):
+    from_wallet = walletledger.paid(request.payments)
+    if (not any(p.is_points for p in request.payments or ()) and not any(line.reward for line in request.lines)
+            and not from_wallet):
         return ticket
     customer = _customer_of(request)
     rules = rulebook.in_force(now)
     check(request, customer, rules, now)
     points = _points_spent(request, rules)
+    if customer is not None and from_wallet:
+        available = wallet.authorize(box, customer.id, from_wallet, ticket.sale_id)
+        ticket = replace(ticket, wallet_available=available, wallet_held=from_wallet if available is not None else 0)
     if customer is None or not points:
         return ticket
     try:
         available = syncer.authorize(box, customer.id, points, ticket.sale_id)
     except Refused as exc:
+        release(box, ticket)  # the wallet's hold, if any
         raise ApiError(422, "insufficient_points", f"central refused: {exc.message if hasattr(exc, 'message') else exc}",
                        {"available": exc.details.get("available")}) from None
-    return Ticket(ticket.sale_id, available, points if available is not None else 0)
+    return replace(ticket, central_available=available, held=points if available is not None else 0)
 
 
 def release(box: EdgeBox, ticket: Ticket) -> None:
     """Give back central's hold for a sale that was not recorded (best effort, never raises)."""
     if ticket.held:
         syncer.release(box, ticket.sale_id)
+    if ticket.wallet_held:
+        wallet.release(box, ticket.sale_id)
 
 
 def _refuse(problems: list[SaleProblem]) -> ApiError:
@@ -171,6 +183,9 @@ def commit(
         priced, problems = _price(request, customer, rules, acct, now, spendable)
         if problems:
             raise _refuse(problems)
+        from_wallet = walletledger.paid(request.payments)
+        split = walletledger.spend_split(customer, from_wallet, request.lines, priced, rules, ticket.wallet_available,
+                                   offline=ticket.wallet_available is None) if from_wallet else {}
         sale_id = ticket.sale_id
         stamp = format_time(now)
         earned = priced.points_to_earn if customer else 0
@@ -178,6 +193,8 @@ def commit(
         movement_body = _write_movements(
             sale_id, customer, priced, earned, rules, now, acct.local, log_seq
         ) if customer else {}
+        if split:
+            movement_body["wallet"] = walletledger.write_spend(customer.id, sale_id, split, stamp, log_seq)
         tier_before = customer.tier if customer else None
         if customer is not None:
             _add_qualifying_spend(customer, priced.eligible_amount, rules, stamp)

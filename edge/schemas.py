@@ -162,7 +162,8 @@ class Line(Body):
 
 
 class PaymentIn(Body):
-    """``{"method": "points", "points": n}`` or ``{"method": "cash" (or another), "amount": n}``."""
+    """``{"method": "points", "points": n}`` or ``{"method": "cash" (or another), "amount": n}``;
+    ``{"method": "wallet", "amount": n}`` pays from the customer's wallet."""
 
     method: _text(METHOD_MAX)
     amount: Money | None = None
@@ -219,4 +220,18 @@ class ReturnRequest(Body):
     lines: Annotated[list[ReturnedLine], Field(min_length=1, max_length=MAX_LINES)]
 
 
-REQUESTS = (Registration, Basket, SaleRequest, ReturnRequest)
+class WalletLoad(Body):
+    """Money put on the customer's wallet; ``type`` names a wallet type of the rules
+    (``wallet.types``), whose fixed amount or category condition then applies."""
+
+    amount: Annotated[int, Field(ge=1, le=MAX_MONEY, description="minor units")]
+    type: _optional(60, "a wallet type of the rules in force (wallet.types[].name)")
+
+
+class WalletConversion(Body):
+    """Points turned into wallet credit at the rules' ``redeem.point_value``."""
+
+    points: Annotated[int, Field(ge=1, le=MAX_MONEY)]
+
+
+REQUESTS = (Registration, Basket, SaleRequest, ReturnRequest, WalletLoad, WalletConversion)

@@ -25,7 +25,7 @@ from sync.client import Offline, Refused, SyncClient, SyncError, new_session
 from sync.entry import load_public_key_b64
 from sync.protocol import verify_rules
 
-from . import care, rulebook
+from . import care, rulebook, walletledger
 from . import rejections
 from .box import EdgeBox
 from .db import database, write_transaction
@@ -282,6 +282,7 @@ def _apply_customer(box: EdgeBox, body: dict[str, Any]) -> None:
         debt=int(body.get("debt", 0)),
         qualifying_spend=int(body.get("qualifying_spend", 0)),
     ).execute()
+    walletledger.apply_state(record["id"], body, applied_seq, stamp)
 
 
 def first_sync(box: EdgeBox) -> str | None:

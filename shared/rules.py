@@ -14,6 +14,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .money import Points, parse_rate
 from .times import parse_time
+from .wallet import WalletRules, read_wallet
 
 EXPIRY_POLICIES = ("never", "end_of_month", "end_of_year", "after_days")
 TIER_PERIODS = ("lifetime", "rolling_12_months")
@@ -89,6 +90,7 @@ class RuleSet:
     tier_period: str = "lifetime"
     version: int = 0
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    wallet: WalletRules = field(default_factory=WalletRules)  # ``shared.wallet``
 
     def reward(self, sku: str) -> Reward | None:
         """The catalogue reward with this SKU, if any."""
@@ -148,7 +150,7 @@ class _Checker:
         return value
 
 
-_TOP_LEVEL = ("effective_from",) + tuple(DEFAULT_DOCUMENT)
+_TOP_LEVEL = ("effective_from", "wallet") + tuple(DEFAULT_DOCUMENT)
 
 
 def parse_rules(document: Any, *, version: int = 0) -> tuple[RuleSet | None, list[Problem]]:
@@ -225,6 +227,7 @@ def parse_rules(document: Any, *, version: int = 0) -> tuple[RuleSet | None, lis
         check.fail("tier_qualification.period", f"must be one of {', '.join(TIER_PERIODS)}")
     rewards = _parse_rewards(document.get("rewards", []), check)
     one_reward = check.boolean(document.get("one_reward_per_sale", True), "one_reward_per_sale")
+    wallet = read_wallet(document.get("wallet"), check)
 
     if check.problems:
         return None, check.problems
@@ -250,6 +253,7 @@ def parse_rules(document: Any, *, version: int = 0) -> tuple[RuleSet | None, lis
             tier_period=tier_period,
             version=version,
             document=document,
+            wallet=wallet,
         ),
         [],
     )

@@ -140,3 +140,12 @@ class SyncClient:
     def release(self, sale_id: str, timeout: float) -> dict[str, Any]:
         """Give back the hold of a sale that was not recorded (idempotent); ``sale_id`` is a UUID."""
         return self._call("DELETE", f"/holds/{sale_id}", timeout=timeout)
+
+    def authorize_wallet(self, customer_id: str, amount: int, sale_id: str, timeout: float) -> dict[str, Any]:
+        """Ask central to hold ``amount`` of a customer's wallet for a sale (docs/sync-protocol.md)."""
+        return self._call("POST", "/wallet/authorize", {"customer_id": customer_id, "amount": amount,
+                                                        "sale_id": sale_id}, timeout=timeout)
+
+    def release_wallet(self, sale_id: str, timeout: float) -> dict[str, Any]:
+        """Give back the wallet hold of a sale that was not recorded (idempotent)."""
+        return self._call("DELETE", f"/wallet/holds/{sale_id}", timeout=timeout)

@@ -23,11 +23,17 @@ from sync.bodies import (
     installed_rules,
     normal_time,
     registration,
-    sale,
-    sale_return,
     usable_key,
 )
 from sync.canonical import MAX_SAFE_INTEGER
+from sync.wallet import (
+    WALLET_CONVERTED,
+    WALLET_LOADED,
+    return_with_wallet,
+    sale_with_wallet,
+    wallet_conversion,
+    wallet_load,
+)
 
 DEVICE_INITIALISED = "device.initialised"
 DEVICE_PROVISIONED = "device.provisioned"
@@ -79,12 +85,14 @@ def traffic_visits(body: dict) -> None:
 KINDS: dict[str, Callable[[dict], Any]] = {
     CUSTOMER_REGISTERED: registration,
     RULES_INSTALLED: installed_rules,
-    SALE_COMPLETED: sale,
-    SALE_RETURNED: sale_return,
+    SALE_COMPLETED: sale_with_wallet,  # ``sync.bodies.sale`` and the wallet's pockets
+    SALE_RETURNED: return_with_wallet,
     DEVICE_INITIALISED: device_initialised,
     DEVICE_PROVISIONED: device_provisioned,
     TILL_ADDED: till_added,
     TRAFFIC_VISITS: traffic_visits,
+    WALLET_LOADED: wallet_load,
+    WALLET_CONVERTED: wallet_conversion,
 }
 """The reader of each kind's body: the one definition of what a body of that kind may hold."""
 
