@@ -35,7 +35,7 @@ from sync import acts
 from sync.bodies import usable_key
 from sync.declared import Body, Text
 
-from . import audit, customers, db, feed, ledger
+from . import audit, customers, db, feed, ledger, wallet
 from . import rules as rulebook
 from .errors import CentralError, conflict, invalid, not_found
 
@@ -164,7 +164,8 @@ def _state(customer_id: str, now: datetime) -> feed.FeedItem:
     held = ledger.customer_holdings([customer_id], now)[customer_id]
     spend, _ = _tier_spend(customer_id, lifetime, now)
     applied = dict(db.rows("SELECT device_id, seq FROM customerdeviceseq WHERE customer_id = ?", (customer_id,)))
-    body = feed.customer_state(public, held, now, bool(negative), spend, applied, tier_locked=bool(locked))
+    body = feed.customer_state(public, held, now, bool(negative), spend, applied, tier_locked=bool(locked),
+                               wallet=wallet.state(wallet.pockets_of({customer_id}).get(customer_id, {})))
     return (None, feed.CUSTOMER_STATE, body)
 
 
@@ -264,7 +265,7 @@ def replace_card(customer_id: str, request: NewCard, actor: str, key: Ed25519Pri
     return customers.get(customer_id, now)
 
 
-_MOVED = ("movement", "sale", "salereturn", "hold")
+_MOVED = ("movement", "sale", "salereturn", "hold", "walletmovement", "wallethold")
 """Tables whose rows follow a customer into the one it is merged into."""
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sync.bodies import usable_key
 
-from . import db, ledger
+from . import db, ledger, wallet
 from .errors import CentralError, conflict, not_found
 
 _COLUMNS = ("id", "card_number", "first_name", "last_name", "email", "phone", "birth_date", "tier",
@@ -29,11 +29,13 @@ def _find(where: str, value: str) -> dict[str, Any] | None:
 
 
 def view(customer: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """The customer with brand-wide ``points: {available, pending}`` (and ``held`` by authorizations)."""
+    """The customer with brand-wide ``points: {available, pending}`` (and ``held`` by authorizations)
+    and ``wallet: {balance, pockets, held}``."""
     points = ledger.customer_points(customer["id"], now)
     return {**customer, "balance_negative": bool(customer["balance_negative"]),
             "tier_locked": bool(customer["tier_locked"]),
-            "points": {"available": points["available"], "pending": points["pending"]}, "held": points["held"]}
+            "points": {"available": points["available"], "pending": points["pending"]}, "held": points["held"],
+            "wallet": wallet.customer_wallet(customer["id"], now)}
 
 
 def get(customer_id: str, now: datetime) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from sync.bodies import BodyError
 from . import db, feed, figure_tables, ledger
 from . import exceptions as queue
 from . import rules as rulebook
+from . import wallet
 
 from .pushrows import (  # noqa: F401  (column lists re-exported for bench/ and ingest)
     CUSTOMER_FIELDS,
@@ -72,6 +73,7 @@ class Batch:
         self.tier_spend: dict[str, int] = {}
         self.applied: dict[str, dict[str, int]] = {}
         self.feed_rows: list[tuple] = []
+        self.wallet = wallet.WalletEffects(self)
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -81,7 +83,7 @@ class Batch:
         for entry in entries:
             body = entry["body"]
             kind = entry["kind"]
-            if kind in (bodies.CUSTOMER_REGISTERED, bodies.SALE_COMPLETED, bodies.SALE_RETURNED):
+            if kind in (bodies.CUSTOMER_REGISTERED, bodies.SALE_COMPLETED, bodies.SALE_RETURNED, *wallet.KINDS):
                 if bodies.usable_key(body.get("customer_id")):
                     customer_ids.add(body["customer_id"])
                 if kind == bodies.CUSTOMER_REGISTERED and bodies.usable_key(body.get("card_number"), 32):
@@ -206,6 +208,7 @@ class Batch:
 
     def _sale_completed(self, entry: dict, body: dict) -> str | None:
         facts = bodies.sale(body)
+        paid = wallet.WalletEffects.read_sale(body)
         if facts.sale_id in self.sales:
             self._conflict(queue.DUPLICATE_SALE, entry, customer_id=facts.customer_id, sale_id=facts.sale_id)
             return queue.DUPLICATE_SALE
@@ -232,6 +235,7 @@ class Batch:
         if redeemed:
             self._movement(f"{facts.sale_id}:redeem", cid, "redeem", -redeemed, at, entry, facts.sale_id)
         self.settle[facts.sale_id] = entry["id"]
+        self.wallet.sale(entry, facts, paid, cid, at)
         self.customers[cid].qualifying_spend += qualifying
         self.changed.add(cid)
         self.touched[cid] = entry["seq"]
@@ -275,6 +279,7 @@ class Batch:
 
     def _sale_returned(self, entry: dict, body: dict) -> str | None:
         facts = bodies.sale_return(body)
+        back = wallet.WalletEffects.read_return(body)
         if facts.return_id in self.returns:
             self._conflict(DUPLICATE_RETURN, entry, customer_id=facts.customer_id, return_id=facts.return_id)
             return DUPLICATE_RETURN
@@ -300,6 +305,7 @@ class Batch:
             if facts.points_reversed:
                 self._movement(f"{facts.return_id}:reverse", cid, "reverse", -facts.points_reversed, at, entry,
                                facts.sale_id, lot=f"{facts.sale_id}:earn")
+            self.wallet.returned(entry, facts, back, cid, at)
             self.touched[cid] = entry["seq"]
         return None
 
@@ -316,6 +322,7 @@ class Batch:
                        [(sale_id, self.qualifying[sale_id]) for sale_id in sorted(self.reduced_sales)])
         db.insert_rows("salereturn", RETURN_COLUMNS, self.return_rows)
         db.insert_rows("movement", ledger.MOVEMENT_COLUMNS, self.movement_rows)
+        self.wallet.flush()
         if self.settle:
             ledger.settle_holds(self.settle, self.now)
         self.balances = self._check_balances()
@@ -417,7 +424,7 @@ class Batch:
             customer = self.customers[cid]
             body = feed.customer_state(customer.public(), self.holdings[cid], self.now, customer.balance_negative,
                                        self.tier_spend.get(cid, customer.qualifying_spend), self.applied[cid],
-                                       tier_locked=cid in self.locked)
+                                       tier_locked=cid in self.locked, wallet=self.wallet.state_of(cid))
             items.append((None, feed.CUSTOMER_STATE, body))
         return items
 
@@ -431,4 +438,6 @@ HANDLERS: dict[str, Callable[[Batch, dict, dict], str | None]] = {
     kinds.DEVICE_PROVISIONED: Batch._checked,
     kinds.TILL_ADDED: Batch._checked,
     kinds.TRAFFIC_VISITS: Batch._checked,
+    wallet.bodies.WALLET_LOADED: lambda batch, entry, body: batch.wallet.loaded(entry, body),
+    wallet.bodies.WALLET_CONVERTED: lambda batch, entry, body: batch.wallet.converted(entry, body),
 }

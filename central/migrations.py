@@ -111,8 +111,25 @@ def _customer_care() -> None:
         db.execute(statement)
 
 
+def _wallet() -> None:
+    """The wallet: its movements and central's holds on it (``central.wallet``)."""
+    for statement in (
+        "CREATE TABLE IF NOT EXISTS walletmovement (id VARCHAR(200) PRIMARY KEY, customer_id VARCHAR(64) NOT NULL, "
+        "kind VARCHAR(16) NOT NULL, amount BIGINT NOT NULL, category VARCHAR(64), at VARCHAR(32) NOT NULL, "
+        "sale_id VARCHAR(64), device_id VARCHAR(64) NOT NULL, entry_id VARCHAR(64) NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS walletmovement_customer ON walletmovement (customer_id, category)",
+        "CREATE INDEX IF NOT EXISTS walletmovement_sale ON walletmovement (sale_id)",
+        "CREATE TABLE IF NOT EXISTS wallethold (id VARCHAR(64) PRIMARY KEY, customer_id VARCHAR(64) NOT NULL, "
+        "sale_id VARCHAR(64) NOT NULL UNIQUE, device_id VARCHAR(64) NOT NULL, amount BIGINT NOT NULL, "
+        "created_at VARCHAR(32) NOT NULL, expires_at VARCHAR(32) NOT NULL, settled_at VARCHAR(32), "
+        "settled_entry VARCHAR(64))",
+        "CREATE INDEX IF NOT EXISTS wallethold_customer ON wallethold (customer_id)",
+    ):
+        db.execute(statement)
+
+
 MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _pairings, _head_office_users, _figures,
-                                        _customer_care]
+                                        _customer_care, _wallet]
 LATEST = len(MIGRATIONS)
 
 

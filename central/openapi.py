@@ -91,6 +91,9 @@ SCHEMAS: dict[str, Any] = {
         "id": _STR, "card_number": _NSTR, "first_name": _STR, "last_name": _STR, "email": _NSTR, "phone": _NSTR,
         "birth_date": _NSTR, "tier": _NSTR, "tier_locked": _BOOL, "balance_negative": _BOOL, "held": _INT,
         "points": {"type": "object", "properties": {"available": _INT, "pending": _INT}},
+        "wallet": {"type": "object", "description": "the brand-wide wallet in minor units; held: reserved by holds",
+                   "properties": {"balance": _INT, "held": _INT, "pockets": {"type": "array", "items": {
+                       "type": "object", "properties": {"category": _NSTR, "balance": _INT}}}}},
         "created_at": _STR, "updated_at": _STR}},
     "Device": {"type": "object", "properties": {
         "id": _STR, "store": _STR, "acked_seq": _INT, "head_hash": _STR, "last_sync_at": _NSTR, "revoked": _BOOL,
@@ -150,6 +153,8 @@ SCHEMAS: dict[str, Any] = {
                          "properties": {"customer_id": _STR, "points": _INT, "sale_id": _STR}},
     "Authorization": {"type": "object", "properties": {
         "authorized": _BOOL, "hold_id": _STR, "available": _INT, "expires_at": _STR}},
+    "WalletAuthorizeRequest": {"type": "object", "required": ["customer_id", "amount", "sale_id"],
+                               "properties": {"customer_id": _STR, "amount": _INT, "sale_id": _STR}},
     "Release": {"type": "object", "properties": {"sale_id": _STR, "released": _BOOL}},
     "Dashboard": {"type": "object", "description": "every figure with its inputs; ratios in basis points",
                   "properties": {name: _OBJ for name in (
@@ -318,6 +323,14 @@ PATHS: dict[str, Any] = {
         body="AuthorizeRequest", errors=("400", "401", "403", "404", "409", "422"), security=_SIGNED)},
     "/sync/v1/holds/{sale_id}": {"delete": _op(
         "Release the hold of a sale the device did not record (idempotent; only the device that made it)",
+        {"200": _json(_ref("Release"), "released, or nothing to release")}, params=[_path("sale_id")],
+        errors=("401", "403", "409", "422"), security=_SIGNED)},
+    "/sync/v1/wallet/authorize": {"post": _op(
+        "Hold wallet money for a sale against the brand-wide wallet (422 insufficient_wallet)",
+        {"200": _json(_ref("Authorization"), "held; available is what the wallet has left beside the hold")},
+        body="WalletAuthorizeRequest", errors=("400", "401", "403", "404", "409", "422"), security=_SIGNED)},
+    "/sync/v1/wallet/holds/{sale_id}": {"delete": _op(
+        "Release the wallet hold of a sale the device did not record (idempotent; only the device that made it)",
         {"200": _json(_ref("Release"), "released, or nothing to release")}, params=[_path("sale_id")],
         errors=("401", "403", "409", "422"), security=_SIGNED)},
 }

@@ -20,7 +20,7 @@ from shared.times import format_time
 from sync.bodies import usable_key
 from sync.protocol import NONCE_TTL, RequestRefused, check_request
 
-from . import db, enrolment, feed, ingest, ledger, pairing, settings
+from . import db, enrolment, feed, ingest, ledger, pairing, settings, wallet
 from .errors import CentralError
 from .web import clock, int_arg, json_body, state
 
@@ -162,3 +162,20 @@ def release_hold(sale_id: str):
     if result["released"]:
         log.info("released hold: device=%s sale=%s", _printable(g.device.id), _printable(sale_id))
     return jsonify(result)
+
+
+@sync.post("/wallet/authorize")
+def authorize_wallet():
+    """Hold wallet money for a sale about to be written (docs/sync-protocol.md)."""
+    if g.device.frozen:
+        raise CentralError(409, "device_frozen", "this device is frozen after a fork; it cannot authorize spending")
+    return jsonify(wallet.authorize(g.device.id, json_body(), clock()))
+
+
+@sync.delete("/wallet/holds/<sale_id>")
+def release_wallet_hold(sale_id: str):
+    """Release the wallet hold of a sale this device did not record."""
+    if not usable_key(sale_id):
+        raise CentralError(422, "validation_error", "sale_id: must be the id of the sale",
+                           {"problems": [{"path": "sale_id", "message": "must be the id of the sale"}]})
+    return jsonify(wallet.release(g.device.id, sale_id))

@@ -30,10 +30,7 @@ def account(customer_id: str) -> purse.WalletAccount:
     row = database.execute_sql("SELECT pockets, applied_seq FROM centralwallet WHERE customer_id = ?",
                                (customer_id,)).fetchone()
     if row is None:
-        # No wallet word yet: central's points word (if any) says which entries it has seen.
-        seen = database.execute_sql("SELECT applied_seq FROM centralbalance WHERE customer_id = ?",
-                                    (customer_id,)).fetchone()
-        central, applied = {}, (seen[0] if seen else 0)
+        central, applied = {}, 0  # central never spoke of this wallet: every movement here counts
     else:
         central = {item["category"]: item["balance"] for item in json.loads(row[0])}
         applied = row[1]
