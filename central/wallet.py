@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shared import wallet as purse
 from shared.times import format_time
@@ -26,9 +26,6 @@ from . import db, settings
 from . import exceptions as queue
 from .errors import CentralError, conflict, not_found
 from .pushrows import select_in
-
-if TYPE_CHECKING:
-    from .effects import Batch
 
 WALLET_OVERDRAFT = "wallet_overdraft"
 COLUMNS = ("id", "customer_id", "kind", "amount", "category", "at", "sale_id", "device_id", "entry_id")
@@ -69,7 +66,7 @@ def _held(customer_id: str, now: datetime, except_sale: str | None = None) -> in
 class WalletEffects:
     """The wallet part of one push (``central.effects.Batch``): rows gathered, written by ``flush``."""
 
-    def __init__(self, batch: Batch) -> None:
+    def __init__(self, batch: Any) -> None:  # a ``central.effects.Batch``, which owns this
         self.batch = batch
         self.rows: list[tuple] = []
         self.spent: set[str] = set()  # customers this push took wallet money from
