@@ -360,6 +360,7 @@ def sale_view(sale: Sale) -> dict[str, Any]:
                 "lines": json.loads(r.lines),
                 "amount_refunded": r.amount_refunded,
                 "points_reversed": r.points_reversed,
+                "wallet_refunded": walletledger.refunded(r.id),
                 "created_at": r.created_at,
             }
             for r in returns

@@ -134,6 +134,13 @@ def recredit(customer_id: str | None, sale_id: str, refund: int, return_id: str,
     return _pockets_json(split)
 
 
+def refunded(return_id: str) -> int:
+    """What a return put back on the wallet."""
+    found = database.execute_sql("SELECT COALESCE(SUM(amount), 0) FROM walletmovement WHERE kind = ? AND id LIKE ?",
+                                 (purse.REFUND, f"{return_id}:wallet:%")).fetchone()
+    return int(found[0])
+
+
 def apply_state(customer_id: str, body: dict[str, Any], applied_seq: int, stamp: str) -> None:
     """Keep central's word on a wallet from a ``customer.state`` (a central without wallets sends none)."""
     found = body.get("wallet")

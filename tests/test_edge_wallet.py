@@ -142,6 +142,8 @@ def test_a_full_return_recredits_the_wallet_part_of_the_payment(till, customer):
     second = till.post(f"/api/v1/sales/{sale['id']}/returns", json={"lines": [{"sku": "A1", "qty": 1}]}).json
     assert second["wallet_refunded"] == 250  # the rest of the 15.00 the wallet paid; 10.00 back in cash
     assert second["customer"]["wallet"]["balance"] == 2000
+    recorded = till.get(f"/api/v1/sales/{sale['id']}").json["returns"]
+    assert sorted(r["wallet_refunded"] for r in recorded) == [250, 1250]
 
 
 def test_points_convert_to_wallet_credit_at_point_value(till, customer, edge_dir):
