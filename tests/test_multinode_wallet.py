@@ -1,5 +1,5 @@
-"""Central and two edges as real processes: one wallet loaded at one shop, spent online with a
-hold at the other, then at both while central is down. The overdraft is an exception at
+"""Central and two edges as real processes: one wallet filled at one shop (points converted,
+money loaded), spent online with a hold at the other, then at both while central is down. The overdraft is an exception at
 central and the exposure stays within each shop's offline allowance."""
 
 from __future__ import annotations
@@ -44,13 +44,20 @@ def test_a_wallet_spent_at_two_offline_shops_is_an_overdraft_within_the_allowanc
     central, (a, b) = brand
     customer = a.post("/customers", {"first_name": "Maria", "last_name": "Ionescu"}).json()
     cid = customer["id"]
-    loaded = a.post(f"/customers/{cid}/wallet/loads", {"amount": 15000})
+    earned = a.post("/sales", {"customer_id": cid, "lines": [{"sku": "E1", "qty": 1, "unit_price": 10000}],
+                               "payments": [{"method": "cash", "amount": 10000}]})
+    assert earned.json()["points_earned"] == 10
+    converted = a.post(f"/customers/{cid}/wallet/conversions", {"points": 10})  # held at central, then written
+    assert converted.status_code == 201, converted.text
+    assert converted.json()["amount"] == 100 and converted.json()["customer"]["points"]["available"] == 0
+    loaded = a.post(f"/customers/{cid}/wallet/loads", {"amount": 14900})
     assert loaded.status_code == 201, loaded.text
     over = a.post(f"/customers/{cid}/wallet/loads", {"amount": 1})
     assert over.status_code == 422 and over.json()["error"]["code"] == "wallet_ceiling_exceeded"
     a.wait_synced()
     wait_for(lambda: (r := b.get(f"/customers/{cid}")).ok and r.json()["wallet"]["balance"] == 15000,
              what="the wallet at B")
+    assert central.api(f"/customers/{cid}").json()["points"]["available"] == 0
 
     # Online, central holds 70.00 at B although the offline allowance is 60.00.
     online = b.post("/sales", wallet_sale(cid, 7000))
