@@ -112,8 +112,10 @@ def check(request: SaleRequest, customer: Customer | None, rules: RuleSet, now: 
     """
     known = None
     if customer is not None:
-        points = accounts.account(customer.id).points(now)
-        known = points.available + points.pending
+        known = 0
+        if _points_spent(request, rules):  # a sale paid only from the wallet need not fold the points
+            points = accounts.account(customer.id).points(now)
+            known = points.available + points.pending
     priced, problems = _price(request, customer, rules, None, now, known)
     if problems:
         raise _refuse(problems)

@@ -34,9 +34,11 @@ def account(customer_id: str) -> purse.WalletAccount:
     else:
         central = {item["category"]: item["balance"] for item in json.loads(row[0])}
         applied = row[1]
-    rows = database.execute_sql("SELECT kind, amount, id, category FROM walletmovement WHERE customer_id = ?"
-                                " AND (log_seq IS NULL OR log_seq > ?) ORDER BY at, id", (customer_id, applied))
-    return purse.WalletAccount(central, [purse.WalletMovement(*row) for row in rows])
+    # One movement per kind and pocket is all a balance needs: summed here, not in Python.
+    rows = database.execute_sql("SELECT kind, SUM(amount), category FROM walletmovement WHERE customer_id = ?"
+                                " AND (log_seq IS NULL OR log_seq > ?) GROUP BY kind, category", (customer_id, applied))
+    return purse.WalletAccount(central, [purse.WalletMovement(kind, int(amount), f"{kind}:{category or ''}", category)
+                                         for kind, amount, category in rows])
 
 
 def view(customer_id: str, rules: RuleSet, acct: purse.WalletAccount | None = None) -> dict[str, Any]:
