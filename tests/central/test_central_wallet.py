@@ -185,3 +185,12 @@ def test_a_merge_moves_the_wallet_to_the_customer_kept(central):
     merged = central.api("POST", "/api/v1/customers/merge", {"keep": keep, "absorb": absorb})
     assert merged.status_code == 200, merged.json
     assert merged.json["wallet"]["balance"] == 3500
+
+
+def test_publishing_a_wallet_section_lists_every_problem(central):
+    bad = {**DEMO_RULES, "wallet": {"ceiling": "150", "types": [{"name": "KDO", "amount": 0}, {"name": "KDO"}]}}
+    refused = central.api("POST", "/api/v1/rules", bad)
+    assert refused.status_code == 422 and refused.json["error"]["code"] == "invalid_rules"
+    assert sorted(p["path"] for p in refused.json["error"]["details"]["problems"]) == [
+        "wallet.ceiling", "wallet.types", "wallet.types[0].amount"]
+    assert central.api("POST", "/api/v1/rules", RULES).status_code == 201
