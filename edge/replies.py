@@ -69,6 +69,31 @@ class Payment(Reply):
     method: str
     amount: int | None = None
     points: int | None = None
+    code: str | None = None
+
+
+class GiftCard(Reply):
+    """A gift card: ``status`` is active, used or expired."""
+
+    code: str
+    amount: int
+    expires_at: str
+    status: str
+
+
+class GiftCardSpent(Reply):
+    """A gift card a sale used up: what it was worth, what the sale took, what was lost."""
+
+    code: str
+    value: int
+    paid: int
+    forfeited: int
+
+
+class VoucherIssued(Reply):
+    code: str
+    amount: int
+    expires_at: str
 
 
 class RewardOffer(Reply):
@@ -111,6 +136,8 @@ class ReturnView(Reply):
     points_reversed: int
     created_at: str
     customer: Customer | None = None
+    vouchers_voided: Annotated[list[str], Field(description="codes of the vouchers the sale issued, voided by "
+                                                            "this return (a full return)")] = []
 
 
 class Sale(Reply):
@@ -131,6 +158,9 @@ class Sale(Reply):
     tier: str | None
     returns: list[ReturnView]
     customer: Customer | None = None
+    gift_cards: Annotated[list[GiftCardSpent], Field(description="the gift cards the sale used up")] = []
+    vouchers_issued: Annotated[list[VoucherIssued], Field(description="vouchers the sale issued "
+                                                                      "(rules vouchers.at_sale)")] = []
 
 
 class LogHead(Reply):
@@ -215,4 +245,4 @@ class Health(Reply):
     reason: str | None = None
 
 
-RESPONSES = (Error, Health, Customer, Quote, Sale, ReturnView, Status, PrintJob, PrintAccepted, Scan, Devices)
+RESPONSES = (GiftCard, Error, Health, Customer, Quote, Sale, ReturnView, Status, PrintJob, PrintAccepted, Scan, Devices)

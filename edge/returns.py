@@ -13,7 +13,7 @@ from shared.tiers import spend_returned
 from shared.times import format_time
 from sync.bodies import SKU_MAX
 
-from . import accounts, rulebook, sales
+from . import accounts, rulebook, sales, vouchers
 from .box import EdgeBox
 from .db import database, write_transaction
 from .errors import unprocessable
@@ -92,6 +92,11 @@ def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime
         return_id = str(uuid.uuid4())
         stamp = format_time(now)
         returned = [{"sku": sku, "qty": qty} for sku, qty in wanted.items()]
+        # A full return voids the vouchers the sale issued (those not spent yet); the gift
+        # cards and vouchers it was paid with stay used (docs/rules.md "Returns").
+        whole = not any(line.qty for line in kept_after if not line.reward)
+        voided = vouchers.void_issued_by(sale.id, now) if whole else []
+        extra = {"vouchers_voided": voided} if voided else {}
         if points_reversed and sale.customer_id:
             PointMovement.create(
                 id=f"{return_id}:reverse",
@@ -128,6 +133,7 @@ def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime
                 "points_reversed": points_reversed,
                 "eligible_reversed": eligible_reversed,
                 "rules_version": sale.rules_version,
+                **extra,
             },
         )
         result = {
@@ -137,6 +143,7 @@ def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime
             "amount_refunded": refund,
             "points_reversed": points_reversed,
             "created_at": stamp,
+            "vouchers_voided": voided,
         }
         if sale.customer_id:
             customer = sale.customer
