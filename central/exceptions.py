@@ -4,7 +4,9 @@ Kinds: ``overdraft`` (a balance went below zero after offline spending), ``fork`
 signed two different entries at one seq), ``bad_entry`` (a pushed entry did not verify),
 ``recalculation_mismatch`` (central's points differ from the edge's), ``card_conflict``,
 ``unknown_customer``, ``unknown_sale``, ``duplicate_sale``, ``duplicate_return``,
-``unknown_rules_version``, ``malformed_body``. An entry with a problem is still acknowledged:
+``unknown_rules_version``, ``malformed_body``; ``gift_card_double_use``, ``gift_card_invalid``,
+``voucher_double_use`` and ``voucher_invalid`` (``central.giftcards``, ``central.vouchers``).
+An entry with a problem is still acknowledged:
 the queue never blocks sync.
 """
 
