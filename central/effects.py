@@ -195,6 +195,9 @@ class Batch:
             self.changed.add(cid)
         if card is not None:
             self.card_owner[card] = cid
+        if facts.vouchers_issued or facts.rules_version:
+            self.vouchers.welcome(entry, facts, self._ruleset(facts.rules_version),
+                                  bodies.entry_time(entry["at"], self.now))
         self.touched[cid] = entry["seq"]
         return None
 

@@ -446,7 +446,7 @@ class Voucher(BaseModel):
     expires_at = CharField()
     status = CharField(max_length=16)
     stores = TextField(null=True)  # JSON list of store codes; None: every shop
-    sale_id = CharField(max_length=ID, index=True)
+    sale_id = CharField(max_length=ID, null=True, index=True)  # None: a welcome voucher
     customer_id = CharField(max_length=ID, null=True)
     device_id = CharField(max_length=ID)
     used_sale = CharField(max_length=ID, null=True)

@@ -36,7 +36,7 @@ class _Voucher:
     expires_at: str
     status: str
     stores: str | None
-    sale_id: str
+    sale_id: str | None
     customer_id: str | None
     used_sale: str | None = None
     new: bool = False
@@ -79,13 +79,7 @@ class Book:
         stores = None
         if rules is not None and rules.vouchers_at_sale.stores is not None:
             stores = json.dumps(sorted(rules.vouchers_at_sale.stores))
-        for raw in facts.vouchers_issued:
-            if self._voucher(raw["code"]) is not None:
-                continue  # the same code twice is the same sale again: already queued as a duplicate
-            voucher = _Voucher(raw["code"], raw["amount"], raw["expires_at"], vouchers.ACTIVE, stores, facts.sale_id,
-                               customer_id, new=True)
-            self.vouchers[voucher.code] = voucher
-            self._announce(voucher)
+        self._keep(facts.vouchers_issued, stores, facts.sale_id, customer_id)
         for code, amount in facts.coded_payments("voucher").items():
             voucher = self._voucher(code)
             details = {"code": code, "sale_id": facts.sale_id, "amount": amount}
@@ -99,6 +93,29 @@ class Book:
                 # A voucher voided by a return at one shop and spent at another offline stays spent.
                 voucher.status, voucher.used_sale, voucher.changed = vouchers.USED, facts.sale_id, True
                 self._announce(voucher)
+
+    def welcome(self, entry: dict, facts: bodies.Registration, rules: RuleSet | None, at: datetime) -> None:
+        """A registration's welcome voucher: checked against central's derivation, then kept."""
+        issued = [(raw["code"], raw["amount"]) for raw in facts.vouchers_issued]
+        welcome = rules.vouchers_welcome if rules is not None else None
+        if rules is not None:
+            expected = [(v.code, v.amount) for v in vouchers.issue_welcome(
+                facts.customer_id, facts.email, welcome, self.batch.device.store_code, at)]
+            if expected != issued:
+                self.batch._conflict(queue.RECALCULATION_MISMATCH, entry, customer_id=facts.customer_id,
+                                     rules_version=facts.rules_version, edge_vouchers=[list(v) for v in issued],
+                                     central_vouchers=[list(v) for v in expected])
+        stores = json.dumps(sorted(welcome.stores)) if welcome is not None and welcome.stores is not None else None
+        self._keep(facts.vouchers_issued, stores, None, facts.customer_id)
+
+    def _keep(self, issued: list, stores: str | None, sale_id: str | None, customer_id: str | None) -> None:
+        for raw in issued:
+            if self._voucher(raw["code"]) is not None:
+                continue  # the same code again is the same sale or customer again
+            voucher = _Voucher(raw["code"], raw["amount"], raw["expires_at"], vouchers.ACTIVE, stores, sale_id,
+                               customer_id, new=True)
+            self.vouchers[voucher.code] = voucher
+            self._announce(voucher)
 
     def returned(self, facts: bodies.ReturnFacts) -> None:
         """A full return voided these vouchers of its sale (a voucher already spent stays spent)."""

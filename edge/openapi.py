@@ -101,7 +101,7 @@ PATHS: dict[str, Any] = {
     "/api/v1/status": {"get": _op("Edge status", {"200": _json(_ref("Status"), "status")})},
     "/api/v1/openapi.json": {"get": _op("This document", {"200": _json({"type": "object"}, "OpenAPI 3")})},
     "/api/v1/customers": {"post": _op(
-        "Register a customer", _json_ok("201", "Customer", "registered"), body="Registration", idempotent=True,
+        "Register a customer", _json_ok("201", "Registered", "registered"), body="Registration", idempotent=True,
         errors=_WRITE, links={"GetCustomer": _link("#/paths/~1api~1v1~1customers~1{customer_id}/get",
                                                    customer_id=_CREATED_ID)})},
     "/api/v1/customers/lookup": {"get": _op(

@@ -163,6 +163,12 @@ class Sale(Reply):
                                                                       "(rules vouchers.at_sale)")] = []
 
 
+class Registered(Customer):
+    """A customer just registered, with the welcome voucher the rules gave (``vouchers.welcome``)."""
+
+    vouchers_issued: list[VoucherIssued] = []
+
+
 class LogHead(Reply):
     seq: int | None
     hash: str | None
@@ -245,4 +251,4 @@ class Health(Reply):
     reason: str | None = None
 
 
-RESPONSES = (GiftCard, Error, Health, Customer, Quote, Sale, ReturnView, Status, PrintJob, PrintAccepted, Scan, Devices)
+RESPONSES = (GiftCard, Registered, Error, Health, Customer, Quote, Sale, ReturnView, Status, PrintJob, PrintAccepted, Scan, Devices)

@@ -43,9 +43,27 @@ def issue(sale_id: str, customer_id: str | None, total: int, rules: RuleSet, sto
           now: datetime) -> list[dict[str, Any]]:
     """Store the vouchers the sale issues; return them as the sale's ``vouchers_issued``."""
     at_sale = rules.vouchers_at_sale
-    issued = vouchers.issue_at_sale(sale_id, total, at_sale, store, now)
+    return _store(vouchers.issue_at_sale(sale_id, total, at_sale, store, now), at_sale.stores, sale_id, customer_id,
+                  now)
+
+
+def welcome(customer_id: str, email: str | None, rules: RuleSet, store: str, now: datetime) -> list[dict[str, Any]]:
+    """Store the welcome voucher of a customer just registered (``vouchers.welcome``), if any."""
+    scope = rules.vouchers_welcome.stores if rules.vouchers_welcome else None
+    return _store(vouchers.issue_welcome(customer_id, email, rules.vouchers_welcome, store, now), scope, None,
+                  customer_id, now)
+
+
+def welcome_of(customer_id: str) -> list[dict[str, Any]]:
+    """The welcome voucher a customer was given at registration here, as issued."""
+    return [{"code": row.code, "amount": row.amount, "expires_at": row.expires_at}
+            for row in Voucher.select().where((Voucher.customer == customer_id) & Voucher.sale.is_null())]
+
+
+def _store(issued: Sequence[vouchers.Issued], scope: frozenset[str] | None, sale_id: str | None,
+           customer_id: str | None, now: datetime) -> list[dict[str, Any]]:
     stamp = format_time(now)
-    stores = json.dumps(sorted(at_sale.stores)) if at_sale.stores is not None else None
+    stores = json.dumps(sorted(scope)) if scope is not None else None
     result = []
     for voucher in issued:
         expires = format_time(voucher.expires_at)

@@ -90,6 +90,7 @@ class RuleSet:
     tier_period: str = "lifetime"
     gift_card_valid_days: int = giftcards.DEFAULT_VALID_DAYS
     vouchers_at_sale: vouchers.AtSale = vouchers.AtSale()
+    vouchers_welcome: vouchers.Welcome | None = None
     version: int = 0
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -230,6 +231,7 @@ def parse_rules(document: Any, *, version: int = 0) -> tuple[RuleSet | None, lis
     one_reward = check.boolean(document.get("one_reward_per_sale", True), "one_reward_per_sale")
     gift_card_days = giftcards.valid_days(document.get("gift_cards", {}), check)
     at_sale = vouchers.parse_vouchers(document.get("vouchers", {}), check)
+    welcome = vouchers.parse_welcome(document.get("vouchers"), check)
 
     if check.problems:
         return None, check.problems
@@ -255,6 +257,7 @@ def parse_rules(document: Any, *, version: int = 0) -> tuple[RuleSet | None, lis
             tier_period=tier_period,
             gift_card_valid_days=gift_card_days,
             vouchers_at_sale=at_sale,
+            vouchers_welcome=welcome,
             version=version,
             document=document,
         ),

@@ -3,7 +3,9 @@
 ``vouchers.at_sale`` in the rules: ``tiers`` (``[{"from": 5000, "percent": 5}, …]`` or
 ``[{"from": 5000, "amount": 500}, …]``), ``valid_days`` and an optional ``stores`` scope.
 The highest tier the sale's total reaches issues one voucher. Its code comes from the sale's
-id, so central re-deriving the sale reaches the very same voucher.
+id, so central re-deriving the sale reaches the very same voucher. ``vouchers.welcome``
+(``amount``, ``valid_days``, ``stores``) gives a new customer who left an e-mail one voucher,
+its code from the customer's id.
 """
 
 from __future__ import annotations
@@ -42,6 +44,15 @@ class AtSale:
     tiers: tuple[VoucherTier, ...] = ()
     valid_days: int = DEFAULT_VALID_DAYS
     stores: frozenset[str] | None = None  # None: every shop
+
+
+@dataclass(frozen=True)
+class Welcome:
+    """The ``vouchers.welcome`` section: one voucher for a new customer who gave an e-mail."""
+
+    amount: Money
+    valid_days: int = DEFAULT_VALID_DAYS
+    stores: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,16 @@ def issue_at_sale(sale_id: str, total: Money, rules: AtSale, store: str, now: da
     return (Issued(voucher_code(sale_id), amount, expires),)
 
 
+def issue_welcome(customer_id: str, email: str | None, rules: Welcome | None, store: str,
+                  now: datetime) -> tuple[Issued, ...]:
+    """The welcome voucher of a customer registered at ``store`` at ``now`` (none without an
+    e-mail, without ``vouchers.welcome`` or outside its shops); its code comes from the customer's id."""
+    if rules is None or not email or (rules.stores is not None and store not in rules.stores):
+        return ()
+    expires = now.replace(microsecond=0) + timedelta(days=rules.valid_days)
+    return (Issued(voucher_code(f"welcome/{customer_id}"), rules.amount, expires),)
+
+
 def spend_problem(voucher: Voucher | None, amount: Money, store: str, now: datetime) -> str | None:
     """Why ``voucher`` cannot pay ``amount`` at ``store`` now (the message of a 422
     ``voucher_invalid``), or None when it can."""
@@ -118,7 +139,7 @@ def parse_vouchers(raw: Any, check: Any) -> AtSale:
     if not isinstance(raw, dict):
         check.fail("vouchers", "must be an object")
         return AtSale()
-    for extra in sorted(set(raw) - {"at_sale"}):
+    for extra in sorted(set(raw) - {"at_sale", "welcome"}):
         check.fail(f"vouchers.{extra}", "unknown field")
     section = raw.get("at_sale", {})
     if not isinstance(section, dict):
@@ -126,15 +147,39 @@ def parse_vouchers(raw: Any, check: Any) -> AtSale:
         return AtSale()
     for extra in sorted(set(section) - {"tiers", "valid_days", "stores"}):
         check.fail(f"vouchers.at_sale.{extra}", "unknown field")
-    days = check.integer(section.get("valid_days", DEFAULT_VALID_DAYS), "vouchers.at_sale.valid_days", 1, 3650)
+    days, stores = _validity(section, "vouchers.at_sale", check)
+    return AtSale(_tiers(section.get("tiers", []), check), days, stores)
+
+
+def parse_welcome(raw: Any, check: Any) -> Welcome | None:
+    """``vouchers.welcome``: ``{"amount", "valid_days"?, "stores"?}``, or None when absent.
+
+    ``raw`` is the whole ``vouchers`` section; when it is not an object ``parse_vouchers``
+    has already said so.
+    """
+    if not isinstance(raw, dict) or "welcome" not in raw:
+        return None
+    section = raw["welcome"]
+    if not isinstance(section, dict):
+        check.fail("vouchers.welcome", "must be an object")
+        return None
+    for extra in sorted(set(section) - {"amount", "valid_days", "stores"}):
+        check.fail(f"vouchers.welcome.{extra}", "unknown field")
+    amount = check.integer(section.get("amount"), "vouchers.welcome.amount", 1)
+    days, stores = _validity(section, "vouchers.welcome", check)
+    return Welcome(amount, days, stores)
+
+
+def _validity(section: dict, path: str, check: Any) -> tuple[int, frozenset[str] | None]:
+    days = check.integer(section.get("valid_days", DEFAULT_VALID_DAYS), f"{path}.valid_days", 1, 3650)
     stores = None
     if "stores" in section:
         raw_stores = section["stores"]
         if not isinstance(raw_stores, list) or not raw_stores:
-            check.fail("vouchers.at_sale.stores", "must be a non-empty list of store codes")
+            check.fail(f"{path}.stores", "must be a non-empty list of store codes")
         else:
-            stores = frozenset(check.text(code, f"vouchers.at_sale.stores[{i}]", 16) for i, code in enumerate(raw_stores))
-    return AtSale(_tiers(section.get("tiers", []), check), days, stores)
+            stores = frozenset(check.text(code, f"{path}.stores[{i}]", 16) for i, code in enumerate(raw_stores))
+    return days, stores
 
 
 def _tiers(raw: Any, check: Any) -> tuple[VoucherTier, ...]:

@@ -115,6 +115,8 @@ class Registration:
     phone: str | None
     birth_date: str | None
     tier: str | None
+    rules_version: int = 0  # the rules that gave the welcome voucher, when there is one
+    vouchers_issued: list = ()
 
 
 def registration(body: dict) -> Registration:
@@ -127,6 +129,8 @@ def registration(body: dict) -> Registration:
         phone=_text(body, "phone", optional=True, limit=PHONE_MAX),
         birth_date=_text(body, "birth_date", optional=True, limit=BIRTH_DATE_MAX),
         tier=_text(body, "tier", optional=True, limit=60),
+        rules_version=_int(body, "rules_version", optional=True),
+        vouchers_issued=_items(body, "vouchers_issued", _voucher_problem, required=False),
     )
 
 

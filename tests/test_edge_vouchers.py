@@ -153,3 +153,22 @@ def test_the_receipt_prints_the_voucher(edge_dir, tcp_printer):
     [voucher] = sale["vouchers_issued"]
     assert b"Vouchers" in received
     assert f"{voucher['code']}  22.50  until {voucher['expires_at'][:10]}".encode() in received
+
+
+def test_a_new_customer_who_gives_an_email_gets_the_welcome_voucher(tmp_path):
+    data = tmp_path / "welcome"
+    boxes.initialise(data, "S001", {**copy.deepcopy(RULES), "vouchers": {"welcome": {"amount": 500, "valid_days": 60}}})
+    app = create_app(data, {"TESTING": True})
+    till = TillClient(app.test_client(), tills.add(app.extensions["fidelis_edge"], "till-1")[1])
+    with_email = till.post("/api/v1/customers", json={"first_name": "Ana", "last_name": "Pop",
+                                                      "email": "ana@example.com"})
+    assert with_email.status_code == 201, with_email.json
+    [voucher] = with_email.json["vouchers_issued"]
+    assert voucher["amount"] == 500
+    entry = json.loads(LogEntry.select().order_by(LogEntry.seq.desc()).first().line)
+    assert entry["kind"] == "customer.registered" and entry["body"]["vouchers_issued"] == [voucher]
+    assert (parse_time(voucher["expires_at"]) - parse_time(entry["at"])).days in (59, 60)
+    without = till.post("/api/v1/customers", json={"first_name": "Ion", "last_name": "Pop"})
+    assert without.json["vouchers_issued"] == []
+    paid = buy(till, 500, [{"method": "voucher", "code": voucher["code"], "amount": 500}], with_email.json["id"])
+    assert paid.status_code == 201, paid.json

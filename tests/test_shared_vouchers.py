@@ -124,10 +124,21 @@ def test_every_problem_of_the_new_sections_is_listed_with_its_path():
                 "vouchers": {"at_sale": {"tiers": [{"from": 10000, "percent": 5}, {"from": 5000, "amount": 0},
                                                    {"from": 20000}, "x"],
                                          "valid_days": 0, "stores": []},
-                             "birthday": {}}}
+                             "welcome": {"amount": 0, "colour": "red"}, "birthday": {}}}
     rules, problems = parse_rules(document)
     assert rules is None
     assert {p.path for p in problems} == {
         "gift_cards.valid_days", "gift_cards.pin", "vouchers.birthday", "vouchers.at_sale.tiers[1].amount",
         "vouchers.at_sale.tiers[2]", "vouchers.at_sale.tiers[3]", "vouchers.at_sale.tiers",
-        "vouchers.at_sale.valid_days", "vouchers.at_sale.stores"}
+        "vouchers.at_sale.valid_days", "vouchers.at_sale.stores", "vouchers.welcome.amount",
+        "vouchers.welcome.colour"}
+
+
+def test_only_a_new_customer_with_an_email_gets_the_welcome_voucher_in_its_shops():
+    welcome = rules_with(vouchers={"welcome": {"amount": 500, "valid_days": 10, "stores": ["S001"]}}).vouchers_welcome
+    [voucher] = vouchers.issue_welcome("c-1", "a@example.com", welcome, "S001", NOW)
+    assert (voucher.amount, voucher.expires_at) == (500, NOW + timedelta(days=10))
+    assert vouchers.issue_welcome("c-1", "a@example.com", welcome, "S001", NOW) == (voucher,)
+    assert vouchers.issue_welcome("c-1", None, welcome, "S001", NOW) == ()
+    assert vouchers.issue_welcome("c-1", "a@example.com", welcome, "S002", NOW) == ()
+    assert vouchers.issue_welcome("c-1", "a@example.com", None, "S001", NOW) == ()

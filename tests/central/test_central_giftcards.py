@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 from shared.times import format_time, parse_time
-from shared.vouchers import AtSale, VoucherTier, issue_at_sale
+from shared.vouchers import AtSale, VoucherTier, issue_at_sale, issue_welcome
 
 DEMO_RULES = json.loads((Path(__file__).resolve().parents[2] / "demo" / "rules.json").read_text())
 PERCENT = [{"from": 5000, "percent": 5}, {"from": 10000, "percent": 10}, {"from": 15000, "percent": 15}]
@@ -149,3 +149,37 @@ def test_a_full_return_voids_the_voucher_everywhere(central):
     shop_b.push()
     assert central.exceptions("voucher_double_use") == []  # voided, then spent offline: kept as spent
     assert feed(shop_b, "voucher.state")[-1]["status"] == "used"
+
+
+WELCOME = {**DEMO_RULES, "vouchers": {"welcome": {"amount": 500, "valid_days": 30}}}
+
+
+def register_with_welcome(shop, code: str | None = None, amount: int = 500) -> tuple[str, dict]:
+    customer_id = str(uuid.uuid4())
+    welcome = issue_welcome(customer_id, "ana@example.com", shop.rules.vouchers_welcome, shop.store,
+                            shop.harness.clock())
+    issued = [{"code": code or v.code, "amount": amount, "expires_at": format_time(v.expires_at)} for v in welcome]
+    shop.append("customer.registered", {
+        "customer_id": customer_id, "card_number": f"2{uuid.uuid4().int % 10**12:012d}", "first_name": "Ana",
+        "last_name": "Pop", "email": "ana@example.com", "phone": None, "birth_date": None, "tier": "Basic",
+        "rules_version": 0, "vouchers_issued": issued})
+    return customer_id, issued[0]
+
+
+def test_central_reaches_the_same_welcome_voucher_and_sends_it_to_every_shop(central):
+    shop_a, shop_b = central.edge("S001", rules_document=WELCOME), central.edge("S002", rules_document=WELCOME)
+    customer_id, voucher = register_with_welcome(shop_a)
+    shop_a.push()
+    assert central.exceptions("recalculation_mismatch") == []
+    [state] = feed(shop_b, "voucher.state")
+    assert state == {**voucher, "status": "active", "stores": None, "sale_id": None, "customer_id": customer_id}
+
+
+def test_a_welcome_voucher_the_rules_do_not_give_is_a_recalculation_mismatch(central):
+    shop = central.edge("S001", rules_document=WELCOME)
+    customer_id, _ = register_with_welcome(shop, amount=5000)
+    shop.push()
+    [mismatch] = central.exceptions("recalculation_mismatch")
+    assert mismatch["customer_id"] == customer_id
+    assert mismatch["details"]["edge_vouchers"][0][1] == 5000
+    assert mismatch["details"]["central_vouchers"][0][1] == 500
