@@ -18,7 +18,7 @@ from shared.times import format_time
 from sync import bodies, kinds
 from sync.bodies import BodyError
 
-from . import db, feed, figure_tables, ledger
+from . import db, feed, figure_tables, giftcards, ledger, vouchers
 from . import exceptions as queue
 from . import rules as rulebook
 from . import wallet
@@ -74,6 +74,8 @@ class Batch:
         self.applied: dict[str, dict[str, int]] = {}
         self.feed_rows: list[tuple] = []
         self.wallet = wallet.WalletEffects(self)
+        self.gift_cards = giftcards.Book(self)
+        self.vouchers = vouchers.Book(self)
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -195,6 +197,9 @@ class Batch:
             self.changed.add(cid)
         if card is not None:
             self.card_owner[card] = cid
+        if facts.vouchers_issued or facts.rules_version:
+            self.vouchers.welcome(entry, facts, self._ruleset(facts.rules_version),
+                                  bodies.entry_time(entry["at"], self.now))
         self.touched[cid] = entry["seq"]
         return None
 
@@ -223,6 +228,8 @@ class Batch:
         qualifying = earning.eligible_amount if earning is not None else facts.eligible_amount
         self.sales[facts.sale_id] = cid
         self.qualifying[facts.sale_id] = qualifying
+        self.gift_cards.sale(entry, facts, cid)
+        self.vouchers.sale(entry, facts, cid, self._ruleset(facts.rules_version), bodies.entry_time(entry["at"], self.now))
         self.sale_rows.append((facts.sale_id, entry["id"], self.device.id, cid, facts.till_id, facts.total,
                                facts.eligible_amount, facts.points_earned, facts.points_paid, facts.reward_points,
                                facts.rules_version, facts.tier, at, qualifying))
@@ -292,6 +299,7 @@ class Batch:
             return queue.UNKNOWN_CUSTOMER
         at = format_time(bodies.entry_time(entry["at"], self.now))
         self.returns.add(facts.return_id)
+        self.vouchers.returned(facts)
         self.return_rows.append((facts.return_id, entry["id"], facts.sale_id, self.device.id, cid,
                                  facts.amount_refunded, facts.points_reversed, at))
         taken = min(facts.eligible_reversed, self.qualifying.get(facts.sale_id, 0))
@@ -323,13 +331,15 @@ class Batch:
         db.insert_rows("salereturn", RETURN_COLUMNS, self.return_rows)
         db.insert_rows("movement", ledger.MOVEMENT_COLUMNS, self.movement_rows)
         self.wallet.flush()
+        self.gift_cards.flush()
+        self.vouchers.flush()
         if self.settle:
             ledger.settle_holds(self.settle, self.now)
         self.balances = self._check_balances()
         self._decide_tiers()
         self._update_customers()
         self._record_touches()
-        self.feed_rows = feed.rows(self._customer_states(), self.now)
+        self.feed_rows = feed.rows(self._customer_states() + self.gift_cards.feed + self.vouchers.feed, self.now)
 
     def finish(self, lines: list[str]) -> None:
         """Once the signatures are confirmed: the exceptions, the entries verbatim, then the feed.
@@ -440,4 +450,5 @@ HANDLERS: dict[str, Callable[[Batch, dict, dict], str | None]] = {
     kinds.TRAFFIC_VISITS: Batch._checked,
     wallet.bodies.WALLET_LOADED: lambda batch, entry, body: batch.wallet.loaded(entry, body),
     wallet.bodies.WALLET_CONVERTED: lambda batch, entry, body: batch.wallet.converted(entry, body),
+    bodies.GIFT_CARD_ISSUED: lambda batch, entry, body: batch.gift_cards.issued(entry, body),
 }

@@ -6,6 +6,9 @@ signed two different entries at one seq), ``bad_entry`` (a pushed entry did not 
 ``unknown_customer``, ``unknown_sale``, ``duplicate_sale``, ``duplicate_return``,
 ``unknown_rules_version``, ``malformed_body``, ``wallet_overdraft`` (a wallet went below zero
 after offline spending, ``central.wallet``). An entry with a problem is still acknowledged:
+``unknown_rules_version``, ``malformed_body``; ``gift_card_double_use``, ``gift_card_invalid``,
+``voucher_double_use`` and ``voucher_invalid`` (``central.giftcards``, ``central.vouchers``).
+An entry with a problem is still acknowledged:
 the queue never blocks sync.
 """
 

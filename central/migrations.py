@@ -130,6 +130,14 @@ def _wallet() -> None:
 
 MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _pairings, _head_office_users, _figures,
                                         _customer_care, _wallet]
+
+
+def _gift_cards_and_vouchers() -> None:
+    """Gift cards sold at the shops and vouchers issued by sales."""
+    db.database.create_tables([models.GiftCard, models.Voucher], safe=True)
+
+
+MIGRATIONS.append(_gift_cards_and_vouchers)
 LATEST = len(MIGRATIONS)
 
 

@@ -419,3 +419,41 @@ class RetiredCard(BaseModel):
 
 
 MODELS += [CareAct, RetiredCard]
+
+
+class GiftCard(BaseModel):
+    """A gift card a shop sold (``gift_card.issued``); ``used_sale`` once a sale spent it."""
+
+    code = CharField(primary_key=True, max_length=32)
+    amount = BigIntegerField()
+    expires_at = CharField()
+    device_id = CharField(max_length=ID)
+    store_code = CharField(max_length=16)
+    used_sale = CharField(max_length=ID, null=True)
+    used_device = CharField(max_length=ID, null=True)
+    paid = BigIntegerField(null=True)
+    created_at = CharField()
+
+    class Meta:
+        table_name = "giftcard"
+
+
+class Voucher(BaseModel):
+    """A voucher a sale issued (``vouchers_issued`` of ``sale.completed``): active, used or voided."""
+
+    code = CharField(primary_key=True, max_length=32)
+    amount = BigIntegerField()
+    expires_at = CharField()
+    status = CharField(max_length=16)
+    stores = TextField(null=True)  # JSON list of store codes; None: every shop
+    sale_id = CharField(max_length=ID, null=True, index=True)  # None: a welcome voucher
+    customer_id = CharField(max_length=ID, null=True)
+    device_id = CharField(max_length=ID)
+    used_sale = CharField(max_length=ID, null=True)
+    created_at = CharField()
+
+    class Meta:
+        table_name = "voucher"
+
+
+MODELS += [GiftCard, Voucher]

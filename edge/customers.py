@@ -10,7 +10,7 @@ from typing import Any
 from shared.times import format_time
 from sync.bodies import NAME_MAX, text_problem
 
-from . import care, rulebook
+from . import care, rulebook, vouchers
 from .box import EdgeBox
 from .db import write_transaction
 from .errors import ApiError, not_found
@@ -71,9 +71,16 @@ def register(box: EdgeBox, fields: dict[str, Any], now: datetime) -> Customer:
                 "phone": customer.phone,
                 "birth_date": customer.birth_date,
                 "tier": customer.tier,
+                **_welcome(box, customer, rules, now),
             },
         )
     return customer
+
+
+def _welcome(box: EdgeBox, customer: Customer, rules, now: datetime) -> dict[str, Any]:
+    """The registration's welcome voucher, for its log entry (with the rules that gave it)."""
+    issued = vouchers.welcome(customer.id, customer.email, rules, box.store_code, now)
+    return {"vouchers_issued": issued, "rules_version": rules.version} if issued else {}
 
 
 def get(customer_id: str) -> Customer:

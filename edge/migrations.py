@@ -152,3 +152,11 @@ def open_database(path: str) -> SqliteDatabase:
     database.connect(reuse_if_open=True)
     migrate(database)
     return database
+
+
+def _gift_cards_and_vouchers(db: SqliteDatabase) -> None:
+    """Gift cards sold or heard of, and vouchers issued by sales."""
+    db.create_tables([models.GiftCard, models.Voucher])
+
+
+MIGRATIONS.append(_gift_cards_and_vouchers)

@@ -263,3 +263,36 @@ class MergedCustomer(BaseModel):
 
 
 MODELS += [RetiredCard, MergedCustomer]
+
+
+class GiftCard(BaseModel):
+    """A gift card this shop sold or heard of from central; ``used_sale`` once spent (migration 8)."""
+
+    code = CharField(primary_key=True)
+    amount = IntegerField()
+    expires_at = CharField()
+    used_sale = CharField(null=True)
+    paid = IntegerField(null=True)  # what the sale that used it took
+    issued_at = CharField(null=True)  # None: heard of from central
+    updated_at = CharField()
+
+
+class Voucher(BaseModel):
+    """A voucher issued by a sale here or heard of from central (migration 8).
+
+    ``status`` is active, used or voided; ``stores`` a JSON list of store codes, or None for
+    every shop.
+    """
+
+    code = CharField(primary_key=True)
+    amount = IntegerField()
+    expires_at = CharField()
+    status = CharField(default="active")
+    stores = TextField(null=True)
+    sale = CharField(null=True, index=True)  # the sale that issued it
+    customer = CharField(null=True)
+    used_sale = CharField(null=True)
+    updated_at = CharField()
+
+
+MODELS += [GiftCard, Voucher]

@@ -29,14 +29,15 @@ _ERROR_TEXTS = {
            "surrogate, nested deeper than 64 levels); bad_idempotency_key: an empty or over-long "
            "Idempotency-Key; bad_lookup, bad_timeout: a bad query",
     "401": "unauthorized: missing or invalid till key",
-    "404": "customer_not_found, sale_not_found, print_job_not_found",
-    "409": "card_in_use, email_in_use, phone_in_use, card_blocked (a card head office blocked as lost), "
+    "404": "customer_not_found, sale_not_found, print_job_not_found, gift_card_not_found",
+    "409": "card_in_use, email_in_use, phone_in_use, gift_card_exists, card_blocked (a card head office blocked as lost), "
            "idempotency_conflict (this Idempotency-Key was used with another request)",
     "413": "request_entity_too_large: the body is over 1 MiB",
     "422": "validation_error (details.problems lists every problem) or a business rule refused "
            "(payment_mismatch, insufficient_points, redeem_limit_exceeded, reward_limit_exceeded, "
            "unknown_reward, customer_required, return_exceeds_sale, insufficient_wallet, "
-           "wallet_ceiling_exceeded, unknown_wallet_type, wallet_amount_fixed); nothing was written",
+           "wallet_ceiling_exceeded, unknown_wallet_type, wallet_amount_fixed, gift_card_used, "
+           "gift_card_invalid, voucher_invalid); nothing was written",
     "500": "receipt_failed: the receipt cannot be laid out; the job is failed",
     "503": "no_rules_in_force: the edge has no rules version in force yet; printer_unavailable, "
            "scanner_unavailable: the device is not configured or cannot be reached",
@@ -101,7 +102,7 @@ PATHS: dict[str, Any] = {
     "/api/v1/status": {"get": _op("Edge status", {"200": _json(_ref("Status"), "status")})},
     "/api/v1/openapi.json": {"get": _op("This document", {"200": _json({"type": "object"}, "OpenAPI 3")})},
     "/api/v1/customers": {"post": _op(
-        "Register a customer", _json_ok("201", "Customer", "registered"), body="Registration", idempotent=True,
+        "Register a customer", _json_ok("201", "Registered", "registered"), body="Registration", idempotent=True,
         errors=_WRITE, links={"GetCustomer": _link("#/paths/~1api~1v1~1customers~1{customer_id}/get",
                                                    customer_id=_CREATED_ID)})},
     "/api/v1/customers/lookup": {"get": _op(
@@ -127,6 +128,17 @@ PATHS: dict[str, Any] = {
         "Return lines of a sale", _json_ok("201", "ReturnView", "recorded"), body="ReturnRequest",
         idempotent=True, params=[_path_param("sale_id")], errors=("400", "401", "404", "409", "413", "422", "503"))},
 }
+
+
+PATHS.update({
+    "/api/v1/gift-cards": {"post": _op(
+        "Sell a gift card", _json_ok("201", "GiftCard", "sold"), body="GiftCardRequest", idempotent=True,
+        errors=("400", "401", "409", "413", "422", "503"),
+        links={"GetGiftCard": _link("#/paths/~1api~1v1~1gift-cards~1{code}/get", code="$response.body#/code")})},
+    "/api/v1/gift-cards/{code}": {"get": _op(
+        "Get a gift card (status active, used or expired)", _json_ok("200", "GiftCard", "the card"),
+        params=[_path_param("code")], errors=("401", "404"))},
+})
 
 
 PATHS.update({

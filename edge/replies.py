@@ -86,6 +86,31 @@ class Payment(Reply):
     method: str
     amount: int | None = None
     points: int | None = None
+    code: str | None = None
+
+
+class GiftCard(Reply):
+    """A gift card: ``status`` is active, used or expired."""
+
+    code: str
+    amount: int
+    expires_at: str
+    status: str
+
+
+class GiftCardSpent(Reply):
+    """A gift card a sale used up: what it was worth, what the sale took, what was lost."""
+
+    code: str
+    value: int
+    paid: int
+    forfeited: int
+
+
+class VoucherIssued(Reply):
+    code: str
+    amount: int
+    expires_at: str
 
 
 class RewardOffer(Reply):
@@ -130,6 +155,8 @@ class ReturnView(Reply):
                                                       "that paid the sale")] = 0
     created_at: str
     customer: Customer | None = None
+    vouchers_voided: Annotated[list[str], Field(description="codes of the vouchers the sale issued, voided by "
+                                                            "this return (a full return)")] = []
 
 
 class Sale(Reply):
@@ -150,6 +177,15 @@ class Sale(Reply):
     tier: str | None
     returns: list[ReturnView]
     customer: Customer | None = None
+    gift_cards: Annotated[list[GiftCardSpent], Field(description="the gift cards the sale used up")] = []
+    vouchers_issued: Annotated[list[VoucherIssued], Field(description="vouchers the sale issued "
+                                                                      "(rules vouchers.at_sale)")] = []
+
+
+class Registered(Customer):
+    """A customer just registered, with the welcome voucher the rules gave (``vouchers.welcome``)."""
+
+    vouchers_issued: list[VoucherIssued] = []
 
 
 class LogHead(Reply):
@@ -258,4 +294,4 @@ class WalletConverted(Reply):
     customer: Customer
 
 
-RESPONSES = (WalletLoaded, WalletConverted, Error, Health, Customer, Quote, Sale, ReturnView, Status, PrintJob, PrintAccepted, Scan, Devices)
+RESPONSES = (WalletLoaded, WalletConverted, GiftCard, Registered, Error, Health, Customer, Quote, Sale, ReturnView, Status, PrintJob, PrintAccepted, Scan, Devices)

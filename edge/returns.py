@@ -13,7 +13,7 @@ from shared.tiers import spend_returned
 from shared.times import format_time
 from sync.bodies import SKU_MAX
 
-from . import accounts, rulebook, sales, walletledger
+from . import accounts, rulebook, sales, vouchers, walletledger
 from .box import EdgeBox
 from .db import database, write_transaction
 from .errors import unprocessable
@@ -92,6 +92,11 @@ def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime
         return_id = str(uuid.uuid4())
         stamp = format_time(now)
         returned = [{"sku": sku, "qty": qty} for sku, qty in wanted.items()]
+        # A full return voids the vouchers the sale issued (those not spent yet); the gift
+        # cards and vouchers it was paid with stay used (docs/rules.md "Returns").
+        whole = not any(line.qty for line in kept_after if not line.reward)
+        voided = vouchers.void_issued_by(sale.id, now) if whole else []
+        extra = {"vouchers_voided": voided} if voided else {}
         if points_reversed and sale.customer_id:
             PointMovement.create(
                 id=f"{return_id}:reverse",
@@ -130,6 +135,7 @@ def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime
                 "eligible_reversed": eligible_reversed,
                 "rules_version": sale.rules_version,
                 **({"wallet": recredited} if recredited else {}),
+                **extra,
             },
         )
         result = {
@@ -140,6 +146,7 @@ def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime
             "points_reversed": points_reversed,
             "wallet_refunded": sum(item["amount"] for item in recredited),
             "created_at": stamp,
+            "vouchers_voided": voided,
         }
         if sale.customer_id:
             customer = sale.customer

@@ -18,7 +18,7 @@ from shared.rules import RuleSet
 from shared.times import format_time
 from sync.client import Refused
 
-from . import accounts, customers, rulebook, schemas, syncer, wallet, walletledger
+from . import accounts, customers, giftcards, rulebook, schemas, syncer, vouchers, wallet, walletledger
 from .box import EdgeBox
 from .db import database, write_transaction
 from .errors import ApiError, not_found
@@ -44,7 +44,8 @@ def validate_sale(body: Any, *, payments_required: bool) -> SaleRequest:
     payments = None
     if basket.payments is not None:
         payments = tuple(Payment("points", points=p.points) if p.method == "points"
-                         else Payment(p.method, amount=p.amount) for p in basket.payments)
+                         else Payment(p.method, amount=p.amount, code=p.code.upper() if p.code else None)
+                         for p in basket.payments)
     return SaleRequest(basket.customer_id, basket.card_number, lines, tuple(x.name for x in basket.lines), payments)
 
 
@@ -190,6 +191,8 @@ def commit(
                                    offline=ticket.wallet_available is None) if from_wallet else {}
         sale_id = ticket.sale_id
         stamp = format_time(now)
+        cards_spent = giftcards.spend(request.payments, sale_id, now)
+        vouchers.spend(request.payments, box.store_code, sale_id, now)
         earned = priced.points_to_earn if customer else 0
         log_seq = box.changelog.next_seq()
         movement_body = _write_movements(
@@ -219,6 +222,9 @@ def commit(
             created_at=stamp,
             log_seq=log_seq,
         )
+        issued = vouchers.issue(sale_id, customer.id if customer else None, priced.total, rules, box.store_code, now)
+        if issued:
+            movement_body["vouchers_issued"] = issued
         box.changelog.append(
             "sale.completed",
             {
@@ -244,7 +250,7 @@ def commit(
             "total": priced.total,
             "eligible_amount": priced.eligible_amount, "points_earned": earned,
             "points_redeemed": priced.points_redeemed, "rules_version": rules.version, "tier": tier_before,
-            "returns": [],
+            "returns": [], "gift_cards": cards_spent, "vouchers_issued": issued,
         }
         if customer is not None:
             view["customer"] = accounts.customer_view(customer, rules, now, acct)
@@ -328,6 +334,8 @@ def _line_json(line: Line, name: str | None, tier_discount: int = 0) -> dict[str
 def _payment_json(payment: Payment) -> dict[str, Any]:
     if payment.is_points:
         return {"method": "points", "points": payment.points}
+    if payment.code:
+        return {"method": payment.method, "code": payment.code, "amount": payment.amount}
     return {"method": payment.method, "amount": payment.amount}
 
 
@@ -367,4 +375,6 @@ def sale_view(sale: Sale) -> dict[str, Any]:
             }
             for r in returns
         ],
+        "gift_cards": giftcards.spent_by(sale.id),
+        "vouchers_issued": vouchers.issued_by(sale.id),
     }

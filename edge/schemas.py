@@ -25,6 +25,7 @@ from sync.bodies import (
     BIRTH_DATE_MAX,
     CARD_MAX,
     CATEGORY_MAX,
+    CODE_MAX,
     EMAIL_MAX,
     ID_MAX,
     LINE_NAME_MAX,
@@ -34,6 +35,7 @@ from sync.bodies import (
     SKU_MAX,
     text_problem,
 )
+from shared.giftcards import CODE as GIFT_CARD_CODE
 from sync.declared import MAX_MONEY, Body
 
 MAX_LINES = 500
@@ -161,15 +163,24 @@ class Line(Body):
         return found
 
 
+CODED_METHODS = ("gift_card", "voucher")
+"""Payment methods that name what pays: a gift card's or a voucher's ``code``."""
+
+
 class PaymentIn(Body):
-    """``{"method": "points", "points": n}`` or ``{"method": "cash" (or another), "amount": n}``;
-    ``{"method": "wallet", "amount": n}`` pays from the customer's wallet."""
+    """``{"method": "points", "points": n}``, ``{"method": "gift_card" or "voucher", "code": c,
+    "amount": n}`` or ``{"method": "cash" (or another), "amount": n}``; ``{"method": "wallet",
+    "amount": n}`` pays from the customer's wallet."""
 
     method: _text(METHOD_MAX)
     amount: Money | None = None
     points: Annotated[int, Field(ge=1, le=MAX_MONEY)] | None = None
+    code: _optional(CODE_MAX, "the gift card's or voucher's code (methods gift_card and voucher)")
 
     def problems(self, path: str) -> list[Problem]:
+        if (self.method in CODED_METHODS) != (self.code is not None):
+            message = "required" if self.method in CODED_METHODS else "only a gift_card or voucher payment has a code"
+            return [{"path": f"{path}.code", "message": message}]
         if self.method == "points":
             if self.amount is not None:
                 return [{"path": f"{path}.amount", "message": "a points payment gives points, not amount"}]
@@ -234,4 +245,21 @@ class WalletConversion(Body):
     points: Annotated[int, Field(ge=1, le=MAX_MONEY)]
 
 
-REQUESTS = (Registration, Basket, SaleRequest, ReturnRequest, WalletLoad, WalletConversion)
+def _gift_card_code(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.upper()
+    if not GIFT_CARD_CODE.match(value):
+        raise ValueError("must be 6 to 32 letters or digits")
+    return value
+
+
+class GiftCardRequest(Body):
+    """A gift card to sell: its value, and its code (printed on the card) or none to have one made."""
+
+    amount: Annotated[int, Field(ge=1, le=MAX_MONEY, description="minor units")]
+    code: _optional(CODE_MAX, "6 to 32 letters or digits, upper-cased; made up when absent",
+                    AfterValidator(_gift_card_code))
+
+
+REQUESTS = (Registration, Basket, SaleRequest, ReturnRequest, WalletLoad, WalletConversion, GiftCardRequest)

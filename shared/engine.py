@@ -32,11 +32,15 @@ class Line:
 
 @dataclass(frozen=True)
 class Payment:
-    """A payment: money (``amount``) or, for method ``points``, a number of ``points``."""
+    """A payment: money (``amount``) or, for method ``points``, a number of ``points``.
+
+    A ``gift_card`` or ``voucher`` payment is money too, and names the card or voucher (``code``).
+    """
 
     method: str
     amount: Money = 0
     points: Points = 0
+    code: str | None = None
 
     @property
     def is_points(self) -> bool:

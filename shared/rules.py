@@ -12,6 +12,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any, Iterable, Mapping, Sequence
 
+from . import giftcards, vouchers
 from .money import Points, parse_rate
 from .times import parse_time
 from .wallet import WalletRules, read_wallet
@@ -88,6 +89,9 @@ class RuleSet:
     one_reward_per_sale: bool
     effective_from: datetime | None = None
     tier_period: str = "lifetime"
+    gift_card_valid_days: int = giftcards.DEFAULT_VALID_DAYS
+    vouchers_at_sale: vouchers.AtSale = vouchers.AtSale()
+    vouchers_welcome: vouchers.Welcome | None = None
     version: int = 0
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     wallet: WalletRules = field(default_factory=WalletRules)  # ``shared.wallet``
@@ -150,7 +154,7 @@ class _Checker:
         return value
 
 
-_TOP_LEVEL = ("effective_from", "wallet") + tuple(DEFAULT_DOCUMENT)
+_TOP_LEVEL = ("effective_from", "wallet") + tuple(DEFAULT_DOCUMENT) + ("gift_cards", "vouchers")
 
 
 def parse_rules(document: Any, *, version: int = 0) -> tuple[RuleSet | None, list[Problem]]:
@@ -228,6 +232,9 @@ def parse_rules(document: Any, *, version: int = 0) -> tuple[RuleSet | None, lis
     rewards = _parse_rewards(document.get("rewards", []), check)
     one_reward = check.boolean(document.get("one_reward_per_sale", True), "one_reward_per_sale")
     wallet = read_wallet(document.get("wallet"), check)
+    gift_card_days = giftcards.valid_days(document.get("gift_cards", {}), check)
+    at_sale = vouchers.parse_vouchers(document.get("vouchers", {}), check)
+    welcome = vouchers.parse_welcome(document.get("vouchers"), check)
 
     if check.problems:
         return None, check.problems
@@ -251,6 +258,9 @@ def parse_rules(document: Any, *, version: int = 0) -> tuple[RuleSet | None, lis
             one_reward_per_sale=one_reward,
             effective_from=effective_from,
             tier_period=tier_period,
+            gift_card_valid_days=gift_card_days,
+            vouchers_at_sale=at_sale,
+            vouchers_welcome=welcome,
             version=version,
             document=document,
             wallet=wallet,

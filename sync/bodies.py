@@ -24,10 +24,12 @@ CUSTOMER_REGISTERED = "customer.registered"
 RULES_INSTALLED = "rules.installed"
 SALE_COMPLETED = "sale.completed"
 SALE_RETURNED = "sale.returned"
+GIFT_CARD_ISSUED = "gift_card.issued"
 
 # Length limits of text fields, in characters (NAME: first and last names; METHOD: payments).
 ID_MAX, CARD_MAX, NAME_MAX, EMAIL_MAX, PHONE_MAX, BIRTH_DATE_MAX = 64, 32, 100, 254, 32, 10  # tier names: 60
 SKU_MAX, LINE_NAME_MAX, CATEGORY_MAX, METHOD_MAX, TILL_NAME_MAX, STORE_MAX, URL_MAX = 64, 120, 64, 32, 60, 16, 2000
+CODE_MAX = 32  # gift card and voucher codes
 
 
 class BodyError(ValueError):
@@ -113,6 +115,8 @@ class Registration:
     phone: str | None
     birth_date: str | None
     tier: str | None
+    rules_version: int = 0  # the rules that gave the welcome voucher, when there is one
+    vouchers_issued: list = ()
 
 
 def registration(body: dict) -> Registration:
@@ -125,6 +129,8 @@ def registration(body: dict) -> Registration:
         phone=_text(body, "phone", optional=True, limit=PHONE_MAX),
         birth_date=_text(body, "birth_date", optional=True, limit=BIRTH_DATE_MAX),
         tier=_text(body, "tier", optional=True, limit=60),
+        rules_version=_int(body, "rules_version", optional=True),
+        vouchers_issued=_items(body, "vouchers_issued", _voucher_problem, required=False),
     )
 
 
@@ -154,6 +160,15 @@ class SaleFacts:
     reward_points: int
     available_at: str | None
     expires_at: str | None
+    vouchers_issued: list = ()  # [{"code", "amount", "expires_at"}]
+
+    def coded_payments(self, method: str) -> dict[str, int]:
+        """``{code: amount}`` of the sale's ``gift_card`` or ``voucher`` payments."""
+        found: dict[str, int] = {}
+        for raw in self.payments:
+            if raw.get("method") == method and raw.get("code"):
+                found[raw["code"]] = found.get(raw["code"], 0) + raw.get("amount", 0)
+        return found
 
     def line_key(self) -> tuple:
         """The lines as a hashable value (the inputs of ``shared.engine.earn``)."""
@@ -195,7 +210,27 @@ def _payment_problem(raw: Any) -> str | None:
         return f"method must be a string of 1-{METHOD_MAX} characters without control characters"
     if any(type(raw.get(n, 0)) is not int or not 0 <= raw.get(n, 0) <= MAX_SAFE_INTEGER for n in ("amount", "points")):
         return "amount and points must be integers >= 0"
+    if raw.get("code") is not None and not usable_key(raw["code"], CODE_MAX):
+        return f"code must be a string of 1-{CODE_MAX} characters without control characters"
     return None
+
+
+def _voucher_problem(raw: Any) -> str | None:
+    if type(raw) is not dict:
+        return "must be an object"
+    if not usable_key(raw.get("code"), CODE_MAX):
+        return f"code must be a string of 1-{CODE_MAX} characters without control characters"
+    if type(raw.get("amount")) is not int or not 0 < raw["amount"] <= MAX_SAFE_INTEGER:
+        return "amount must be an integer > 0"
+    try:
+        normal_time(raw.get("expires_at"))
+    except (ValueError, TypeError):
+        return "expires_at must be an RFC 3339 time"
+    return None
+
+
+def _code_problem(raw: Any) -> str | None:
+    return None if usable_key(raw, CODE_MAX) else f"must be a string of 1-{CODE_MAX} characters"
 
 
 def _items(body: dict, name: str, problem_of, required: bool) -> list:
@@ -236,6 +271,7 @@ def sale(body: dict) -> SaleFacts:
         reward_points=_int(body, "reward_points", optional=True),
         available_at=_time(body, "available_at"),
         expires_at=_time(body, "expires_at"),
+        vouchers_issued=_items(body, "vouchers_issued", _voucher_problem, required=False),
     )
 
 
@@ -248,6 +284,7 @@ class ReturnFacts:
     amount_refunded: int
     points_reversed: int
     eligible_reversed: int
+    vouchers_voided: list = ()  # codes of the vouchers the sale issued, voided by a full return
 
 
 def _returned_line_problem(raw: Any) -> str | None:
@@ -270,7 +307,24 @@ def sale_return(body: dict) -> ReturnFacts:
         amount_refunded=_int(body, "amount_refunded", optional=True),
         points_reversed=_int(body, "points_reversed", optional=True),
         eligible_reversed=_int(body, "eligible_reversed", optional=True),
+        vouchers_voided=_items(body, "vouchers_voided", _code_problem, required=False),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class GiftCardFacts:
+    code: str
+    amount: int
+    expires_at: str
+    till_id: str | None
+
+
+def gift_card_issued(body: dict) -> GiftCardFacts:
+    """``gift_card.issued``: a card sold at a till, worth ``amount`` until ``expires_at``."""
+    if _voucher_problem(body):
+        raise BodyError(_voucher_problem(body))
+    return GiftCardFacts(body["code"], body["amount"], _time(body, "expires_at"),
+                         _text(body, "till_id", optional=True, limit=ID_MAX))
 
 
 def entry_time(text: Any, now: datetime) -> datetime:

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from sync.bodies import (
     CUSTOMER_REGISTERED,
+    GIFT_CARD_ISSUED,
     ID_MAX,
     RULES_INSTALLED,
     SALE_COMPLETED,
@@ -20,6 +21,7 @@ from sync.bodies import (
     TILL_NAME_MAX,
     URL_MAX,
     BodyError,
+    gift_card_issued,
     installed_rules,
     normal_time,
     registration,
@@ -93,6 +95,7 @@ KINDS: dict[str, Callable[[dict], Any]] = {
     TRAFFIC_VISITS: traffic_visits,
     WALLET_LOADED: wallet_load,
     WALLET_CONVERTED: wallet_conversion,
+    GIFT_CARD_ISSUED: gift_card_issued,
 }
 """The reader of each kind's body: the one definition of what a body of that kind may hold."""
 

@@ -7,7 +7,7 @@ from flask import jsonify
 from ..errors import ApiError
 
 from .blueprint import PUBLIC_ENDPOINTS, api  # noqa: F401  (the app registers it)
-from . import customers, devices, meta, sales, wallet  # noqa: F401  (routes register on import)
+from . import customers, devices, giftcards, meta, sales, wallet  # noqa: F401  (routes register on import)
 
 
 def error_response(error: ApiError):

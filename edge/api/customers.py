@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from .. import customers, rulebook
+from .. import customers, rulebook, vouchers
 from ..accounts import customer_view
 from .blueprint import api
 from .context import body, box, now
@@ -17,7 +17,8 @@ def register_customer():
     moment = now()
     fields = customers.validate_registration(body(), moment)
     customer = customers.register(box(), fields, moment)
-    return customer_view(customer, rulebook.in_force(moment), moment), 201
+    view = customer_view(customer, rulebook.in_force(moment), moment)
+    return {**view, "vouchers_issued": vouchers.welcome_of(customer.id)}, 201
 
 
 @api.get("/customers/lookup")

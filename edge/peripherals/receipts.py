@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from devices import DeviceConfigError, DeviceUnavailable
+from shared.money import format_minor
 from shared.times import parse_time
 
 from .. import accounts, rulebook, sales
@@ -118,7 +119,8 @@ def build_receipt(sale_id: str, settings, store: str, kind: str, now: datetime, 
         balance_after=balance,
         tier=customer.tier if customer else None,
         card_number=customer.card_number if customer else None,
-        vouchers=(),
+        vouchers=tuple(f"{v['code']}  {format_minor(v['amount'], settings.minor_digits)}  "
+                       f"until {_local_time(v['expires_at'], settings.timezone)[:10]}" for v in view["vouchers_issued"]),
         qr_url=qr,
         footer="\n".join(footer),
         logo_path=settings.logo,

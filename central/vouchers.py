@@ -1,0 +1,141 @@
+"""Vouchers at central: re-derived from each sale, spent once brand-wide, voided by a full return.
+
+Central derives the vouchers a sale should have issued from its lines, its rules version and
+its shop (``shared.vouchers``); the codes come from the sale's id, so the edge's and central's
+agree or the sale is a ``recalculation_mismatch``. The vouchers the edge issued are the ones
+the customer holds, and they are kept. A voucher spent by two sales is ``voucher_double_use``;
+one central never heard of, or spent for more than its value, ``voucher_invalid``. Every change
+goes to every shop as a ``voucher.state`` feed item.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared import vouchers
+from shared.engine import basket_total
+from shared.rules import RuleSet
+from sync import bodies
+
+from . import db
+from . import exceptions as queue
+
+VOUCHER_STATE = "voucher.state"
+DOUBLE_USE, INVALID = "voucher_double_use", "voucher_invalid"
+_COLUMNS = ("code", "amount", "expires_at", "status", "stores", "sale_id", "customer_id", "device_id", "used_sale",
+            "created_at")
+
+
+@dataclass
+class _Voucher:
+    code: str
+    amount: int
+    expires_at: str
+    status: str
+    stores: str | None
+    sale_id: str | None
+    customer_id: str | None
+    used_sale: str | None = None
+    new: bool = False
+    changed: bool = False
+
+
+def derived(facts: bodies.SaleFacts, rules: RuleSet, store: str, at: datetime) -> list[tuple[str, int]]:
+    """``[(code, amount)]`` of the vouchers the sale issues under its own rules at its shop."""
+    total = basket_total(facts.engine_lines()) - sum(facts.tier_discounts())
+    return [(v.code, v.amount) for v in vouchers.issue_at_sale(facts.sale_id, total, rules.vouchers_at_sale, store, at)]
+
+
+class Book:
+    """The vouchers one push touches: read when first named (locked on PostgreSQL), written by ``flush``."""
+
+    def __init__(self, batch: Any) -> None:
+        self.batch = batch
+        self.vouchers: dict[str, _Voucher | None] = {}
+        self.feed: list[tuple] = []
+
+    def _voucher(self, code: str) -> _Voucher | None:
+        if code not in self.vouchers:
+            found = db.rows("SELECT amount, expires_at, status, stores, sale_id, customer_id, used_sale FROM voucher "
+                            "WHERE code = ?" + db.for_update(), (code,))
+            self.vouchers[code] = _Voucher(code, *found[0]) if found else None
+        return self.vouchers[code]
+
+    def sale(self, entry: dict, facts: bodies.SaleFacts, customer_id: str | None, rules: RuleSet | None,
+             at: datetime) -> None:
+        """Check the vouchers the sale issued against central's own derivation; keep them;
+        mark the vouchers it paid with used."""
+        issued = [(raw["code"], raw["amount"]) for raw in facts.vouchers_issued]
+        if rules is not None:
+            expected = derived(facts, rules, self.batch.device.store_code, at)
+            if expected != issued:
+                self.batch._conflict(queue.RECALCULATION_MISMATCH, entry, customer_id=customer_id,
+                                     sale_id=facts.sale_id, rules_version=facts.rules_version,
+                                     edge_vouchers=[list(v) for v in issued],
+                                     central_vouchers=[list(v) for v in expected])
+        stores = None
+        if rules is not None and rules.vouchers_at_sale.stores is not None:
+            stores = json.dumps(sorted(rules.vouchers_at_sale.stores))
+        self._keep(facts.vouchers_issued, stores, facts.sale_id, customer_id)
+        for code, amount in facts.coded_payments("voucher").items():
+            voucher = self._voucher(code)
+            details = {"code": code, "sale_id": facts.sale_id, "amount": amount}
+            if voucher is None or amount > voucher.amount:
+                problem = "no such voucher" if voucher is None else f"the voucher is worth {voucher.amount}"
+                self.batch._conflict(INVALID, entry, customer_id=customer_id, problem=problem, **details)
+            elif voucher.status == vouchers.USED and voucher.used_sale != facts.sale_id:
+                self.batch._conflict(DOUBLE_USE, entry, customer_id=customer_id, first_sale=voucher.used_sale,
+                                     **details)
+            else:
+                # A voucher voided by a return at one shop and spent at another offline stays spent.
+                voucher.status, voucher.used_sale, voucher.changed = vouchers.USED, facts.sale_id, True
+                self._announce(voucher)
+
+    def welcome(self, entry: dict, facts: bodies.Registration, rules: RuleSet | None, at: datetime) -> None:
+        """A registration's welcome voucher: checked against central's derivation, then kept."""
+        issued = [(raw["code"], raw["amount"]) for raw in facts.vouchers_issued]
+        welcome = rules.vouchers_welcome if rules is not None else None
+        if rules is not None:
+            expected = [(v.code, v.amount) for v in vouchers.issue_welcome(
+                facts.customer_id, facts.email, welcome, self.batch.device.store_code, at)]
+            if expected != issued:
+                self.batch._conflict(queue.RECALCULATION_MISMATCH, entry, customer_id=facts.customer_id,
+                                     rules_version=facts.rules_version, edge_vouchers=[list(v) for v in issued],
+                                     central_vouchers=[list(v) for v in expected])
+        stores = json.dumps(sorted(welcome.stores)) if welcome is not None and welcome.stores is not None else None
+        self._keep(facts.vouchers_issued, stores, None, facts.customer_id)
+
+    def _keep(self, issued: list, stores: str | None, sale_id: str | None, customer_id: str | None) -> None:
+        for raw in issued:
+            if self._voucher(raw["code"]) is not None:
+                continue  # the same code again is the same sale or customer again
+            voucher = _Voucher(raw["code"], raw["amount"], raw["expires_at"], vouchers.ACTIVE, stores, sale_id,
+                               customer_id, new=True)
+            self.vouchers[voucher.code] = voucher
+            self._announce(voucher)
+
+    def returned(self, facts: bodies.ReturnFacts) -> None:
+        """A full return voided these vouchers of its sale (a voucher already spent stays spent)."""
+        for code in facts.vouchers_voided:
+            voucher = self._voucher(code)
+            if voucher is not None and voucher.status == vouchers.ACTIVE and voucher.sale_id == facts.sale_id:
+                voucher.status, voucher.changed = vouchers.VOIDED, True
+                self._announce(voucher)
+
+    def _announce(self, voucher: _Voucher) -> None:
+        body = {"code": voucher.code, "amount": voucher.amount, "expires_at": voucher.expires_at,
+                "status": voucher.status, "stores": json.loads(voucher.stores) if voucher.stores else None,
+                "sale_id": voucher.sale_id, "customer_id": voucher.customer_id}
+        self.feed.append((None, VOUCHER_STATE, body))
+
+    def flush(self) -> None:
+        """Write the new vouchers and the ones spent or voided."""
+        found = [v for v in self.vouchers.values() if v is not None]
+        db.insert_rows("voucher", _COLUMNS, [
+            (v.code, v.amount, v.expires_at, v.status, v.stores, v.sale_id, v.customer_id, self.batch.device.id,
+             v.used_sale, self.batch.stamp) for v in found if v.new])
+        db.update_many("voucher", "code", ("status", "used_sale"),
+                       [(v.code, v.status, v.used_sale) for v in found if v.changed and not v.new])
