@@ -169,7 +169,7 @@ class Batch:
         self.changed.add(customer_id)
 
     def _registered(self, entry: dict, body: dict) -> str | None:
-        facts = bodies.registration(body)
+        facts = bodies.Registration.read(body)
         cid, card = facts.customer_id, facts.card_number
         if cid in self.merged:
             return None  # registered again after head office merged it away: the merge stands

@@ -12,9 +12,9 @@ characters or lone surrogates. Fields no reader names are ignored at both ends.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from shared.engine import Line
 from shared.times import format_time, parse_time
@@ -103,8 +103,28 @@ def _time(body: dict, name: str) -> str | None:
     return value if _is_stored_form(value) else format_time(moment)
 
 
+class EntryBody:
+    """A kind's body as one class: the edge builds one to write (``body()``, the exact wire
+    dict, every field present), central reads one back (``read``, ``BodyError`` naming the
+    first bad field). ``KIND`` is the entry kind it is the body of."""
+
+    __slots__ = ()
+    KIND: ClassVar[str]
+
+    @classmethod
+    def read(cls, body: dict) -> "EntryBody":  # pragma: no cover - every kind defines it
+        raise NotImplementedError
+
+    def body(self) -> dict[str, Any]:
+        """The body as it is signed: every field by name, ``None`` as null."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
 @dataclass(frozen=True, slots=True)
-class Registration:
+class Registration(EntryBody):
+    """``customer.registered``: the customer as the edge made it (the card is always set)."""
+
+    KIND: ClassVar[str] = CUSTOMER_REGISTERED
     customer_id: str
     card_number: str | None
     first_name: str
@@ -114,8 +134,13 @@ class Registration:
     birth_date: str | None
     tier: str | None
 
+    @classmethod
+    def read(cls, body: dict) -> "Registration":
+        return registration(body)
+
 
 def registration(body: dict) -> Registration:
+    """A ``customer.registered`` body read (``Registration.read``)."""
     return Registration(
         customer_id=_text(body, "customer_id", limit=ID_MAX),
         card_number=_text(body, "card_number", optional=True, limit=CARD_MAX),
