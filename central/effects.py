@@ -197,7 +197,8 @@ class Batch:
         return None
 
     def _rules_installed(self, entry: dict, body: dict) -> str | None:
-        version, document = bodies.installed_rules(body)
+        installed = bodies.RulesInstalled.read(body)
+        version, document = installed.version, installed.document
         if version not in self.device_rules:  # a device's installed version never changes
             text = feed.dumps(document)
             self.device_rules[version] = text

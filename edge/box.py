@@ -20,6 +20,7 @@ from peewee import DatabaseError
 from shared.rules import DEFAULT_DOCUMENT, Problem, parse_rules
 from shared.times import format_time
 from sync.entry import generate_private_key, load_private_key, public_key_raw_b64, write_private_key_file
+from sync.bodies import RulesInstalled
 from sync.kinds import DeviceInitialised
 
 from . import storage
@@ -123,7 +124,7 @@ def initialise(
         box.changelog.write(DeviceInitialised(store=store_code, public_key=box.public_key_b64))
         if local is None and local_rules:
             RulesVersion.create(version=0, effective_from=None, document=json.dumps(document), installed_at=now)
-            box.changelog.append("rules.installed", {"version": 0, "effective_from": None, "document": document})
+            box.changelog.write(RulesInstalled(version=0, effective_from=None, document=document))
     return box, True
 
 

@@ -153,13 +153,29 @@ def registration(body: dict) -> Registration:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class RulesInstalled(EntryBody):
+    """``rules.installed``: a rules document the box installed itself (a standalone edge)."""
+
+    KIND: ClassVar[str] = RULES_INSTALLED
+    version: int
+    effective_from: str | None
+    document: dict
+
+    @classmethod
+    def read(cls, body: dict) -> "RulesInstalled":
+        version = _int(body, "version")
+        document = body.get("document")
+        if not isinstance(document, dict):
+            raise BodyError("document must be a rules document (an object)")
+        _time(body, "effective_from")
+        return cls(version, body.get("effective_from"), document)
+
+
 def installed_rules(body: dict) -> tuple[int, dict]:
-    version = _int(body, "version")
-    document = body.get("document")
-    if not isinstance(document, dict):
-        raise BodyError("document must be a rules document (an object)")
-    _time(body, "effective_from")
-    return version, document
+    """A ``rules.installed`` body's version and document (``RulesInstalled.read``)."""
+    installed = RulesInstalled.read(body)
+    return installed.version, installed.document
 
 
 @dataclass(frozen=True, slots=True)

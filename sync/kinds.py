@@ -26,7 +26,7 @@ from sync.bodies import (
     BodyError,
     EntryBody,
     Registration,
-    installed_rules,
+    RulesInstalled,
     normal_time,
     sale,
     sale_return,
@@ -129,7 +129,7 @@ traffic_visits = TrafficVisits.read
 
 KINDS: dict[str, Callable[[dict], Any]] = {
     CUSTOMER_REGISTERED: Registration.read,
-    RULES_INSTALLED: installed_rules,
+    RULES_INSTALLED: RulesInstalled.read,
     SALE_COMPLETED: sale,
     SALE_RETURNED: sale_return,
     DEVICE_INITIALISED: device_initialised,
@@ -140,7 +140,7 @@ KINDS: dict[str, Callable[[dict], Any]] = {
 """The reader of each kind's body: the one definition of what a body of that kind may hold."""
 
 BODIES: dict[str, type[EntryBody]] = {cls.KIND: cls for cls in (
-    Registration, DeviceInitialised, DeviceProvisioned, TillAdded, TrafficVisits)}
+    Registration, RulesInstalled, DeviceInitialised, DeviceProvisioned, TillAdded, TrafficVisits)}
 """The kinds whose body is one class, written by the edge and read by central with the same code."""
 
 

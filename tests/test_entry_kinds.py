@@ -17,6 +17,8 @@ WRITTEN = [
     (bodies.Registration("c1", "2000000000008", "Ana", "Pop", None, "+40721000111", None, "Basic"),
      {"customer_id": "c1", "card_number": "2000000000008", "first_name": "Ana", "last_name": "Pop", "email": None,
       "phone": "+40721000111", "birth_date": None, "tier": "Basic"}),
+    (bodies.RulesInstalled(0, None, {"earn": {"rate": "0.1"}}),
+     {"version": 0, "effective_from": None, "document": {"earn": {"rate": "0.1"}}}),
     (kinds.DeviceInitialised("S001", "pk"), {"store": "S001", "public_key": "pk"}),
     (kinds.DeviceProvisioned("S001", "https://central.example"), {"store": "S001", "central": "https://central.example"}),
     (kinds.TillAdded("t1", "Till 1"), {"till_id": "t1", "name": "Till 1"}),
