@@ -6,7 +6,6 @@ Every endpoint but ``/health`` and ``/openapi.json`` needs ``Authorization: Bear
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any, Callable
 
@@ -15,16 +14,17 @@ from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 
 from shared.times import format_time
 from sync.bodies import usable_key
+from sync.web import idempotency_key, replay, require_bearer
 
-from . import (activity, auth, care, customers, dashboard, enrolment, pairing, reports, search, settings,
-               stores, traffic)
+from . import (activity, auth, care, customers, dashboard, enrolment, pairing, reports, schemas, search,
+               settings, stores, traffic)
 from . import exceptions as queue
 from . import rules as rulebook
 from .db import database
 from .errors import CentralError
 from .models import IdempotencyRecord
 from .openapi import document as openapi_document
-from .web import clock, declared_body, int_arg, int_path, json_body, state
+from .web import clock, declared_body, int_arg, int_path, state
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = {"api.health", "api.openapi"}
@@ -35,11 +35,7 @@ def require_token():
     """``Authorization: Bearer <token>`` on every endpoint but the public ones; else 401."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    token = auth.authenticate(secret.strip()) if scheme.lower() == "bearer" else None
-    if token is None:
-        raise CentralError(401, "unauthorized", "a valid API token is required: Authorization: Bearer <token>")
-    g.token = token
+    g.token = require_bearer(auth.authenticate, "a valid API token is required: Authorization: Bearer <token>")
     return None
 
 
@@ -50,34 +46,24 @@ def api_actor() -> str:
 
 def _idempotent(produce: Callable[[], tuple[dict[str, Any], int]]):
     """Run ``produce`` once per ``Idempotency-Key``: a repeat replays the first response."""
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
+    asked = idempotency_key()
+    if asked is None:
         body, status = produce()
         return jsonify(body), status
-    if not key or len(key) > 200:
-        raise CentralError(400, "bad_idempotency_key", "Idempotency-Key must be 1-200 characters")
-    digest = hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n"
-                            + request.get_data(cache=True)).hexdigest()
-
-    def replay(record: IdempotencyRecord):
-        if record.request_hash != digest:
-            raise CentralError(409, "idempotency_conflict", "this Idempotency-Key was used with a different request")
-        return Response(record.response, status=record.status, mimetype="application/json")
-
-    where = (IdempotencyRecord.token_id == g.token.id) & (IdempotencyRecord.key == key)
+    where = (IdempotencyRecord.token_id == g.token.id) & (IdempotencyRecord.key == asked.key)
     found = IdempotencyRecord.get_or_none(where)
     if found is not None:
-        return replay(found)
+        return replay(asked, found.request_hash, found.response, found.status)
     try:
         with database.atomic():
             body, status = produce()
-            IdempotencyRecord.create(token_id=g.token.id, key=key, request_hash=digest, status=status,
-                                     response=json.dumps(body), created_at=format_time(clock()))
+            IdempotencyRecord.create(token_id=g.token.id, key=asked.key, request_hash=asked.fingerprint,
+                                     status=status, response=json.dumps(body), created_at=format_time(clock()))
     except peewee.IntegrityError:
         found = IdempotencyRecord.get_or_none(where)
         if found is None:
             raise
-        return replay(found)
+        return replay(asked, found.request_hash, found.response, found.status)
     return jsonify(body), status
 
 
@@ -127,27 +113,27 @@ def _actor() -> str:
 @api.post("/customers/<customer_id>/adjustments")
 def adjust_customer(customer_id: str):
     def produce():
-        body = declared_body(care.Adjustment)
+        body = declared_body(schemas.Adjustment)
         return care.adjust(customer_id, body, _actor(), state().key, clock()), 201
     return _idempotent(produce)
 
 
 @api.put("/customers/<customer_id>/tier")
 def set_customer_tier(customer_id: str):
-    return jsonify(care.set_tier(customer_id, declared_body(care.TierChoice), _actor(), state().key, clock()))
+    return jsonify(care.set_tier(customer_id, declared_body(schemas.TierChoice), _actor(), state().key, clock()))
 
 
 @api.post("/customers/<customer_id>/card")
 def replace_customer_card(customer_id: str):
     def produce():
-        return care.replace_card(customer_id, declared_body(care.NewCard), _actor(), state().key, clock()), 200
+        return care.replace_card(customer_id, declared_body(schemas.NewCard), _actor(), state().key, clock()), 200
     return _idempotent(produce)
 
 
 @api.post("/customers/merge")
 def merge_customers():
     def produce():
-        return care.merge(declared_body(care.Merge), _actor(), state().key, clock()), 200
+        return care.merge(declared_body(schemas.Merge), _actor(), state().key, clock()), 200
     return _idempotent(produce)
 
 
@@ -159,10 +145,8 @@ def list_stores():
 @api.post("/stores")
 def create_store():
     def produce():
-        body = json_body()
-        if not isinstance(body, dict):
-            raise CentralError(422, "validation_error", 'the body must be {"code": …, "name": …}')
-        store = stores.create_store(body.get("code"), body.get("name"), clock(), actor=api_actor())
+        body = declared_body(schemas.NewStore)
+        store = stores.create_store(body.code, body.name, clock(), actor=api_actor())
         return {"code": store.code, "name": store.name, "devices": []}, 201
     return _idempotent(produce)
 
@@ -170,25 +154,17 @@ def create_store():
 @api.post("/enrolments")
 def create_enrolment():
     def produce():
-        body = json_body()
-        if not isinstance(body, dict) or not isinstance(body.get("store"), str):
-            raise CentralError(422, "validation_error", 'the body must be {"store": "S001", "expires_in_hours": 24}')
-        hours = body.get("expires_in_hours", settings.ENROLMENT_HOURS)
-        if isinstance(hours, bool) or not isinstance(hours, int):
-            raise CentralError(422, "validation_error", "expires_in_hours must be an integer")
-        token, expires_at = enrolment.create_token(body["store"], clock(), hours, actor=api_actor())
-        return {"token": token, "store": body["store"], "expires_at": expires_at}, 201
+        body = declared_body(schemas.NewEnrolment)
+        token, expires_at = enrolment.create_token(body.store, clock(), body.expires_in_hours, actor=api_actor())
+        return {"token": token, "store": body.store, "expires_at": expires_at}, 201
     return _idempotent(produce)
 
 
 @api.post("/pairings/<code>/approve")
 def approve_pairing(code: str):
     """Head office approves the code a new box printed: ``{"store": "S001"}``."""
-    body = json_body()
-    if not isinstance(body, dict) or not isinstance(body.get("store"), str):
-        raise CentralError(422, "validation_error", 'the body must be {"store": "S001"}',
-                           {"problems": [{"path": "store", "message": "must be a store code"}]})
-    return jsonify(pairing.approve(code, body["store"], clock(), f"token {g.token.name}",
+    body = declared_body(schemas.PairingApproval)
+    return jsonify(pairing.approve(code, body.store, clock(), f"token {g.token.name}",
                                    request.remote_addr or "unknown"))
 
 
@@ -221,11 +197,8 @@ def list_exceptions():
 @api.post("/exceptions/<exception_id>/resolve")
 def resolve_exception(exception_id: str):
     number = int_path(exception_id, code="exception_not_found", what="exception")
-    body = json_body() if request.get_data(cache=True) else {}
-    resolution = body.get("resolution", "") if isinstance(body, dict) else None
-    if not isinstance(resolution, str) or len(resolution) > 2000 or "\x00" in resolution:
-        raise CentralError(422, "validation_error", "resolution must be a note of at most 2000 characters")
-    return jsonify(queue.resolve(number, resolution, clock(), actor=api_actor()))
+    body = declared_body(schemas.Resolution) if request.get_data(cache=True) else schemas.Resolution()
+    return jsonify(queue.resolve(number, body.resolution, clock(), actor=api_actor()))
 
 
 @api.get("/traffic")

@@ -8,15 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import peewee
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from sync import web
 from sync.entry import public_key_raw_b64
 
 from . import db, keys, settings, ui
-from .errors import CentralError
 from .migrations import open_checked
-from .web import CentralState, CustomerIdConverter, error_response
+from .web import CentralState, CustomerIdConverter
 
 log = logging.getLogger("fidelis.central")
 
@@ -40,6 +40,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .api import api
     from .syncapi import sync
 
+    # A 401 of the JSON API names its Bearer realm; the sync API signs requests instead.
+    web.init_app(app, name="central", realm="fidelis-central", log=log,
+                 challenged=lambda: request.blueprint == "api", page=_error_page)
     app.register_blueprint(api)
     app.register_blueprint(sync)
     ui.init_app(app)
@@ -55,23 +58,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         if db.is_pooled() and not db.database.is_closed():
             db.database.close()
 
-    @app.errorhandler(CentralError)
-    def _central_error(error: CentralError):
-        return error_response(error)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException):
-        code = (error.name or "error").lower().replace(" ", "_")
-        if ui.is_page_request():
-            return ui.error_page(error.code or 500, code, error.description or "")
-        response = jsonify({"error": {"code": code, "message": error.description, "details": {}}})
-        response.status_code = error.code or 500
-        # werkzeug's own headers belong to the answer: a 405 must say what is Allowed.
-        for header, value in error.get_headers():
-            if header.lower() != "content-type":
-                response.headers[header] = value
-        return response
-
     @app.errorhandler(peewee.OperationalError)
     @app.errorhandler(peewee.InterfaceError)
     def _database_down(error: Exception):
@@ -81,12 +67,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         response.status_code = 503
         return response
 
-    @app.errorhandler(Exception)
-    def _unexpected(error: Exception):
-        log.exception("unexpected error")
-        response = jsonify({"error": {"code": "internal_error", "message": "unexpected error; see the central log",
-                                      "details": {}}})
-        response.status_code = 500
-        return response
-
     return app
+
+
+def _error_page(error: HTTPException):
+    """The web UI answers its HTTP errors as a page; the JSON and sync APIs as JSON (None here)."""
+    if not ui.is_page_request():
+        return None
+    return ui.error_page(error.code or 500, (error.name or "error").lower().replace(" ", "_"), error.description or "")

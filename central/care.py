@@ -21,83 +21,30 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import peewee
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pydantic import Field, field_validator
-from pydantic_core import PydanticCustomError
 
 from shared.ledger import expires_at
 from shared.tiers import decided_tier, window_start
 from shared.times import format_time
 from sync import acts
 from sync.bodies import usable_key
-from sync.declared import Body, Text
 
-from . import audit, customers, db, feed, ledger, wallet
+from . import audit, customers, db, feed, ledger, schemas, wallet
 from . import rules as rulebook
 from .errors import CentralError, conflict, invalid, not_found
 
 CENTRAL_DEVICE = "central"
 """What a movement central makes itself names as its device."""
-MAX_POINTS = 1_000_000_000
-CARD_PATTERN = r"^[A-Za-z0-9]{4,32}$"
 
 CARD_BLOCKED, CUSTOMER_MERGED = feed.CARD_BLOCKED, feed.CUSTOMER_MERGED
 
 
-# --- bodies ---------------------------------------------------------------------------------
+# --- bodies: declared in central.schemas; their names stay here for the callers ---------------
 
-
-class Adjustment(Body):
-    """``POST /customers/{id}/adjustments``: points to add (or take, when negative) and why."""
-
-    points: Annotated[int, Field(ge=-MAX_POINTS, le=MAX_POINTS, description="≠ 0")]
-    reason: Text(500)
-
-    @field_validator("points")
-    @classmethod
-    def _not_zero(cls, points: int) -> int:
-        if points == 0:
-            raise PydanticCustomError("not_zero", "must not be 0")
-        return points
-
-    @field_validator("reason")
-    @classmethod
-    def _said(cls, reason: str) -> str:
-        if not reason.strip():
-            raise PydanticCustomError("blank", "must not be blank")
-        return reason.strip()
-
-
-class TierChoice(Body):
-    """``PUT /customers/{id}/tier``: a tier of the rules in force, and whether to lock it."""
-
-    tier: Text(60)
-    locked: bool = False
-
-
-class NewCard(Body):
-    """``POST /customers/{id}/card``: the card replacing a lost one."""
-
-    card_number: Annotated[str, Field(min_length=4, max_length=32, json_schema_extra={"pattern": CARD_PATTERN})]
-
-    @field_validator("card_number")
-    @classmethod
-    def _card(cls, card: str) -> str:
-        if not (card.isascii() and card.isalnum()):
-            raise PydanticCustomError("card", "must be 4 to 32 letters or digits")
-        return card
-
-
-class Merge(Body):
-    """``POST /customers/merge``: the customer kept and the duplicate it absorbs."""
-
-    keep: Text(64)
-    absorb: Text(64)
-
-
+Adjustment, TierChoice, NewCard, Merge = schemas.Adjustment, schemas.TierChoice, schemas.NewCard, schemas.Merge
 BODIES = (Adjustment, TierChoice, NewCard, Merge)
 
 

@@ -173,7 +173,7 @@ class Batch:
         self.changed.add(customer_id)
 
     def _registered(self, entry: dict, body: dict) -> str | None:
-        facts = bodies.registration(body)
+        facts = bodies.Registration.read(body)
         cid, card = facts.customer_id, facts.card_number
         if cid in self.merged:
             return None  # registered again after head office merged it away: the merge stands
@@ -204,7 +204,8 @@ class Batch:
         return None
 
     def _rules_installed(self, entry: dict, body: dict) -> str | None:
-        version, document = bodies.installed_rules(body)
+        installed = bodies.RulesInstalled.read(body)
+        version, document = installed.version, installed.document
         if version not in self.device_rules:  # a device's installed version never changes
             text = feed.dumps(document)
             self.device_rules[version] = text

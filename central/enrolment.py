@@ -7,17 +7,17 @@
 from __future__ import annotations
 
 import secrets
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from shared.times import format_time
-from sync.entry import GENESIS_PREV, EntryError, load_public_key_b64
+from sync.entry import GENESIS_PREV
 
 from . import audit, db, settings
 from .auth import hash_secret
 from .errors import CentralError, conflict
 from .models import Device, EnrolmentToken
+from .schemas import EnrollRequest
 from .stores import get_store
 
 TOKEN_PREFIX = "fce_"
@@ -39,39 +39,9 @@ def create_token(store_code: str, now: datetime, hours: float = settings.ENROLME
     return secret, expires_at
 
 
-def _validate(body: Any) -> tuple[str, str, str, str | None]:
-    problems = []
-    if not isinstance(body, dict):
-        raise CentralError(422, "validation_error", "the body must be a JSON object",
-                           {"problems": [{"path": "$", "message": "must be an object"}]})
-    token, device_id, public_key, store = (body.get(k) for k in ("token", "device_id", "public_key", "store"))
-    if not isinstance(token, str) or not token or len(token) > 200:
-        problems.append({"path": "token", "message": "must be the enrolment token"})
-    try:
-        if not isinstance(device_id, str) or str(uuid.UUID(device_id)) != device_id:
-            raise ValueError
-    except ValueError:
-        problems.append({"path": "device_id", "message": "must be a UUID in canonical lowercase form"})
-    try:
-        load_public_key_b64(public_key)
-    except (EntryError, TypeError):
-        problems.append({"path": "public_key",
-                         "message": "must be a raw 32-byte Ed25519 key, base64url without padding"})
-    if store is not None and not isinstance(store, str):
-        problems.append({"path": "store", "message": "must be a store code or null"})
-    if problems:
-        first = problems[0]
-        raise CentralError(422, "validation_error", f"{first['path']}: {first['message']}", {"problems": problems})
-    return token, device_id, public_key, store
-
-
-validate_request = _validate
-"""Check an enrolment body (``pairing`` uses it for a box asking for a code)."""
-
-
-def enroll(body: Any, now: datetime, central_public_key: str) -> dict[str, Any]:
+def enroll(body: EnrollRequest, now: datetime, central_public_key: str) -> dict[str, Any]:
     """Enrol a device with a one-time token; the token is consumed in the same transaction."""
-    token, device_id, public_key, store = _validate(body)
+    token, device_id, public_key, store = body.token, body.device_id, body.public_key, body.store
     token_hash = hash_secret(token)
     stamp = format_time(now)
     with db.database.atomic():

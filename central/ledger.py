@@ -15,10 +15,10 @@ from shared.ledger import Balance, Holdings, Movement, balance, holdings
 from shared.summary import Summary
 from shared.times import format_time
 from sync.bodies import usable_key
-from sync.canonical import MAX_SAFE_INTEGER
 
 from . import db, settings
 from .errors import CentralError, conflict, not_found
+from .schemas import AuthorizeRequest
 
 MOVEMENT_COLUMNS = ("id", "customer_id", "kind", "points", "at", "available_at", "expires_at", "lot",
                     "sale_id", "device_id", "entry_id")
@@ -134,31 +134,13 @@ def customer_points(customer_id: str, now: datetime) -> dict[str, int]:
     return {"available": folded.available, "pending": folded.pending, "held": held(customer_id, now)}
 
 
-def _check_authorization(body: Any) -> tuple[str, int, str]:
-    problems = []
-    if not isinstance(body, dict):
-        body = {}
-        problems.append({"path": "$", "message": "must be an object"})
-    customer_id, points, sale_id = body.get("customer_id"), body.get("points"), body.get("sale_id")
-    if not usable_key(customer_id):
-        problems.append({"path": "customer_id", "message": "must be a customer id"})
-    if isinstance(points, bool) or not isinstance(points, int) or not 1 <= points <= MAX_SAFE_INTEGER:
-        problems.append({"path": "points", "message": "must be a positive integer"})
-    if not usable_key(sale_id):
-        problems.append({"path": "sale_id", "message": "must be the id of the sale being made"})
-    if problems:
-        first = problems[0]
-        raise CentralError(422, "validation_error", f"{first['path']}: {first['message']}", {"problems": problems})
-    return customer_id, points, sale_id
-
-
-def authorize(device_id: str, body: Any, now: datetime) -> dict[str, Any]:
+def authorize(device_id: str, body: AuthorizeRequest, now: datetime) -> dict[str, Any]:
     """Hold ``points`` of a customer for ``sale_id`` if the brand-wide balance allows it.
 
     Asking again for the same sale replaces its hold. The sale's ``sale.completed`` entry
     settles the hold; an unsettled hold lapses after ``settings.HOLD_TTL``.
     """
-    customer_id, points, sale_id = _check_authorization(body)
+    customer_id, points, sale_id = body.customer_id, body.points, body.sale_id
     stamp = format_time(now)
     with db.database.atomic():
         found = db.rows("SELECT merged_into FROM customer WHERE id = ?", (customer_id,))

@@ -1,4 +1,8 @@
-"""Central's OpenAPI 3 document (``GET /api/v1/openapi.json``): the JSON API and the sync API."""
+"""Central's OpenAPI 3.1 document (``GET /api/v1/openapi.json``): the JSON API and the sync API.
+
+The bodies come from their declarations (``central.schemas`` for requests, ``central.replies``
+for responses); this module says which route takes and answers which, and every error a route
+can give."""
 
 from __future__ import annotations
 
@@ -8,12 +12,9 @@ from typing import Any
 from sync.declared import components
 from sync.untrusted import MAX_INT64
 
-from . import activity, care, search, settings
+from . import replies, schemas, search, settings
 
-_INT = {"type": "integer"}
 _STR = {"type": "string"}
-_BOOL = {"type": "boolean"}
-_NSTR = {"type": "string", "nullable": True}
 _OBJ = {"type": "object"}
 
 
@@ -84,116 +85,11 @@ def _query(name: str, schema: dict | None = None) -> dict[str, Any]:
 
 
 SCHEMAS: dict[str, Any] = {
-    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
-        "type": "object", "required": ["code", "message", "details"],
-        "properties": {"code": _STR, "message": _STR, "details": _OBJ}}}},
-    "Customer": {"type": "object", "properties": {
-        "id": _STR, "card_number": _NSTR, "first_name": _STR, "last_name": _STR, "email": _NSTR, "phone": _NSTR,
-        "birth_date": _NSTR, "tier": _NSTR, "tier_locked": _BOOL, "balance_negative": _BOOL, "held": _INT,
-        "points": {"type": "object", "properties": {"available": _INT, "pending": _INT}},
-        "wallet": {"type": "object", "description": "the brand-wide wallet in minor units; held: reserved by holds",
-                   "properties": {"balance": _INT, "held": _INT, "pockets": {"type": "array", "items": {
-                       "type": "object", "properties": {"category": _NSTR, "balance": _INT}}}}},
-        "created_at": _STR, "updated_at": _STR}},
-    "Device": {"type": "object", "properties": {
-        "id": _STR, "store": _STR, "acked_seq": _INT, "head_hash": _STR, "last_sync_at": _NSTR, "revoked": _BOOL,
-        "frozen": _BOOL, "enrolled_at": _STR, "public_key": _STR,
-        "reported_seq": {"type": "integer", "nullable": True}, "backlog": {"type": "integer", "nullable": True},
-        "clock_skew_ms": {"type": "integer", "nullable": True}}},
-    "Store": {"type": "object", "properties": {"code": _STR, "name": _STR,
-                                               "devices": {"type": "array", "items": _ref("Device")}}},
-    "NewStore": {"type": "object", "required": ["code", "name"], "properties": {
-        "code": {"type": "string", "pattern": "^[A-Za-z0-9-]{1,16}$", "description": "1-16 letters, digits or dashes"},
-        "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"}}},
-    "NewEnrolment": {"type": "object", "required": ["store"], "properties": {
-        "store": _STR,
-        "expires_in_hours": {"type": "integer", "minimum": 1, "maximum": 8760, "default": 24,
-                             "description": "the token's lifetime (422 invalid_expiry outside 1-8760)"}}},
-    "Enrolment": {"type": "object", "properties": {"token": _STR, "store": _STR, "expires_at": _STR}},
-    "RulesDocument": {"type": "object", "description": "docs/contract.md \"Rules document\""},
-    "RulesVersion": {"type": "object", "properties": {
-        "version": _INT, "effective_from": _STR, "document": _ref("RulesDocument"), "signature": _STR,
-        "published_at": _STR}},
-    "Exception": {"type": "object", "properties": {
-        "id": _INT, "kind": _STR, "status": _STR, "device_id": _NSTR, "store": _NSTR, "customer_id": _NSTR,
-        "seq": {"type": "integer", "nullable": True}, "entry_id": _NSTR, "details": _OBJ, "created_at": _STR,
-        "resolved_at": _NSTR, "resolution": _NSTR}},
-    "Resolution": {"type": "object", "properties": {"resolution": {"type": "string", "maxLength": 2000}},
-                   "description": "optional: an empty body resolves with no note"},
-    "Head": {"type": "object", "properties": {"seq": _INT, "hash": _STR, "frozen": _BOOL}},
-    "EnrollRequest": {"type": "object", "required": ["token", "device_id", "public_key"], "properties": {
-        "token": _STR, "device_id": _STR, "public_key": _STR, "store": _NSTR}},
-    "EnrollResponse": {"type": "object", "properties": {
-        "device_id": _STR, "store": {"type": "object", "properties": {"code": _STR, "name": _STR}},
-        "central_public_key": _STR, "head": _ref("Head")}},
-    "PairingRequest": {"type": "object", "required": ["device_id", "public_key"], "properties": {
-        "device_id": _STR, "public_key": _STR, "store": _NSTR}},
-    "PairingCode": {"type": "object", "properties": {
-        "code": _STR, "secret": _STR, "expires_at": _STR, "poll_interval": _INT}},
-    "PairingPoll": {"type": "object", "required": ["code", "secret"], "properties": {"code": _STR, "secret": _STR}},
-    "PairingState": {"type": "object", "properties": {
-        "status": {"type": "string", "enum": ["pending", "approved"]}, "expires_at": _STR, "device_id": _STR,
-        "store": {"type": "object", "properties": {"code": _STR, "name": _STR}}, "central_public_key": _STR,
-        "head": _ref("Head")}},
-    "PairingApproval": {"type": "object", "required": ["store"], "properties": {"store": _STR}},
-    "ApprovedPairing": {"type": "object", "properties": {
-        "code": _STR, "status": _STR, "store": _STR, "device_id": _STR, "expires_at": _STR}},
-    "Entry": {"type": "object", "description": "A signed change-log entry (docs/contract.md \"Change-log entry\")",
-              "required": ["v", "device", "seq", "prev", "at", "hlc", "kind", "id", "body", "sig"]},
-    "PushRequest": {"type": "object", "required": ["entries"],
-                    "properties": {"entries": {"type": "array", "maxItems": 500, "items": _ref("Entry")}}},
-    "PushResponse": {"type": "object", "properties": {"head": _ref("Head"), "results": {"type": "array", "items": {
-        "type": "object", "properties": {"seq": _INT, "id": _STR, "reason": _STR, "status": {
-            "type": "string", "enum": ["applied", "duplicate", "rejected"]}}}}}},
-    "Feed": {"type": "object", "properties": {"cursor": _INT, "more": _BOOL, "items": {"type": "array", "items": {
-        "type": "object", "properties": {"cursor": _INT, "body": _OBJ, "kind": {
-            "type": "string", "enum": ["rules.version", "customer.state", "device.revoked", "card.blocked",
-                                       "customer.merged"]}}}}}},
-    "AuthorizeRequest": {"type": "object", "required": ["customer_id", "points", "sale_id"],
-                         "properties": {"customer_id": _STR, "points": _INT, "sale_id": _STR}},
-    "Authorization": {"type": "object", "properties": {
-        "authorized": _BOOL, "hold_id": _STR, "available": _INT, "expires_at": _STR}},
-    "WalletAuthorizeRequest": {"type": "object", "required": ["customer_id", "amount", "sale_id"],
-                               "properties": {"customer_id": _STR, "amount": _INT, "sale_id": _STR}},
-    "Release": {"type": "object", "properties": {"sale_id": _STR, "released": _BOOL}},
-    "Dashboard": {"type": "object", "description": "every figure with its inputs; ratios in basis points",
-                  "properties": {name: _OBJ for name in (
-                      "liability", "points", "redemption_rate", "breakage", "active_members", "enrolments",
-                      "member_share", "visit_frequency", "tiers", "lapsed_members", "offline_exposure",
-                      "unsynced_shops", "open_exceptions")}},
-    "LiabilityFigures": {"type": "object", "properties": {
-        "opening": _INT, "issued": _INT, "adjusted": _INT, "redeemed": _INT, "expired": _INT, "reversed": _INT,
-        "closing": _INT, "closing_money": _INT}},
-    "LiabilityReport": {"allOf": [_ref("LiabilityFigures"), {"type": "object", "properties": {
-        "month": _STR, "from": _STR, "to": _STR, "complete": _BOOL, "point_value": _INT,
-        "money": {"type": "object", "additionalProperties": _INT}, "members_balance": _INT, "difference": _INT,
-        "reconciled": _BOOL, "refreshed_at": _NSTR, "waiting": _INT,
-        "by_store": {"type": "array", "items": {"allOf": [_ref("LiabilityFigures"), {
-            "type": "object", "properties": {"store": _NSTR, "name": _STR}}]}},
-        "outstanding": {"type": "object", "description": "points outstanding at the end of today: available, "
-                                                         "pending, ageing and what expires within 3/6/12 months"}}}],
-        "description": "closing = opening + issued + adjusted - redeemed - expired - reversed; money in minor units "
-                       "at point_value (docs/reports.md)"},
-    "CustomerPage": {"type": "object", "properties": {
-        "query": _STR, "total": _INT, "truncated": _BOOL, "limit": _INT, "offset": _INT,
-        "items": {"type": "array", "items": {
-            "type": "object", "properties": {
-                "id": _STR, "card_number": _NSTR, "first_name": _STR, "last_name": _STR, "email": _NSTR,
-                "phone": _NSTR, "tier": _NSTR, "tier_locked": _BOOL, "balance_negative": _BOOL, "created_at": _STR,
-                "blocked_card": {"type": "string", "description": "present when found by a card reported lost"},
-                "points": {"type": "object", "properties": {"available": _INT, "pending": _INT}}}}}}},
-    "Activity": {"type": "object", "properties": {
-        "total": _INT, "limit": _INT, "offset": _INT, "items": {"type": "array", "items": {
-            "type": "object", "properties": {
-                "at": _STR, "points": {"type": "integer", "nullable": True}, "store": _NSTR, "device_id": _NSTR,
-                "sale_id": _NSTR, "sale_total": {"type": "integer", "nullable": True}, "details": _OBJ,
-                "kind": {"type": "string", "enum": sorted(set(activity.KINDS.values()))}}}}}},
-    "AdjustmentResult": {"type": "object", "properties": {
-        "id": _STR, "points": _INT, "reason": _STR, "at": _STR, "available_at": _NSTR, "expires_at": _NSTR,
-        "signature": {"type": "string", "description": "central's Ed25519 signature of the act (sync/acts.py)"},
-        "customer": _ref("Customer")}},
-    **components(*care.BODIES),
+    # Not a body declared here: the rules engine checks it (shared.rules, every problem listed).
+    "RulesDocument": {"type": "object", "description": 'docs/contract.md "Rules document"'},
+    **components(*schemas.REQUESTS, *replies.RESPONSES),
 }
+"""Every other body of central's APIs, from its one declaration in ``central.schemas`` or ``central.replies``."""
 
 _SIGNED = [{"deviceSignature": []}]
 _PAGE = [_query("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
@@ -204,7 +100,7 @@ _SEQ = {"type": "integer", "minimum": 0, "maximum": MAX_INT64, "default": 0,
 _ARRAY = lambda name: {"type": "array", "items": _ref(name)}  # noqa: E731
 
 PATHS: dict[str, Any] = {
-    "/api/v1/health": {"get": _op("Liveness", {"200": _json(_OBJ, "ok")}, errors=(), security=[])},
+    "/api/v1/health": {"get": _op("Liveness", {"200": _json(_ref("Health"), "ok")}, errors=(), security=[])},
     "/api/v1/openapi.json": {"get": _op("This document", {"200": _json(_OBJ, "OpenAPI 3")}, errors=(), security=[])},
     "/api/v1/customers": {"get": _op(
         "Find a customer by card number", {"200": _json(_ref("Customer"), "found")},
@@ -258,8 +154,7 @@ PATHS: dict[str, Any] = {
         body="PairingApproval", params=[_path("code")], errors=("400", "401", "404", "409", "410", "422", "429"))},
     "/api/v1/rules": {
         "get": _op("Published rules versions", {"200": _json(_ARRAY("RulesVersion"), "versions")}),
-        "post": _op("Publish a rules version", {"201": _json({"type": "object", "properties": {
-            "version": _INT, "effective_from": _STR}}, "published")}, body="RulesDocument",
+        "post": _op("Publish a rules version", {"201": _json(_ref("Published"), "published")}, body="RulesDocument",
             errors=("400", "401", "409", "422"), idempotent=True)},
     "/api/v1/exceptions": {"get": _op(
         "The exceptions queue (open by default)", {"200": _json(_ARRAY("Exception"), "exceptions")},
@@ -343,7 +238,7 @@ def document() -> dict[str, Any]:
     except PackageNotFoundError:  # running from a source tree
         release = "0"
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {"title": "Fidelis central API", "version": release,
                  "description": "Head-office JSON API (/api/v1) and the edge sync API (/sync/v1, "
                                 "docs/sync-protocol.md)."},

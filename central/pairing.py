@@ -26,9 +26,9 @@ from sync.entry import GENESIS_PREV
 
 from . import db, settings
 from .auth import hash_secret
-from .enrolment import validate_request
 from .errors import CentralError, conflict
 from .models import Device, Pairing
+from .schemas import PairingPoll, PairingRequest, read_body
 from .stores import check_store_code, get_store
 
 ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L or U/V look-alikes on paper
@@ -80,9 +80,8 @@ def note_attempt(address: str, now: datetime, kind: str) -> None:
 def request_code(body: Any, address: str, now: datetime) -> dict[str, Any]:
     """Step 1: a new code and poll secret for the device in ``body``; 201 material."""
     check_rate(address, now)
-    if isinstance(body, dict):
-        body = {"token": "pairing", **body}  # the enrolment checks, less the token
-    _, device_id, public_key, store = validate_request(body)
+    request = read_body(PairingRequest, body)
+    device_id, public_key, store = request.device_id, request.public_key, request.store
     if store is not None:
         check_store_code(store)
     note_attempt(address, now, "request")
@@ -132,10 +131,12 @@ def poll(body: Any, address: str, now: datetime, central_public_key: str) -> dic
     """Step 3: ``pending`` until approved; then enrol the device (once) and return what
     ``/sync/v1/enroll`` returns, with ``status: approved``."""
     check_rate(address, now)
-    code, secret = (body.get("code"), body.get("secret")) if isinstance(body, dict) else (None, None)
-    pairing = _find(code)
-    if pairing is None or not isinstance(secret, str) or not secrets.compare_digest(
-            pairing.secret_hash, hash_secret(secret)):
+    try:  # a malformed poll is a wrong guess like any other: counted, and told nothing more
+        request = read_body(PairingPoll, body)
+    except CentralError:
+        request = None
+    pairing = _find(request.code) if request else None
+    if pairing is None or not secrets.compare_digest(pairing.secret_hash, hash_secret(request.secret)):
         note_attempt(address, now, "poll")
         raise CentralError(403, "pairing_invalid", "unknown pairing code or wrong secret")
     stamp = format_time(now)

@@ -22,7 +22,8 @@ from sync.protocol import NONCE_TTL, RequestRefused, check_request
 
 from . import db, enrolment, feed, ingest, ledger, pairing, settings, wallet
 from .errors import CentralError
-from .web import clock, int_arg, json_body, state
+from .schemas import AuthorizeRequest, EnrollRequest, PushRequest, WalletAuthorizeRequest
+from .web import clock, declared_body, int_arg, json_body, state
 
 sync = Blueprint("sync", __name__, url_prefix="/sync/v1")
 log = logging.getLogger("fidelis.central.sync")
@@ -92,8 +93,7 @@ def authenticate_device():
 
 @sync.post("/enroll")
 def enroll():
-    body = json_body()
-    result = enrolment.enroll(body, clock(), state().public_key_b64)
+    result = enrolment.enroll(declared_body(EnrollRequest), clock(), state().public_key_b64)
     log.info("enrolled device=%s store=%s", _printable(result["device_id"]), result["store"]["code"])
     return jsonify(result), 201
 
@@ -129,11 +129,8 @@ def head():
 
 @sync.post("/push")
 def push():
-    body = json_body()
-    if not isinstance(body, dict) or set(body) != {"entries"}:
-        raise CentralError(422, "validation_error", 'the body must be {"entries": [entry, …]}',
-                           {"problems": [{"path": "$", "message": "must be an object with only \"entries\""}]})
-    result = ingest.apply_push(g.device.id, body["entries"], clock())  # logs its own refusals
+    body = declared_body(PushRequest)
+    result = ingest.apply_push(g.device.id, body.entries, clock())  # logs its own refusals
     return jsonify(result.as_json())
 
 
@@ -152,7 +149,7 @@ def authorize():
     device = g.device
     if device.frozen:
         raise CentralError(409, "device_frozen", "this device is frozen after a fork; it cannot authorize spending")
-    return jsonify(ledger.authorize(device.id, json_body(), clock()))
+    return jsonify(ledger.authorize(device.id, declared_body(AuthorizeRequest), clock()))
 
 
 @sync.delete("/holds/<sale_id>")
@@ -169,7 +166,7 @@ def authorize_wallet():
     """Hold wallet money for a sale about to be written (docs/sync-protocol.md)."""
     if g.device.frozen:
         raise CentralError(409, "device_frozen", "this device is frozen after a fork; it cannot authorize spending")
-    return jsonify(wallet.authorize(g.device.id, json_body(), clock()))
+    return jsonify(wallet.authorize(g.device.id, declared_body(WalletAuthorizeRequest), clock()))
 
 
 @sync.delete("/wallet/holds/<sale_id>")

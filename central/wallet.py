@@ -20,12 +20,12 @@ from shared import wallet as purse
 from shared.times import format_time
 from sync import wallet as bodies
 from sync.bodies import entry_time, usable_key
-from sync.canonical import MAX_SAFE_INTEGER
 
 from . import db, settings
 from . import exceptions as queue
 from .errors import CentralError, conflict, not_found
 from .pushrows import select_in
+from .schemas import WalletAuthorizeRequest
 
 WALLET_OVERDRAFT = "wallet_overdraft"
 COLUMNS = ("id", "customer_id", "kind", "amount", "category", "at", "sale_id", "device_id", "entry_id")
@@ -215,31 +215,13 @@ def _listed(split: dict[str | None, int]) -> list[dict[str, Any]]:
 # --- holds ------------------------------------------------------------------------------------------
 
 
-def _check_authorization(body: Any) -> tuple[str, int, str]:
-    problems = []
-    if not isinstance(body, dict):
-        body = {}
-        problems.append({"path": "$", "message": "must be an object"})
-    customer_id, amount, sale_id = body.get("customer_id"), body.get("amount"), body.get("sale_id")
-    if not usable_key(customer_id):
-        problems.append({"path": "customer_id", "message": "must be a customer id"})
-    if isinstance(amount, bool) or not isinstance(amount, int) or not 1 <= amount <= MAX_SAFE_INTEGER:
-        problems.append({"path": "amount", "message": "must be a positive integer (minor units)"})
-    if not usable_key(sale_id):
-        problems.append({"path": "sale_id", "message": "must be the id of the sale being made"})
-    if problems:
-        first = problems[0]
-        raise CentralError(422, "validation_error", f"{first['path']}: {first['message']}", {"problems": problems})
-    return customer_id, amount, sale_id
-
-
-def authorize(device_id: str, body: Any, now: datetime) -> dict[str, Any]:
+def authorize(device_id: str, body: WalletAuthorizeRequest, now: datetime) -> dict[str, Any]:
     """Hold ``amount`` of a customer's wallet for ``sale_id`` if the brand-wide balance allows it.
 
     Asking again for the same sale replaces its hold; the sale's entry settles it; an unsettled
     hold lapses after ``settings.HOLD_TTL``. Too little is ``422 insufficient_wallet``.
     """
-    customer_id, amount, sale_id = _check_authorization(body)
+    customer_id, amount, sale_id = body.customer_id, body.amount, body.sale_id
     stamp = format_time(now)
     with db.database.atomic():
         found = db.rows("SELECT merged_into FROM customer WHERE id = ?", (customer_id,))

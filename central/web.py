@@ -1,4 +1,8 @@
-"""What the blueprints share: the clock, central's key, JSON bodies and error responses."""
+"""What central's blueprints share: the clock, central's key, query parameters and bodies.
+
+Errors, bearer secrets, ``Idempotency-Key`` and strict JSON are the web layer both apps share
+(``sync.web``).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,15 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from flask import current_app, jsonify, request
+from flask import current_app, request
 from werkzeug.routing import BaseConverter
 
-from sync.declared import Body, BodyProblems, read
-from sync.untrusted import MAX_INT64, BadCount, MalformedJson, parse_count, parse_json
+from sync.declared import Body
+from sync.untrusted import MAX_INT64, BadCount, parse_count
+from sync.web import json_body, parse_body  # noqa: F401  (json_body: the sync API reads bodies through here)
 
 from .errors import CentralError
+from .schemas import read_body
 
 B = TypeVar("B", bound=Body)
 
@@ -42,33 +48,15 @@ def clock() -> datetime:
     return current_app.config["CLOCK"]()
 
 
-def json_body() -> Any:
-    """The request's JSON body, parsed strictly; ``400 malformed_json`` when it is not one.
-
-    Refused with the parser's reason: invalid JSON, duplicate keys, NaN/Infinity, lone
-    surrogates, nesting deeper than ``sync.untrusted.MAX_DEPTH``. Floats are kept so that
-    validation can name the field holding one.
-    """
-    raw = request.get_data(cache=True)
-    if not raw:
-        raise CentralError(400, "malformed_json", "the request body must be a JSON document")
-    return read_json(raw, "the request body")
-
-
 def declared_body(model: type[B]) -> B:
-    """The request's JSON body read as ``model``; 422 ``validation_error`` listing every problem."""
-    try:
-        return read(model, json_body())
-    except BodyProblems as exc:
-        raise CentralError(422, "validation_error", str(exc), {"problems": exc.problems}) from None
+    """The request's JSON body, parsed strictly (``sync.web``), read as ``model``; 422
+    ``validation_error`` listing every problem."""
+    return read_body(model, json_body())
 
 
 def read_json(raw: bytes | str, what: str) -> Any:
     """Parse ``raw`` with the strict parser; ``400 malformed_json`` naming ``what`` otherwise."""
-    try:
-        return parse_json(raw)
-    except MalformedJson as exc:
-        raise CentralError(400, "malformed_json", f"{what} is not valid JSON: {exc}") from None
+    return parse_body(raw, what)
 
 
 def int_arg(name: str, default: int, low: int = 0, high: int = MAX_INT64) -> int:
@@ -92,11 +80,3 @@ def int_path(value: str, *, code: str, what: str) -> int:
         return parse_count(value, low=1)
     except BadCount:
         raise CentralError(404, code, f"no {what} with id {value[:40]!r}") from None
-
-
-def error_response(error: CentralError):
-    response = jsonify(error.body())
-    response.status_code = error.status
-    if error.status == 401 and request.blueprint == "api":
-        response.headers["WWW-Authenticate"] = 'Bearer realm="fidelis-central"'
-    return response

@@ -7,9 +7,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, request
 from peewee import DatabaseError
-from werkzeug.exceptions import HTTPException
+
+from sync import web
 
 from . import box as boxes
 from . import rulebook, storage
@@ -42,6 +43,7 @@ def create_app(data_dir: str | Path, config: dict[str, Any] | None = None) -> Fl
 
     from .api import api, error_response
 
+    web.init_app(app, name="edge", realm="fidelis-edge", log=log)
     app.register_blueprint(api)
     if problem is None:
         try:
@@ -77,32 +79,10 @@ def create_app(data_dir: str | Path, config: dict[str, Any] | None = None) -> Fl
         if kind == storage.DATABASE_CORRUPT:
             storage.mark_corrupt(box.data_dir, f"SQLite: {error}")
             return error_response(_corrupt_error(storage.corrupt_reason() or str(error)))
-        return _unexpected(error)
-
-    @app.errorhandler(ApiError)
-    def _api_error(error: ApiError):
-        return error_response(error)
+        return web.unexpected(error)
 
     @app.errorhandler(rulebook.NoRules)
     def _no_rules(error: rulebook.NoRules):
         return error_response(ApiError(503, "no_rules_in_force", str(error)))
-
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException):
-        code = (error.name or "error").lower().replace(" ", "_")
-        response = jsonify({"error": {"code": code, "message": error.description, "details": {}}})
-        response.status_code = error.code or 500
-        # werkzeug's own headers belong to the answer: a 405 must say what is Allowed.
-        for header, value in error.get_headers():
-            if header.lower() != "content-type":
-                response.headers[header] = value
-        return response
-
-    @app.errorhandler(Exception)
-    def _unexpected(error: Exception):
-        log.exception("unexpected error")
-        response = jsonify({"error": {"code": "internal_error", "message": "unexpected error; see the edge log", "details": {}}})
-        response.status_code = 500
-        return response
 
     return app

@@ -20,6 +20,8 @@ from peewee import DatabaseError
 from shared.rules import DEFAULT_DOCUMENT, Problem, parse_rules
 from shared.times import format_time
 from sync.entry import generate_private_key, load_private_key, public_key_raw_b64, write_private_key_file
+from sync.bodies import RulesInstalled
+from sync.kinds import DeviceInitialised
 
 from . import storage
 from .changelog import ChangeLog
@@ -119,10 +121,10 @@ def initialise(
         Setting.replace(key="device_id", value=device_id).execute()
         Setting.replace(key="store_code", value=store_code).execute()
         box = load(data_dir)
-        box.changelog.append("device.initialised", {"store": store_code, "public_key": box.public_key_b64})
+        box.changelog.write(DeviceInitialised(store=store_code, public_key=box.public_key_b64))
         if local is None and local_rules:
             RulesVersion.create(version=0, effective_from=None, document=json.dumps(document), installed_at=now)
-            box.changelog.append("rules.installed", {"version": 0, "effective_from": None, "document": document})
+            box.changelog.write(RulesInstalled(version=0, effective_from=None, document=document))
     return box, True
 
 

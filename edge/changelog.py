@@ -59,6 +59,11 @@ class ChangeLog:
             raise UnsignableBody(f"refusing to sign a {kind} entry central would refuse: {exc}") from None
         return self._write(kind, body)
 
+    def write(self, body: bodies.EntryBody) -> dict[str, Any]:
+        """Check, sign and store ``body`` as an entry of its kind (``append``, from the class
+        central reads it back with); call inside ``write_transaction``."""
+        return self.append(body.KIND, body.body())
+
     def _write(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         """Sign and store the next entry as it is, unchecked (``append`` checks first)."""
         if not database.in_transaction():

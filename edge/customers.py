@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.times import format_time
+from sync import bodies
 from sync.bodies import NAME_MAX, text_problem
 
 from . import care, rulebook, vouchers
@@ -60,20 +61,17 @@ def register(box: EdgeBox, fields: dict[str, Any], now: datetime) -> Customer:
             created_at=stamp,
             updated_at=stamp,
         )
-        box.changelog.append(
-            "customer.registered",
-            {
-                "customer_id": customer.id,
-                "card_number": customer.card_number,
-                "first_name": customer.first_name,
-                "last_name": customer.last_name,
-                "email": customer.email,
-                "phone": customer.phone,
-                "birth_date": customer.birth_date,
-                "tier": customer.tier,
-                **_welcome(box, customer, rules, now),
-            },
-        )
+        box.changelog.write(bodies.Registration(
+            customer_id=customer.id,
+            card_number=customer.card_number,
+            first_name=customer.first_name,
+            last_name=customer.last_name,
+            email=customer.email,
+            phone=customer.phone,
+            birth_date=customer.birth_date,
+            tier=customer.tier,
+            **_welcome(box, customer, rules, now),
+        ))
     return customer
 
 

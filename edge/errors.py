@@ -1,22 +1,17 @@
-"""Errors the till API answers with: ``{"error": {"code", "message", "details"}}``."""
+"""Errors the till API answers with: ``{"error": {"code", "message", "details"}}``.
+
+``ApiError`` is the refusal both apps share (``sync.refusal.Refusal``), answered by the shared
+web layer (``sync.web``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sync.refusal import Refusal
 
-class ApiError(Exception):
-    """A refusal with an HTTP status and a stable snake_case ``code``."""
-
-    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details or {}
-
-    def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+ApiError = Refusal
+"""A refusal with an HTTP status and a stable snake_case ``code``."""
 
 
 def not_found(code: str, message: str) -> ApiError:

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sync.bodies import URL_MAX, text_problem
 from sync.client import Offline, Refused, SyncClient
 from sync.entry import public_key_raw_b64
+from sync.kinds import DeviceProvisioned
 
 from . import box as boxes
 from .db import write_transaction
@@ -47,7 +48,7 @@ def complete(data_dir: Path, central_url: str, reply: dict[str, Any]) -> boxes.E
         set_setting("central_url", central_url.rstrip("/"))
         set_setting("central_public_key", reply["central_public_key"])
         set_setting("store_name", reply["store"].get("name") or code)
-        box.changelog.append("device.provisioned", {"store": code, "central": central_url.rstrip("/")})
+        box.changelog.write(DeviceProvisioned(store=code, central=central_url.rstrip("/")))
     return box
 
 

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 from shared.times import format_time
 from sync.bodies import TILL_NAME_MAX, text_problem
+from sync.kinds import TillAdded
 
 from .box import EdgeBox
 from .db import database, write_transaction
@@ -37,7 +38,7 @@ def add(box: EdgeBox, name: str) -> tuple[Till, str]:
         till = Till.create(
             id=str(uuid.uuid4()), name=name, key_hash=_digest(key), created_at=format_time(datetime.now(timezone.utc))
         )
-        box.changelog.append("till.added", {"till_id": till.id, "name": name})
+        box.changelog.write(TillAdded(till_id=till.id, name=name))
     return till, key
 
 

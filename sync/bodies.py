@@ -12,9 +12,9 @@ characters or lone surrogates. Fields no reader names are ignored at both ends.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from shared.engine import Line
 from shared.times import format_time, parse_time
@@ -105,8 +105,28 @@ def _time(body: dict, name: str) -> str | None:
     return value if _is_stored_form(value) else format_time(moment)
 
 
+class EntryBody:
+    """A kind's body as one class: the edge builds one to write (``body()``, the exact wire
+    dict, every field present), central reads one back (``read``, ``BodyError`` naming the
+    first bad field). ``KIND`` is the entry kind it is the body of."""
+
+    __slots__ = ()
+    KIND: ClassVar[str]
+
+    @classmethod
+    def read(cls, body: dict) -> "EntryBody":  # pragma: no cover - every kind defines it
+        raise NotImplementedError
+
+    def body(self) -> dict[str, Any]:
+        """The body as it is signed: every field by name, ``None`` as null."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
 @dataclass(frozen=True, slots=True)
-class Registration:
+class Registration(EntryBody):
+    """``customer.registered``: the customer as the edge made it (the card is always set)."""
+
+    KIND: ClassVar[str] = CUSTOMER_REGISTERED
     customer_id: str
     card_number: str | None
     first_name: str
@@ -118,8 +138,22 @@ class Registration:
     rules_version: int = 0  # the rules that gave the welcome voucher, when there is one
     vouchers_issued: list = ()
 
+    @classmethod
+    def read(cls, body: dict) -> "Registration":
+        return registration(body)
+
+    def body(self) -> dict[str, Any]:
+        """As ``EntryBody.body``, but the welcome voucher and its rules version only when there is one."""
+        written = EntryBody.body(self)
+        if not self.vouchers_issued:
+            del written["vouchers_issued"], written["rules_version"]
+        else:
+            written["vouchers_issued"] = list(self.vouchers_issued)
+        return written
+
 
 def registration(body: dict) -> Registration:
+    """A ``customer.registered`` body read (``Registration.read``)."""
     return Registration(
         customer_id=_text(body, "customer_id", limit=ID_MAX),
         card_number=_text(body, "card_number", optional=True, limit=CARD_MAX),
@@ -134,13 +168,29 @@ def registration(body: dict) -> Registration:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class RulesInstalled(EntryBody):
+    """``rules.installed``: a rules document the box installed itself (a standalone edge)."""
+
+    KIND: ClassVar[str] = RULES_INSTALLED
+    version: int
+    effective_from: str | None
+    document: dict
+
+    @classmethod
+    def read(cls, body: dict) -> "RulesInstalled":
+        version = _int(body, "version")
+        document = body.get("document")
+        if not isinstance(document, dict):
+            raise BodyError("document must be a rules document (an object)")
+        _time(body, "effective_from")
+        return cls(version, body.get("effective_from"), document)
+
+
 def installed_rules(body: dict) -> tuple[int, dict]:
-    version = _int(body, "version")
-    document = body.get("document")
-    if not isinstance(document, dict):
-        raise BodyError("document must be a rules document (an object)")
-    _time(body, "effective_from")
-    return version, document
+    """A ``rules.installed`` body's version and document (``RulesInstalled.read``)."""
+    installed = RulesInstalled.read(body)
+    return installed.version, installed.document
 
 
 @dataclass(frozen=True, slots=True)

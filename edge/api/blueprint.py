@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from flask import Blueprint, g, request
 
-from ..errors import ApiError
+from sync.web import require_bearer
+
 from ..tills import authenticate
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -19,10 +20,5 @@ def require_till_key():
     """Every endpoint but /health needs ``Authorization: Bearer <till key>``."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    header = request.headers.get("Authorization", "")
-    scheme, _, key = header.partition(" ")
-    till = authenticate(key.strip()) if scheme.lower() == "bearer" and key.strip() else None
-    if till is None:
-        raise ApiError(401, "unauthorized", "a valid till key is required: Authorization: Bearer <key>")
-    g.till = till
+    g.till = require_bearer(authenticate, "a valid till key is required: Authorization: Bearer <key>")
     return None

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app
+
+from sync.web import json_body
 
 from ..box import EdgeBox
-from ..validation import parse_body
 
 
 def box() -> EdgeBox:
@@ -20,4 +21,4 @@ def now() -> datetime:
 
 
 def body() -> Any:
-    return parse_body(request.get_data())
+    return json_body()

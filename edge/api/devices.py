@@ -6,6 +6,8 @@ import re
 
 from flask import current_app, g, jsonify, request
 
+from sync.web import error_response, idempotency_key
+
 from .. import customers, rulebook, sales
 from ..schemas import SCAN_TIMEOUT_DEFAULT, SCAN_TIMEOUT_MAX
 from ..accounts import customer_view
@@ -24,20 +26,11 @@ def _peripherals():
     return get_peripherals(current_app)
 
 
-def error_response(error: ApiError):
-    response = jsonify(error.body())
-    response.status_code = error.status
-    return response
-
-
 @api.post("/sales/<sale_id>/receipt")
 def print_sale_receipt(sale_id: str):
     """Queue the sale's receipt (a reprint if it was printed before) and say how it went."""
-    key = request.headers.get("Idempotency-Key")
-    if key is not None:
-        key = key.strip()
-        if not key or len(key) > 200:
-            raise ApiError(400, "bad_idempotency_key", "Idempotency-Key must be 1 to 200 characters")
+    asked = idempotency_key()
+    key = asked.key if asked else None
     queue = _peripherals().print_queue
     if queue is None:
         sales.get(sale_id)  # an unknown sale is 404 whatever the printer

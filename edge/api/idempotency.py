@@ -9,66 +9,48 @@ must talk to the network first (sales ask central to authorize redemptions) call
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from flask import Response, g, jsonify, request
+from flask import Response, g, jsonify
 
 from shared.times import format_time
+from sync.web import IdempotencyKey, idempotency_key, replay
 
 from ..db import write_transaction
-from ..errors import ApiError
 from ..models import IdempotencyRecord
 
-MAX_KEY_LENGTH = 200
 
-
-def _key_and_fingerprint() -> tuple[str, str] | None:
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return None
-    key = key.strip()
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise ApiError(400, "bad_idempotency_key", f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
-    digest = hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + request.get_data())
-    return key, digest.hexdigest()
-
-
-def _lookup(key: str, fingerprint: str) -> tuple[Response, int] | None:
-    record = IdempotencyRecord.get_or_none((IdempotencyRecord.till == g.till.id) & (IdempotencyRecord.key == key))
+def _lookup(asked: IdempotencyKey) -> tuple[Response, int] | None:
+    record = IdempotencyRecord.get_or_none((IdempotencyRecord.till == g.till.id)
+                                           & (IdempotencyRecord.key == asked.key))
     if record is None:
         return None
-    if record.request_hash != fingerprint:
-        raise ApiError(409, "idempotency_conflict", "this Idempotency-Key was used with a different request")
-    response = jsonify(json.loads(record.response))
-    response.headers["Idempotent-Replayed"] = "true"
-    return response, record.status
+    return replay(asked, record.request_hash, record.response, record.status), record.status
 
 
 def replayed() -> tuple[Response, int] | None:
     """The stored response when this request repeats an earlier one (409 if it differs)."""
-    found = _key_and_fingerprint()
-    return _lookup(*found) if found else None
+    asked = idempotency_key()
+    return _lookup(asked) if asked else None
 
 
 def run(work: Callable[[], tuple[dict[str, Any], int]]) -> tuple[Response, int]:
     """Do ``work`` and store its response under the request's key, in one transaction."""
-    found = _key_and_fingerprint()
-    if found is None:
+    asked = idempotency_key()
+    if asked is None:
         payload, status = work()
         return jsonify(payload), status
-    key, fingerprint = found
     with write_transaction():
-        earlier = _lookup(key, fingerprint)
+        earlier = _lookup(asked)
         if earlier is not None:
             return earlier
         payload, status = work()
         IdempotencyRecord.create(
             till=g.till.id,
-            key=key,
-            request_hash=fingerprint,
+            key=asked.key,
+            request_hash=asked.fingerprint,
             status=status,
             response=json.dumps(payload),
             created_at=format_time(datetime.now(timezone.utc)),

@@ -8,6 +8,7 @@ from datetime import date, datetime, tzinfo
 from typing import Callable
 
 from shared.times import format_time
+from sync.kinds import TrafficVisits
 
 from ..box import EdgeBox
 from .settings import _utc_now
@@ -26,7 +27,7 @@ class TrafficRecorder:
     Visits not flushed yet are lost if the process is killed.
     """
 
-    KIND = "traffic.visits"
+    KIND = TrafficVisits.KIND
 
     def __init__(self, box: EdgeBox, tz: tzinfo, flush_seconds: float = 60.0,
                  clock: Callable[[], datetime] = _utc_now):
@@ -72,10 +73,9 @@ class TrafficRecorder:
             try:
                 with write_transaction():
                     for (day, hour), visits in sorted(pending.items()):
-                        self.box.changelog.append(self.KIND, {
-                            "store": self.box.store_code, "day": day.isoformat(), "hour": hour,
-                            "visits": visits, "counted_at": stamp,
-                        })
+                        self.box.changelog.write(TrafficVisits(
+                            store=self.box.store_code, day=day.isoformat(), hour=hour, visits=visits,
+                            counted_at=stamp))
             except Exception as exc:
                 with self._lock:  # keep the counts for the next flush
                     for key, visits in pending.items():
