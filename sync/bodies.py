@@ -164,7 +164,7 @@ def registration(body: dict) -> Registration:
         birth_date=_text(body, "birth_date", optional=True, limit=BIRTH_DATE_MAX),
         tier=_text(body, "tier", optional=True, limit=60),
         rules_version=_int(body, "rules_version", optional=True),
-        vouchers_issued=_items(body, "vouchers_issued", _voucher_problem, required=False),
+        vouchers_issued=tuple(_items(body, "vouchers_issued", _voucher_problem, required=False)),
     )
 
 
