@@ -258,4 +258,5 @@ class WalletConverted(Reply):
     customer: Customer
 
 
-RESPONSES = (WalletLoaded, WalletConverted, Error, Health, Customer, Quote, Sale, ReturnView, Status, PrintJob, PrintAccepted, Scan, Devices)
+RESPONSES = (WalletLoaded, WalletConverted, Error, Health, Customer, Quote, Sale, ReturnView, Status, PrintJob,
+             PrintAccepted, Scan, Devices)
