@@ -294,4 +294,5 @@ class WalletConverted(Reply):
     customer: Customer
 
 
-RESPONSES = (WalletLoaded, WalletConverted, GiftCard, Registered, Error, Health, Customer, Quote, Sale, ReturnView, Status, PrintJob, PrintAccepted, Scan, Devices)
+RESPONSES = (WalletLoaded, WalletConverted, GiftCard, Registered, Error, Health, Customer, Quote, Sale, ReturnView,
+             Status, PrintJob, PrintAccepted, Scan, Devices)

@@ -120,17 +120,20 @@ def check(request: SaleRequest, customer: Customer | None, rules: RuleSet, now: 
     priced, problems = _price(request, customer, rules, None, now, known)
     if problems:
         raise _refuse(problems)
-    if walletledger.paid(request.payments):
-        walletledger.spend_split(customer, walletledger.paid(request.payments), request.lines, priced, rules, None, offline=False)
+    from_wallet = walletledger.paid(request.payments)
+    if from_wallet:  # against what the edge knows of the wallet; central holds it next
+        walletledger.spend_split(customer, from_wallet, request.lines, priced, rules, None, offline=False)
 
 
 def authorize(box: EdgeBox, request: SaleRequest, now: datetime) -> Ticket:
-    """Check the sale, then ask central to hold the points it spends; outside any lock, at most ~1 s.
+    """Check the sale, then ask central to hold the points and wallet money it spends; outside
+    any lock, at most ~1 s each.
 
     Central is asked only for a sale that would commit: whatever the edge can refuse itself
-    is refused first (``check``). Central's refusal is final (422 ``insufficient_points``); no
-    answer means offline and the offline allowance applies at commit. A ticket with ``held``
-    points must be settled by the sale's entry or given back with ``release``.
+    is refused first (``check``). Central's refusal is final (422 ``insufficient_points`` or
+    ``insufficient_wallet``); no answer means offline and the offline allowances apply at
+    commit. A ticket with ``held`` points or ``wallet_held`` money must be settled by the
+    sale's entry or given back with ``release``.
     """
     ticket = Ticket(str(uuid.uuid4()))
     from_wallet = walletledger.paid(request.payments)
@@ -187,8 +190,9 @@ def commit(
         if problems:
             raise _refuse(problems)
         from_wallet = walletledger.paid(request.payments)
-        split = walletledger.spend_split(customer, from_wallet, request.lines, priced, rules, ticket.wallet_available,
-                                   offline=ticket.wallet_available is None) if from_wallet else {}
+        split = walletledger.spend_split(customer, from_wallet, request.lines, priced, rules,
+                                         ticket.wallet_available, offline=ticket.wallet_available is None) \
+            if from_wallet else {}
         sale_id = ticket.sale_id
         stamp = format_time(now)
         cards_spent = giftcards.spend(request.payments, sale_id, now)

@@ -64,10 +64,10 @@ def load(box: EdgeBox, customer_id: str, body: Any, till_id: str | None, now: da
 # --- points converted to credit -----------------------------------------------------------------
 
 
-def convert(box: EdgeBox, customer_id: str, body: Any, now: datetime) -> tuple[dict[str, Any] | None, Any]:
+def convert(box: EdgeBox, customer_id: str, body: Any, now: datetime) -> tuple[schemas.WalletConversion, Hold]:
     """Check a conversion and ask central to hold its points (outside any lock).
 
-    Returns the request and a ``Ticket`` for ``commit_conversion``; central's refusal is
+    Returns the request and a ``Hold`` for ``commit_conversion``; central's refusal is
     final (422 ``insufficient_points``), no answer means offline and the allowance applies.
     """
     request = read_body(schemas.WalletConversion, body)
@@ -113,7 +113,7 @@ def release_points(box: EdgeBox, hold: Hold) -> None:
         syncer.release(box, hold.id)
 
 
-def commit_conversion(box: EdgeBox, request: Any, hold: Hold, now: datetime) -> dict[str, Any]:
+def commit_conversion(box: EdgeBox, request: schemas.WalletConversion, hold: Hold, now: datetime) -> dict[str, Any]:
     """Write the conversion: a points debit, a wallet credit and one ``wallet.converted`` entry."""
     with write_transaction():
         customer = customers.get(hold.customer_id)

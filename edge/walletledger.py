@@ -109,8 +109,8 @@ def write_spend(customer_id: str, sale_id: str, split: dict[str | None, int], st
                 log_seq: int) -> list[dict[str, Any]]:
     """The sale's wallet movements; returns the entry's ``wallet`` list."""
     for category, amount in split.items():
-        write_movement(f"{sale_id}:wallet:{category or ''}", customer_id, purse.SPEND, -amount, category, stamp, sale_id,
-               log_seq)
+        write_movement(f"{sale_id}:wallet:{category or ''}", customer_id, purse.SPEND, -amount, category, stamp,
+                       sale_id, log_seq)
     return _pockets_json(split)
 
 
@@ -131,8 +131,8 @@ def recredit(customer_id: str | None, sale_id: str, refund: int, return_id: str,
         target[category] = target.get(category, 0) + abs(amount)
     split = purse.refund_split(refund, paid_by, refunded)
     for category, amount in split.items():
-        write_movement(f"{return_id}:wallet:{category or ''}", customer_id, purse.REFUND, amount, category, stamp, sale_id,
-               log_seq)
+        write_movement(f"{return_id}:wallet:{category or ''}", customer_id, purse.REFUND, amount, category, stamp,
+                       sale_id, log_seq)
     return _pockets_json(split)
 
 

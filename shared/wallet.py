@@ -126,7 +126,8 @@ def category_of(rules: WalletRules, type_name: str | None) -> Pocket:
     return kind.category if kind is not None else None
 
 
-def split_spend(amount: Money, held: Mapping[Pocket, Money], category_totals: Mapping[str, Money]) -> dict[Pocket, Money] | None:
+def split_spend(amount: Money, held: Mapping[Pocket, Money],
+                category_totals: Mapping[str, Money]) -> dict[Pocket, Money] | None:
     """Take ``amount`` from the pockets, or None when they cannot pay it.
 
     Each category pocket pays at most what the basket's lines of that category cost

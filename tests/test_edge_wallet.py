@@ -173,8 +173,9 @@ def test_offline_the_wallet_spends_only_its_allowance(till, customer):
     """A standalone edge never heard from central: what it lets go is bounded by wallet.offline_cap."""
     load(till, customer["id"], 15000)
     assert wallet_of(till, customer["id"])["offline_spendable"] == 5000
-    over = till.post("/api/v1/sales", json=sale_body(customer["id"], lines=[{"sku": "A1", "qty": 1, "unit_price": 6000}],
-                                                     payments=[{"method": "wallet", "amount": 6000}]))
+    over = till.post("/api/v1/sales", json=sale_body(
+        customer["id"], lines=[{"sku": "A1", "qty": 1, "unit_price": 6000}],
+        payments=[{"method": "wallet", "amount": 6000}]))
     assert over.status_code == 422 and over.json["error"]["code"] == "insufficient_wallet"
     assert over.json["error"]["details"]["spendable"] == 5000
     ok = till.post("/api/v1/sales", json=sale_body(customer["id"], lines=[{"sku": "A1", "qty": 1, "unit_price": 5000}],

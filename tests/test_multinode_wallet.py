@@ -1,6 +1,7 @@
 """Central and two edges as real processes: one wallet filled at one shop (points converted,
-money loaded), spent online with a hold at the other, then at both while central is down. The overdraft is an exception at
-central and the exposure stays within each shop's offline allowance."""
+money loaded), spent online with a hold at the other, then at both while central is down.
+The overdraft is an exception at central and the exposure stays within each shop's offline
+allowance."""
 
 from __future__ import annotations
 
