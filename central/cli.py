@@ -13,15 +13,16 @@ import json
 import logging
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 import peewee
 
+from shared import vouchers as shared_vouchers
 from sync.entry import public_key_raw_b64
 
-from . import auth, db, enrolment, keys, migrations, positions, settings, stores, verify
+from . import auth, db, enrolment, keys, migrations, positions, settings, stores, verify, vouchers
 from . import exceptions as queue
 from . import rules as rulebook
 from .errors import CentralError
@@ -173,6 +174,38 @@ def cmd_exceptions_resolve(args: argparse.Namespace) -> None:
     _out(args, item, f"exception #{item['id']} resolved")
 
 
+def cmd_vouchers_birthdays(args: argparse.Namespace) -> None:
+    try:
+        day = date.fromisoformat(args.date) if args.date else _now().date()
+    except ValueError:
+        raise CliError(f"--date must be a date as YYYY-MM-DD, not {args.date!r}") from None
+    issued = vouchers.issue_birthdays(day, _now())
+    _out(args, {"date": day.isoformat(), "issued": issued},
+         f"{len(issued)} birthday voucher(s) issued for {day.isoformat()}")
+
+
+def cmd_vouchers_turnover(args: argparse.Namespace) -> None:
+    try:
+        start, last = date.fromisoformat(args.start), date.fromisoformat(args.end)
+    except ValueError:
+        raise CliError("--from and --to must be dates as YYYY-MM-DD") from None
+    if last < start:
+        raise CliError("--to must not be before --from")
+    if (args.percent is None) == (args.amount is None):
+        raise CliError("give either --percent or --amount")
+    for name in ("min_visits", "min_turnover", "valid_days", "percent", "amount"):
+        value = getattr(args, name)
+        if value is not None and (value < (1 if name in ("valid_days", "percent", "amount") else 0)
+                                  or (name == "percent" and value > 100)):
+            raise CliError(f"--{name.replace('_', '-')} is out of range: {value}")
+    campaign = shared_vouchers.Turnover(args.min_visits, args.min_turnover, args.percent, args.amount)
+    midnight = datetime.min.time().replace(tzinfo=timezone.utc)
+    issued = vouchers.issue_by_turnover(campaign, datetime.combine(start, midnight),
+                                        datetime.combine(last + timedelta(days=1), midnight), args.valid_days,
+                                        args.store, _now())
+    _out(args, {"issued": issued}, f"{len(issued)} voucher(s) issued")
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import waitress
 
@@ -190,7 +223,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 NEEDS_DATABASE = {cmd_user_create, cmd_token_create, cmd_store_create, cmd_store_list, cmd_enroll_create,
                   cmd_enroll_approve,
                   cmd_rules_publish, cmd_rules_list, cmd_device_revoke, cmd_device_log, cmd_exceptions_list,
-                  cmd_exceptions_resolve}
+                  cmd_exceptions_resolve, cmd_vouchers_birthdays, cmd_vouchers_turnover}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -271,6 +304,25 @@ def _parser() -> argparse.ArgumentParser:
                   'fidelis-central exceptions resolve --id 12 --note "customer repaid in store"', sub=exception_group)
     resolve.add_argument("--id", type=int, required=True, help="the exception's number")
     resolve.add_argument("--note", default="", help="what was done about it")
+    voucher_group = group("vouchers", "vouchers head office issues")
+    birthdays = add("birthdays", cmd_vouchers_birthdays,
+                    "give today's birthdays the rules' vouchers.birthday voucher (once a day; again is a no-op)",
+                    "fidelis-central vouchers birthdays --date 2026-12-01 --json", sub=voucher_group)
+    birthdays.add_argument("--date", help="the day whose birthdays to celebrate, YYYY-MM-DD (default: today, UTC)")
+    turnover = add("turnover", cmd_vouchers_turnover,
+                   "a campaign: a voucher for every customer whose sales over a period reach a number of visits "
+                   "and a turnover (sale totals less refunds); the same campaign again issues nothing new",
+                   "fidelis-central vouchers turnover --from 2026-11-01 --to 2026-11-30 --min-visits 2 "
+                   "--min-turnover 10000 --percent 5 --valid-days 30 --store S001", sub=voucher_group)
+    turnover.add_argument("--from", dest="start", required=True, help="first day of the period, YYYY-MM-DD (UTC)")
+    turnover.add_argument("--to", dest="end", required=True, help="last day of the period, YYYY-MM-DD (UTC)")
+    turnover.add_argument("--min-visits", type=int, default=1, help="sales needed in the period (default 1)")
+    turnover.add_argument("--min-turnover", type=int, default=0, help="minor units needed in the period (default 0)")
+    turnover.add_argument("--percent", type=int, help="the voucher is this percent of the turnover, rounded down")
+    turnover.add_argument("--amount", type=int, help="the voucher is this many minor units")
+    turnover.add_argument("--valid-days", type=int, default=30, help="days the voucher is valid (default 30)")
+    turnover.add_argument("--store", action="append", help="only sales at this shop, where the voucher is then "
+                                                            "valid (repeat for several; default every shop)")
     serve = add("serve", cmd_serve, "serve the JSON API and the sync API",
                 "fidelis-central serve --host 0.0.0.0 --port 8700")
     serve.add_argument("--host", default=settings.DEFAULT_HOST,

@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared import vouchers
 from shared.engine import basket_total
 from shared.rules import RuleSet
+from shared.times import format_time
 from sync import bodies
 
-from . import db
+from . import audit, db, feed
 from . import exceptions as queue
+from . import rules as rulebook
+from .pushrows import first_column, select_in
 
 VOUCHER_STATE = "voucher.state"
 DOUBLE_USE, INVALID = "voucher_double_use", "voucher_invalid"
@@ -139,3 +142,63 @@ class Book:
              v.used_sale, self.batch.stamp) for v in found if v.new])
         db.update_many("voucher", "code", ("status", "used_sale"),
                        [(v.code, v.status, v.used_sale) for v in found if v.changed and not v.new])
+
+
+def issue_birthdays(day: date, now: datetime, actor: str = "fidelis-central") -> list[dict[str, Any]]:
+    """Give every customer whose birthday is ``day`` the rules' ``vouchers.birthday`` voucher.
+
+    Run once a day (a timer or cron); running again the same day issues nothing new, as a
+    customer's birthday voucher of a year has one code. The vouchers reach every shop through
+    the feed. Returns the new vouchers, each with its ``customer_id``.
+    """
+    rules = rulebook.in_force(now)
+    birthday = rules.vouchers_birthday if rules is not None else None
+    if birthday is None:
+        return []
+    born = db.rows("SELECT id, birth_date FROM customer WHERE merged_into IS NULL AND birth_date LIKE ?",
+                   (f"%-{day.month:02d}-%",))
+    issued = [{"code": v.code, "amount": v.amount, "expires_at": format_time(v.expires_at), "customer_id": cid}
+              for cid, birth_date in born for v in vouchers.issue_birthday(cid, birth_date, birthday, day, now)]
+    return _issue(issued, sorted(birthday.stores) if birthday.stores is not None else None, now, actor,
+                  "vouchers.birthdays", day.isoformat())
+
+
+def _issue(issued: list[dict[str, Any]], stores: list[str] | None, now: datetime, actor: str, action: str,
+           target: str) -> list[dict[str, Any]]:
+    """Store the vouchers head office issues that it has not issued before, send them to every
+    shop and write one audit line; return the new ones."""
+    with db.database.atomic():
+        known = set(first_column(select_in("SELECT code FROM voucher WHERE code IN ({marks})",
+                                           {v["code"] for v in issued})))
+        new = [v for v in issued if v["code"] not in known]
+        scope = json.dumps(stores) if stores is not None else None
+        db.insert_rows("voucher", _COLUMNS, [(v["code"], v["amount"], v["expires_at"], vouchers.ACTIVE, scope, None,
+                                              v["customer_id"], "central", None, format_time(now)) for v in new])
+        feed.append([(None, VOUCHER_STATE, {**v, "status": vouchers.ACTIVE, "stores": stores, "sale_id": None})
+                     for v in new], now)
+        audit.record(actor, action, target, None, {"issued": len(new)}, now)
+    return new
+
+
+def issue_by_turnover(campaign: vouchers.Turnover, start: datetime, end: datetime, valid_days: int,
+                      stores: list[str] | None, now: datetime, actor: str = "fidelis-central") -> list[dict[str, Any]]:
+    """A campaign: every customer whose sales in ``[start, end)`` (at ``stores``, or anywhere)
+    reach the campaign's visits and turnover (sale totals less refunds) gets one voucher, valid
+    ``valid_days`` at those shops. The code comes from the period, the shops and the customer, so
+    running the same campaign again issues nothing new."""
+    shops = sorted(stores) if stores else None
+    where, params = "s.customer_id IS NOT NULL AND s.at >= ? AND s.at < ?", [format_time(start), format_time(end)]
+    if shops:
+        where += f" AND d.store_code IN ({db.marks(len(shops))})"
+        params += shops
+    found = db.rows(
+        "SELECT s.customer_id, SUM(s.total - COALESCE((SELECT SUM(r.amount_refunded) FROM salereturn r "
+        "WHERE r.sale_id = s.id), 0)), COUNT(*) FROM sale s JOIN device d ON d.id = s.device_id "
+        f"WHERE {where} GROUP BY s.customer_id", params)
+    key = f"turnover/{format_time(start)}/{format_time(end)}/{','.join(shops or [])}"
+    expires = format_time(now.replace(microsecond=0) + timedelta(days=valid_days))
+    issued = [{"code": vouchers.voucher_code(f"{key}/{cid}"), "amount": amount, "expires_at": expires,
+               "customer_id": cid}
+              for cid, turnover, visits in sorted(found)
+              if (amount := campaign.value(int(turnover), int(visits))) > 0]
+    return _issue(issued, shops, now, actor, "vouchers.turnover", key)

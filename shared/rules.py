@@ -92,6 +92,7 @@ class RuleSet:
     gift_card_valid_days: int = giftcards.DEFAULT_VALID_DAYS
     vouchers_at_sale: vouchers.AtSale = vouchers.AtSale()
     vouchers_welcome: vouchers.Welcome | None = None
+    vouchers_birthday: vouchers.Welcome | None = None
     version: int = 0
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     wallet: WalletRules = field(default_factory=WalletRules)  # ``shared.wallet``
@@ -235,6 +236,7 @@ def parse_rules(document: Any, *, version: int = 0) -> tuple[RuleSet | None, lis
     gift_card_days = giftcards.valid_days(document.get("gift_cards", {}), check)
     at_sale = vouchers.parse_vouchers(document.get("vouchers", {}), check)
     welcome = vouchers.parse_welcome(document.get("vouchers"), check)
+    birthday = vouchers.parse_welcome(document.get("vouchers"), check, "birthday")
 
     if check.problems:
         return None, check.problems
@@ -261,6 +263,7 @@ def parse_rules(document: Any, *, version: int = 0) -> tuple[RuleSet | None, lis
             gift_card_valid_days=gift_card_days,
             vouchers_at_sale=at_sale,
             vouchers_welcome=welcome,
+            vouchers_birthday=birthday,
             version=version,
             document=document,
             wallet=wallet,

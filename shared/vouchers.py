@@ -10,9 +10,10 @@ its code from the customer's id.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Sequence
 
 from .money import Money, floor_div
@@ -48,7 +49,8 @@ class AtSale:
 
 @dataclass(frozen=True)
 class Welcome:
-    """The ``vouchers.welcome`` section: one voucher for a new customer who gave an e-mail."""
+    """The ``vouchers.welcome`` section (one voucher for a new customer who gave an e-mail), and
+    the same shape for ``vouchers.birthday`` (one voucher on each birthday)."""
 
     amount: Money
     valid_days: int = DEFAULT_VALID_DAYS
@@ -116,6 +118,46 @@ def issue_welcome(customer_id: str, email: str | None, rules: Welcome | None, st
     return (Issued(voucher_code(f"welcome/{customer_id}"), rules.amount, expires),)
 
 
+def is_birthday(birth_date: str | None, day: date) -> bool:
+    """Whether ``day`` is the birthday of someone born on ``birth_date`` (YYYY-MM-DD); the
+    29th of February falls on the 28th in other years."""
+    if not birth_date or len(birth_date) != 10:
+        return False
+    month, dom = int(birth_date[5:7]), int(birth_date[8:10])
+    if (month, dom) == (2, 29) and not calendar.isleap(day.year):
+        dom = 28
+    return (month, dom) == (day.month, day.day)
+
+
+def issue_birthday(customer_id: str, birth_date: str | None, rules: Welcome | None, day: date,
+                   now: datetime) -> tuple[Issued, ...]:
+    """The birthday voucher of a customer on ``day`` (``vouchers.birthday``): one a year, its
+    code from the customer's id and the year, so issuing twice on one day gives the same one."""
+    if rules is None or not is_birthday(birth_date, day):
+        return ()
+    expires = now.replace(microsecond=0) + timedelta(days=rules.valid_days)
+    return (Issued(voucher_code(f"birthday/{customer_id}/{day.year}"), rules.amount, expires),)
+
+
+@dataclass(frozen=True)
+class Turnover:
+    """A head-office campaign over a period: customers with at least ``min_visits`` sales and
+    ``min_turnover`` spent (less refunds) get ``percent`` of their turnover or a fixed ``amount``."""
+
+    min_visits: int
+    min_turnover: Money
+    percent: int | None = None
+    amount: Money | None = None
+
+    def value(self, turnover: Money, visits: int) -> Money:
+        """The voucher a customer with this turnover and these visits earns (0: none)."""
+        if visits < self.min_visits or turnover < self.min_turnover or turnover <= 0:
+            return 0
+        if self.percent is not None:
+            return floor_div(turnover * self.percent, 100)
+        return self.amount or 0
+
+
 def spend_problem(voucher: Voucher | None, amount: Money, store: str, now: datetime) -> str | None:
     """Why ``voucher`` cannot pay ``amount`` at ``store`` now (the message of a 422
     ``voucher_invalid``), or None when it can."""
@@ -139,7 +181,7 @@ def parse_vouchers(raw: Any, check: Any) -> AtSale:
     if not isinstance(raw, dict):
         check.fail("vouchers", "must be an object")
         return AtSale()
-    for extra in sorted(set(raw) - {"at_sale", "welcome"}):
+    for extra in sorted(set(raw) - {"at_sale", "welcome", "birthday"}):
         check.fail(f"vouchers.{extra}", "unknown field")
     section = raw.get("at_sale", {})
     if not isinstance(section, dict):
@@ -151,22 +193,23 @@ def parse_vouchers(raw: Any, check: Any) -> AtSale:
     return AtSale(_tiers(section.get("tiers", []), check), days, stores)
 
 
-def parse_welcome(raw: Any, check: Any) -> Welcome | None:
-    """``vouchers.welcome``: ``{"amount", "valid_days"?, "stores"?}``, or None when absent.
+def parse_welcome(raw: Any, check: Any, name: str = "welcome") -> Welcome | None:
+    """``vouchers.welcome`` (or ``vouchers.birthday``): ``{"amount", "valid_days"?, "stores"?}``,
+    or None when absent.
 
     ``raw`` is the whole ``vouchers`` section; when it is not an object ``parse_vouchers``
     has already said so.
     """
-    if not isinstance(raw, dict) or "welcome" not in raw:
+    if not isinstance(raw, dict) or name not in raw:
         return None
-    section = raw["welcome"]
+    section, path = raw[name], f"vouchers.{name}"
     if not isinstance(section, dict):
-        check.fail("vouchers.welcome", "must be an object")
+        check.fail(path, "must be an object")
         return None
     for extra in sorted(set(section) - {"amount", "valid_days", "stores"}):
-        check.fail(f"vouchers.welcome.{extra}", "unknown field")
-    amount = check.integer(section.get("amount"), "vouchers.welcome.amount", 1)
-    days, stores = _validity(section, "vouchers.welcome", check)
+        check.fail(f"{path}.{extra}", "unknown field")
+    amount = check.integer(section.get("amount"), f"{path}.amount", 1)
+    days, stores = _validity(section, path, check)
     return Welcome(amount, days, stores)
 
 

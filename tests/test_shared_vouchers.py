@@ -124,11 +124,11 @@ def test_every_problem_of_the_new_sections_is_listed_with_its_path():
                 "vouchers": {"at_sale": {"tiers": [{"from": 10000, "percent": 5}, {"from": 5000, "amount": 0},
                                                    {"from": 20000}, "x"],
                                          "valid_days": 0, "stores": []},
-                             "welcome": {"amount": 0, "colour": "red"}, "birthday": {}}}
+                             "welcome": {"amount": 0, "colour": "red"}, "birthday": [], "weekly": {}}}
     rules, problems = parse_rules(document)
     assert rules is None
     assert {p.path for p in problems} == {
-        "gift_cards.valid_days", "gift_cards.pin", "vouchers.birthday", "vouchers.at_sale.tiers[1].amount",
+        "gift_cards.valid_days", "gift_cards.pin", "vouchers.birthday", "vouchers.weekly", "vouchers.at_sale.tiers[1].amount",
         "vouchers.at_sale.tiers[2]", "vouchers.at_sale.tiers[3]", "vouchers.at_sale.tiers",
         "vouchers.at_sale.valid_days", "vouchers.at_sale.stores", "vouchers.welcome.amount",
         "vouchers.welcome.colour"}
@@ -142,3 +142,37 @@ def test_only_a_new_customer_with_an_email_gets_the_welcome_voucher_in_its_shops
     assert vouchers.issue_welcome("c-1", None, welcome, "S001", NOW) == ()
     assert vouchers.issue_welcome("c-1", "a@example.com", welcome, "S002", NOW) == ()
     assert vouchers.issue_welcome("c-1", "a@example.com", None, "S001", NOW) == ()
+
+
+@pytest.mark.parametrize("born, day, expected", [
+    ("1990-12-01", "2026-12-01", True), ("1990-12-02", "2026-12-01", False), (None, "2026-12-01", False),
+    ("2000-02-29", "2027-02-28", True), ("2000-02-29", "2028-02-28", False), ("2000-02-29", "2028-02-29", True),
+])
+def test_birthdays_and_the_29th_of_february(born, day, expected):
+    from datetime import date
+
+    assert vouchers.is_birthday(born, date.fromisoformat(day)) is expected
+
+
+def test_a_birthday_voucher_is_one_a_year():
+    from datetime import date
+
+    birthday = rules_with(vouchers={"birthday": {"amount": 1000, "valid_days": 14}}).vouchers_birthday
+    [this_year] = vouchers.issue_birthday("c-1", "1990-12-01", birthday, date(2026, 12, 1), NOW)
+    assert (this_year.amount, this_year.expires_at) == (1000, NOW + timedelta(days=14))
+    assert vouchers.issue_birthday("c-1", "1990-12-01", birthday, date(2026, 12, 1), NOW) == (this_year,)
+    [next_year] = vouchers.issue_birthday("c-1", "1990-12-01", birthday, date(2027, 12, 1), NOW)
+    assert next_year.code != this_year.code
+
+
+@FAST
+@given(turnover=st.integers(-10**6, 10**9), visits=st.integers(0, 50), percent=st.integers(1, 100))
+def test_a_turnover_voucher_needs_both_thresholds_and_never_exceeds_the_turnover(turnover, visits, percent):
+    campaign = vouchers.Turnover(min_visits=2, min_turnover=10000, percent=percent)
+    value = campaign.value(turnover, visits)
+    if visits < 2 or turnover < 10000:
+        assert value == 0
+    else:
+        assert value == turnover * percent // 100 and 0 <= value <= turnover
+    assert vouchers.Turnover(2, 10000, amount=500).value(turnover, visits) == (500 if value or (
+        visits >= 2 and turnover >= 10000) else 0)

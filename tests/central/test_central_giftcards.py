@@ -183,3 +183,71 @@ def test_a_welcome_voucher_the_rules_do_not_give_is_a_recalculation_mismatch(cen
     assert mismatch["customer_id"] == customer_id
     assert mismatch["details"]["edge_vouchers"][0][1] == 5000
     assert mismatch["details"]["central_vouchers"][0][1] == 500
+
+
+BIRTHDAY = {**DEMO_RULES, "vouchers": {"birthday": {"amount": 1000, "valid_days": 14}}}
+
+
+def test_birthday_vouchers_go_to_todays_birthdays_once_and_reach_every_shop(central, run_central):
+    central.publish(BIRTHDAY)
+    shop_a, shop_b = central.edge("S001"), central.edge("S002")
+    today = central.clock().date()
+    born = {"today": f"1990-{today:%m-%d}", "other": "1990-01-01" if today.month != 1 else "1990-06-01"}
+    ids = {}
+    for name, birth_date in born.items():
+        ids[name] = str(uuid.uuid4())
+        shop_a.append("customer.registered", {
+            "customer_id": ids[name], "card_number": f"2{uuid.uuid4().int % 10**12:012d}", "first_name": name,
+            "last_name": "Pop", "email": None, "phone": None, "birth_date": birth_date, "tier": "Basic"})
+    shop_a.push()
+
+    first = run_central("vouchers", "birthdays", "--date", today.isoformat(), "--json",
+                        "--database", central.url, "--key-file", central.key_file)
+    assert first.returncode == 0, first.stderr
+    [voucher] = json.loads(first.stdout)["issued"]
+    assert (voucher["customer_id"], voucher["amount"]) == (ids["today"], 1000)
+    again = run_central("vouchers", "birthdays", "--date", today.isoformat(), "--json",
+                        "--database", central.url, "--key-file", central.key_file)
+    assert json.loads(again.stdout)["issued"] == []
+
+    [state] = feed(shop_b, "voucher.state")
+    assert (state["code"], state["status"], state["customer_id"]) == (voucher["code"], "active", ids["today"])
+    pay_with(shop_b, "voucher", voucher["code"], 1000, 1000)
+    shop_b.push()
+    assert central.exceptions("voucher_invalid") == [] and central.exceptions("voucher_double_use") == []
+
+
+def test_a_bad_birthday_date_is_one_clear_line(central, run_central):
+    result = run_central("vouchers", "birthdays", "--date", "1 December", "--database", central.url,
+                         "--key-file", central.key_file)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "fidelis-central: --date must be a date as YYYY-MM-DD, not '1 December'"
+
+
+def test_a_turnover_campaign_rewards_customers_with_enough_visits_and_spend(central, run_central):
+    central.publish()
+    shop_a, shop_b = central.edge("S001"), central.edge("S002")
+    regular, once, elsewhere = shop_a.register(), shop_a.register(), shop_a.register()
+    shop_a.sell(regular, _lines(6000))
+    returned = shop_a.sell(regular, _lines(6000))
+    shop_a.give_back(returned, returned["points_earned"])  # refunds count against turnover
+    shop_a.sell(regular, _lines(9000))
+    shop_a.sell(once, _lines(50000))
+    shop_a.push()
+    for _ in range(3):
+        shop_b.sell(elsewhere, _lines(20000))
+    shop_b.push()
+    today = central.clock().date().isoformat()
+    campaign = ["vouchers", "turnover", "--from", today, "--to", today, "--min-visits", "2", "--min-turnover", "10000",
+                "--percent", "10", "--store", "S001", "--json", "--database", central.url, "--key-file",
+                central.key_file]
+    first = run_central(*campaign)
+    assert first.returncode == 0, first.stderr
+    [voucher] = json.loads(first.stdout)["issued"]
+    assert (voucher["customer_id"], voucher["amount"]) == (regular, 1500)  # 10 % of 60.00 + 90.00
+    assert json.loads(run_central(*campaign).stdout)["issued"] == []
+    [state] = feed(shop_b, "voucher.state")
+    assert (state["code"], state["stores"]) == (voucher["code"], ["S001"])
+
+    both = run_central(*campaign[:10], "--amount", "500", "--percent", "5", *campaign[12:])
+    assert both.returncode == 1 and "either --percent or --amount" in both.stderr
