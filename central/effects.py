@@ -220,7 +220,8 @@ class Batch:
         qualifying = earning.eligible_amount if earning is not None else facts.eligible_amount
         self.sales[facts.sale_id] = cid
         self.qualifying[facts.sale_id] = qualifying
-        self.sale_rows.append((facts.sale_id, entry["id"], self.device.id, cid, facts.till_id, facts.total,
+        total = facts.conversion.to_brand(facts.total) if facts.conversion else facts.total  # in the brand currency
+        self.sale_rows.append((facts.sale_id, entry["id"], self.device.id, cid, facts.till_id, total,
                                facts.eligible_amount, facts.points_earned, facts.points_paid, facts.reward_points,
                                facts.rules_version, facts.tier, at, qualifying))
         if cid is None:

@@ -74,13 +74,13 @@ _earnings: dict[tuple, tuple[RuleSet, Earning]] = {}
 def earning_of(rules: RuleSet, facts: bodies.SaleFacts) -> Earning:
     """``shared.engine.earn`` for a sale, remembered: the same basket under the same rules
     earns the same, and shops sell the same few baskets over and over."""
-    key = (id(rules), facts.tier, facts.points_paid, facts.line_key())
+    key = (id(rules), facts.tier, facts.points_paid, facts.rate, facts.line_key())
     found = _earnings.get(key)
     if found is None or found[0] is not rules:  # the value holds the rules, so an id is never reused
         if len(_earnings) > 4096:
             _earnings.clear()
         found = _earnings[key] = (rules, earn(facts.engine_lines(), facts.points_paid * rules.point_value, rules,
-                                              rules.tier(facts.tier)))
+                                              rules.tier(facts.tier), facts.rate))
     return found[1]
 
 

@@ -130,6 +130,15 @@ def _customer_care(db: SqliteDatabase) -> None:
 MIGRATIONS.append(_customer_care)
 
 
+def _sale_currency(db: SqliteDatabase) -> None:
+    """A sale in another currency keeps its code and rate, so a return converts as it did."""
+    _add_column(db, "sale", "currency", "TEXT")
+    _add_column(db, "sale", "rate", "TEXT")
+
+
+MIGRATIONS.append(_sale_currency)
+
+
 def open_database(path: str) -> SqliteDatabase:
     """Bind the edge database to ``path``, connect, and bring the schema up to date."""
     if not database.is_closed():

@@ -79,6 +79,8 @@ class Sale(BaseModel):
     payments = TextField()
     created_at = CharField(index=True)
     log_seq = IntegerField(null=True)  # its change-log entry (migration 4)
+    currency = CharField(null=True)  # a sale in another currency: its code and rate text (migration 7)
+    rate = CharField(null=True)
 
 
 class SaleReturn(BaseModel):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.currency import Conversion, parse_conversion
 from shared.engine import Line, Payment, Quote, SaleProblem, price_sale
 from shared.ledger import Movement, available_from, expires_at
 from shared.rules import RuleSet
@@ -35,6 +36,11 @@ class SaleRequest:
     lines: tuple[Line, ...]
     names: tuple[str | None, ...]
     payments: tuple[Payment, ...] | None
+    conversion: Conversion | None = None  # a sale in another currency
+
+    @property
+    def rate(self):
+        return self.conversion.rate if self.conversion else None
 
 
 def validate_sale(body: Any, *, payments_required: bool) -> SaleRequest:
@@ -45,7 +51,9 @@ def validate_sale(body: Any, *, payments_required: bool) -> SaleRequest:
     if basket.payments is not None:
         payments = tuple(Payment("points", points=p.points) if p.method == "points"
                          else Payment(p.method, amount=p.amount) for p in basket.payments)
-    return SaleRequest(basket.customer_id, basket.card_number, lines, tuple(x.name for x in basket.lines), payments)
+    conversion, _ = parse_conversion(basket.currency, basket.rate)  # the body's own check listed any problem
+    return SaleRequest(basket.customer_id, basket.card_number, lines, tuple(x.name for x in basket.lines), payments,
+                       conversion)
 
 
 def _customer_of(request: SaleRequest) -> Customer | None:
@@ -61,7 +69,7 @@ def _price(request: SaleRequest, customer: Customer | None, rules: RuleSet, acct
     if customer is not None and spendable is None:
         spendable = accounts.offline_spendable(acct, rules, now)
     tier = rules.tier(customer.tier) if customer else None
-    return price_sale(request.lines, request.payments, rules, spendable=spendable, tier=tier)
+    return price_sale(request.lines, request.payments, rules, spendable=spendable, tier=tier, rate=request.rate)
 
 
 def quote(request: SaleRequest, now: datetime) -> dict[str, Any]:
@@ -83,6 +91,7 @@ def quote(request: SaleRequest, now: datetime) -> dict[str, Any]:
         ],
         "rules_version": rules.version,
         "problems": [{"code": p.code, "message": p.message} for p in problems if p.code != "payment_mismatch"],
+        **_currency_json(request, priced),
     }
 
 
@@ -199,6 +208,8 @@ def commit(
             payments=json.dumps(payments),
             created_at=stamp,
             log_seq=log_seq,
+            currency=request.conversion.currency if request.conversion else None,
+            rate=request.conversion.text if request.conversion else None,
         )
         box.changelog.append(
             "sale.completed",
@@ -217,6 +228,7 @@ def commit(
                 "points_paid": priced.points_paid,
                 "reward_points": priced.reward_points,
                 **movement_body,
+                **_currency_json(request, priced),
             },
         )
         view = {
@@ -226,6 +238,7 @@ def commit(
             "eligible_amount": priced.eligible_amount, "points_earned": earned,
             "points_redeemed": priced.points_redeemed, "rules_version": rules.version, "tier": tier_before,
             "returns": [],
+            **_currency_json(request, priced),
         }
         if customer is not None:
             view["customer"] = accounts.customer_view(customer, rules, now, acct)
@@ -306,6 +319,19 @@ def _line_json(line: Line, name: str | None, tier_discount: int = 0) -> dict[str
     return data
 
 
+def _currency_json(request: SaleRequest, priced: Quote) -> dict[str, Any]:
+    """A foreign-currency sale's code, rate and amounts in both currencies (nothing otherwise):
+    ``total`` and the lines stay in the sale's currency, ``eligible_amount`` is the brand's."""
+    if request.conversion is None:
+        return {}
+    return {
+        "currency": request.conversion.currency,
+        "rate": request.conversion.text,
+        "converted_total": request.conversion.to_brand(priced.total),
+        "original_eligible_amount": priced.earning.original_eligible,
+    }
+
+
 def _payment_json(payment: Payment) -> dict[str, Any]:
     if payment.is_points:
         return {"method": "points", "points": payment.points}
@@ -337,6 +363,7 @@ def sale_view(sale: Sale) -> dict[str, Any]:
         "points_redeemed": sale.points_paid + sale.reward_points,
         "rules_version": sale.rules_version,
         "tier": sale.tier,
+        **({"currency": sale.currency, "rate": sale.rate} if sale.currency else {}),
         "returns": [
             {
                 "id": r.id,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.currency import Conversion, parse_conversion
 from shared.engine import Line
 from shared.times import format_time, parse_time
 from sync.canonical import MAX_SAFE_INTEGER
@@ -154,6 +155,12 @@ class SaleFacts:
     reward_points: int
     available_at: str | None
     expires_at: str | None
+    conversion: Conversion | None = None  # a sale in another currency (shared.currency)
+
+    @property
+    def rate(self):
+        """The sale's exchange rate to the brand currency (None: sold in the brand currency)."""
+        return self.conversion.rate if self.conversion else None
 
     def line_key(self) -> tuple:
         """The lines as a hashable value (the inputs of ``shared.engine.earn``)."""
@@ -218,6 +225,14 @@ def _payments(body: dict) -> list:
     return _items(body, "payments", _payment_problem, required=False)
 
 
+def _conversion(body: dict) -> Conversion | None:
+    conversion, problems = parse_conversion(body.get("currency"), body.get("rate"))
+    if problems:
+        name, message = problems[0]
+        raise BodyError(f"{name} {message}")
+    return conversion
+
+
 def sale(body: dict) -> SaleFacts:
     payments = _payments(body)
     return SaleFacts(
@@ -236,6 +251,7 @@ def sale(body: dict) -> SaleFacts:
         reward_points=_int(body, "reward_points", optional=True),
         available_at=_time(body, "available_at"),
         expires_at=_time(body, "expires_at"),
+        conversion=_conversion(body),
     )
 
 

@@ -1,0 +1,73 @@
+"""Central and an edge as real processes: the rulebook's features at the till and re-derived
+at central with no mismatch (sales in another currency, the enrolment window)."""
+
+from __future__ import annotations
+
+import pytest
+
+from nodes import CentralNode, EdgeNode
+from test_multinode import wait_for
+
+SEED = {"earn": {"rate": "0.1"}}  # 1 point per 10.00
+
+
+@pytest.fixture
+def shop(tmp_path):
+    started: list = []
+
+    def start(rules: dict):
+        central = CentralNode(tmp_path / "central")
+        started.append(central)
+        central.store("S001", "Main street")
+        central.publish(rules)
+        edge = EdgeNode(tmp_path / "S001", central.url, central.enrolment_token("S001"))
+        started.append(edge)
+        return central, edge
+
+    yield start
+    for node in reversed(started):
+        node.stop()
+
+
+def _mismatches(central: CentralNode) -> list:
+    return [e for e in central.api("/exceptions").json() if e["kind"] == "recalculation_mismatch"]
+
+
+def test_a_sale_in_euros_earns_on_the_converted_amount_at_the_till_and_at_central(shop):
+    central, edge = shop(SEED)
+    customer = edge.post("/customers", {"first_name": "Eva", "last_name": "Euro"}).json()["id"]
+    basket = {"customer_id": customer, "currency": "EUR", "rate": "4.9750",
+              "lines": [{"sku": "A1", "qty": 1, "unit_price": 10000}]}
+
+    quote = edge.post("/baskets/quote", basket).json()
+    assert (quote["total"], quote["eligible_amount"], quote["points_to_earn"]) == (10000, 49750, 49)
+    assert (quote["converted_total"], quote["original_eligible_amount"]) == (49750, 10000)
+
+    sale = edge.post("/sales", {**basket, "payments": [{"method": "cash", "amount": 10000}]})
+    assert sale.status_code == 201, sale.text
+    sold = sale.json()
+    assert (sold["currency"], sold["rate"], sold["total"], sold["points_earned"]) == ("EUR", "4.9750", 10000, 49)
+    assert edge.get(f"/sales/{sold['id']}").json()["rate"] == "4.9750"
+
+    # Points never pay a sale in another currency; a float rate is refused, naming the field.
+    refused = edge.post("/sales", {**basket, "payments": [{"method": "cash", "amount": 9000},
+                                                          {"method": "points", "points": 40}]})
+    assert refused.json()["error"]["code"] == "currency_not_payable_with_points"
+    floated = edge.post("/sales", {**basket, "rate": 4.975, "payments": [{"method": "cash", "amount": 10000}]})
+    assert (floated.status_code, floated.json()["error"]["details"]["problems"][0]["path"]) == (422, "rate")
+
+    edge.wait_synced()
+    at_central = wait_for(lambda: central.api(f"/customers/{customer}").json(), what="customer at central")
+    assert at_central["points"]["available"] == 49
+    assert _mismatches(central) == []
+
+    # Returning half converts at the sale's own rate: 50.00 EUR kept is 248.75, 24 points.
+    half = {**basket, "lines": [{"sku": "A1", "qty": 2, "unit_price": 5000}],
+            "payments": [{"method": "cash", "amount": 10000}]}
+    two = edge.post("/sales", half).json()
+    back = edge.post(f"/sales/{two['id']}/returns", {"lines": [{"sku": "A1", "qty": 1}]}).json()
+    assert (back["amount_refunded"], back["points_reversed"]) == (5000, 49 - 24)
+    edge.wait_synced()
+    assert wait_for(lambda: central.api(f"/customers/{customer}").json()["points"]["available"] == 49 + 24,
+                    what="the return at central")
+    assert _mismatches(central) == []
