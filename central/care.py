@@ -158,13 +158,14 @@ def _settle(customer_id: str, now: datetime) -> None:
 
 def _state(customer_id: str, now: datetime) -> feed.FeedItem:
     """The customer's ``customer.state`` feed item as it stands now."""
-    (*public, locked, negative, lifetime), = db.rows(
-        f"SELECT {', '.join(feed.CUSTOMER_FIELDS)}, tier_locked, balance_negative, qualifying_spend "
+    (*public, locked, negative, lifetime, registered_at), = db.rows(
+        f"SELECT {', '.join(feed.CUSTOMER_FIELDS)}, tier_locked, balance_negative, qualifying_spend, created_at "
         "FROM customer WHERE id = ?", (customer_id,))
     held = ledger.customer_holdings([customer_id], now)[customer_id]
     spend, _ = _tier_spend(customer_id, lifetime, now)
     applied = dict(db.rows("SELECT device_id, seq FROM customerdeviceseq WHERE customer_id = ?", (customer_id,)))
-    body = feed.customer_state(public, held, now, bool(negative), spend, applied, tier_locked=bool(locked))
+    body = feed.customer_state(public, held, now, bool(negative), spend, applied, tier_locked=bool(locked),
+                               registered_at=registered_at)
     return (None, feed.CUSTOMER_STATE, body)
 
 

@@ -73,7 +73,8 @@ CUSTOMER_FIELDS = ("id", "card_number", "first_name", "last_name", "email", "pho
 
 
 def customer_state(customer: Sequence[Any], held: Holdings, now: datetime, negative: bool, qualifying_spend: int,
-                   applied: Mapping[str, int], tier_locked: bool = False) -> dict[str, Any]:
+                   applied: Mapping[str, int], tier_locked: bool = False,
+                   registered_at: str | None = None) -> dict[str, Any]:
     """The ``customer.state`` body; ``customer`` holds the values of ``CUSTOMER_FIELDS`` in order.
 
     ``lots`` and ``debt`` are the customer's holdings at ``now``: an edge folds them at its own
@@ -81,6 +82,7 @@ def customer_state(customer: Sequence[Any], held: Holdings, now: datetime, negat
     ``points`` is the same at ``now``, for display. ``qualifying_spend`` is what decided
     ``customer.tier`` (lifetime total; see ``shared.tiers``), unless head office locked the
     tier (``tier_locked``): then it is head office's and no one else's to change.
+    ``registered_at`` is when the customer joined, which the rules' enrolment window judges.
     """
     points = held.balance(now)
     return {
@@ -93,4 +95,5 @@ def customer_state(customer: Sequence[Any], held: Holdings, now: datetime, negat
         "balance_negative": negative,
         "applied": dict(applied),
         "tier_locked": tier_locked,
+        **({"registered_at": registered_at} if registered_at else {}),
     }

@@ -52,6 +52,7 @@ class CustomerRow:
     balance_negative: bool = False
     qualifying_spend: int = 0
     summary: ledger.Summary = field(default_factory=ledger.Summary)
+    registered_at: str | None = None  # when the customer joined (its registration entry's time)
 
     def fields(self) -> tuple:
         """The values of ``CUSTOMER_FIELDS``."""

@@ -16,7 +16,7 @@ from shared.currency import Conversion, parse_conversion
 from shared.engine import Line, Payment, Quote, SaleProblem, price_sale
 from shared.ledger import Movement, available_from, expires_at
 from shared.rules import RuleSet
-from shared.times import format_time
+from shared.times import format_time, parse_time
 from sync.client import Refused
 
 from . import accounts, customers, rulebook, schemas, syncer
@@ -64,6 +64,13 @@ def _customer_of(request: SaleRequest) -> Customer | None:
     return None
 
 
+def _enrolled(customer: Customer | None, rules: RuleSet, now: datetime) -> bool:
+    """Whether the customer earns on a sale now: known, and enrolled under the rules' window."""
+    if customer is None or rules.enrolment is None:
+        return customer is not None
+    return rules.enrolment.earns(parse_time(customer.created_at), now)
+
+
 def _price(request: SaleRequest, customer: Customer | None, rules: RuleSet, acct: accounts.Account | None,
            now: datetime, spendable: int | None = None):
     if customer is not None and spendable is None:
@@ -84,7 +91,7 @@ def quote(request: SaleRequest, now: datetime) -> dict[str, Any]:
         "tier_discount": priced.tier_discount,
         "total": priced.total,
         "eligible_amount": priced.eligible_amount,
-        "points_to_earn": priced.points_to_earn if customer else 0,
+        "points_to_earn": priced.points_to_earn if _enrolled(customer, rules, now) else 0,
         "max_points_redeemable": priced.max_points_redeemable,
         "rewards": [
             {"sku": r.sku, "name": r.name, "cost": r.cost, "affordable": r.affordable} for r in priced.rewards
@@ -182,7 +189,7 @@ def commit(
             raise _refuse(problems)
         sale_id = ticket.sale_id
         stamp = format_time(now)
-        earned = priced.points_to_earn if customer else 0
+        earned = priced.points_to_earn if _enrolled(customer, rules, now) else 0
         log_seq = box.changelog.next_seq()
         movement_body = _write_movements(
             sale_id, customer, priced, earned, rules, now, acct.local, log_seq

@@ -253,12 +253,14 @@ def _apply_customer(box: EdgeBox, body: dict[str, Any]) -> None:
                                          "birth_date")}
     fields["tier"], fields["qualifying_spend"] = _tier(body, applied_seq)
     fields["tier_locked"] = bool(body.get("tier_locked"))
+    if isinstance(body.get("registered_at"), str):  # when the customer joined, for the enrolment window
+        fields["created_at"] = body["registered_at"]
     existing = Customer.get_or_none(Customer.id == record["id"])
     for attempt in ("as sent", "without contact fields"):
         try:
             with database.atomic():
                 if existing is None:
-                    Customer.create(id=record["id"], created_at=stamp, updated_at=stamp, **fields)
+                    Customer.create(id=record["id"], updated_at=stamp, **{"created_at": stamp, **fields})
                 else:
                     Customer.update(updated_at=stamp, **fields).where(Customer.id == record["id"]).execute()
             break

@@ -12,6 +12,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any, Iterable, Mapping, Sequence
 
+from .enrolment import Window, parse_window
 from .money import Points, parse_rate
 from .times import parse_time
 
@@ -87,6 +88,7 @@ class RuleSet:
     one_reward_per_sale: bool
     effective_from: datetime | None = None
     tier_period: str = "lifetime"
+    enrolment: Window | None = None  # who earns: shared.enrolment
     version: int = 0
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -148,7 +150,7 @@ class _Checker:
         return value
 
 
-_TOP_LEVEL = ("effective_from",) + tuple(DEFAULT_DOCUMENT)
+_TOP_LEVEL = ("effective_from", "enrolment") + tuple(DEFAULT_DOCUMENT)
 
 
 def parse_rules(document: Any, *, version: int = 0) -> tuple[RuleSet | None, list[Problem]]:
@@ -225,6 +227,9 @@ def parse_rules(document: Any, *, version: int = 0) -> tuple[RuleSet | None, lis
         check.fail("tier_qualification.period", f"must be one of {', '.join(TIER_PERIODS)}")
     rewards = _parse_rewards(document.get("rewards", []), check)
     one_reward = check.boolean(document.get("one_reward_per_sale", True), "one_reward_per_sale")
+    enrolment, found = parse_window(document.get("enrolment"))
+    for path, message in found:
+        check.fail(path, message)
 
     if check.problems:
         return None, check.problems
@@ -248,6 +253,7 @@ def parse_rules(document: Any, *, version: int = 0) -> tuple[RuleSet | None, lis
             one_reward_per_sale=one_reward,
             effective_from=effective_from,
             tier_period=tier_period,
+            enrolment=enrolment,
             version=version,
             document=document,
         ),

@@ -3,6 +3,8 @@ at central with no mismatch (sales in another currency, the enrolment window).""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from nodes import CentralNode, EdgeNode
@@ -70,4 +72,25 @@ def test_a_sale_in_euros_earns_on_the_converted_amount_at_the_till_and_at_centra
     edge.wait_synced()
     assert wait_for(lambda: central.api(f"/customers/{customer}").json()["points"]["available"] == 49 + 24,
                     what="the return at central")
+    assert _mismatches(central) == []
+
+
+def test_a_customer_registered_before_the_window_earns_nothing_until_it_opens(shop):
+    today = datetime.now(timezone.utc).date()
+    central, edge = shop({**SEED, "enrolment": {"from": str(today + timedelta(days=1))}})
+    customer = edge.post("/customers", {"first_name": "Nia", "last_name": "Notyet"}).json()
+    assert customer["card_number"]  # a card at once
+    sale = {"customer_id": customer["id"], "lines": [{"sku": "A1", "qty": 1, "unit_price": 10000}],
+            "payments": [{"method": "cash", "amount": 10000}]}
+    assert edge.post("/baskets/quote", sale).json()["points_to_earn"] == 0
+    assert edge.post("/sales", sale).json()["points_earned"] == 0
+
+    # Head office opens the window today: the same customer earns from the next sale on.
+    central.publish({**SEED, "enrolment": {"from": str(today - timedelta(days=1)),
+                                           "until": str(today + timedelta(days=30))}})
+    wait_for(lambda: edge.post("/baskets/quote", sale).json()["rules_version"] == 2, what="version 2 at the edge")
+    assert edge.post("/sales", sale).json()["points_earned"] == 10
+    edge.wait_synced()
+    assert wait_for(lambda: central.api(f"/customers/{customer['id']}").json()["points"]["available"] == 10,
+                    what="the sales at central")
     assert _mismatches(central) == []
