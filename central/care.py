@@ -169,6 +169,11 @@ def _state(customer_id: str, now: datetime) -> feed.FeedItem:
     return (None, feed.CUSTOMER_STATE, body)
 
 
+def state_item(customer_id: str, now: datetime) -> feed.FeedItem:
+    """The customer's ``customer.state`` feed item as it stands now (for other services)."""
+    return _state(customer_id, now)
+
+
 def _points(customer_id: str, now: datetime) -> dict[str, int]:
     return ledger.customer_points(customer_id, now)
 

@@ -173,6 +173,15 @@ def cmd_exceptions_resolve(args: argparse.Namespace) -> None:
     _out(args, item, f"exception #{item['id']} resolved")
 
 
+def cmd_jobs_run(args: argparse.Namespace) -> None:
+    from . import jobs
+
+    done = jobs.run(_now())
+    expiry = done["expiry"]
+    _out(args, done, f"expiry: {expiry['points']} points of {expiry['lots']} lots recorded as expired "
+                     f"for {expiry['customers']} customers")
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import waitress
 
@@ -190,7 +199,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 NEEDS_DATABASE = {cmd_user_create, cmd_token_create, cmd_store_create, cmd_store_list, cmd_enroll_create,
                   cmd_enroll_approve,
                   cmd_rules_publish, cmd_rules_list, cmd_device_revoke, cmd_device_log, cmd_exceptions_list,
-                  cmd_exceptions_resolve}
+                  cmd_exceptions_resolve, cmd_jobs_run}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -271,6 +280,9 @@ def _parser() -> argparse.ArgumentParser:
                   'fidelis-central exceptions resolve --id 12 --note "customer repaid in store"', sub=exception_group)
     resolve.add_argument("--id", type=int, required=True, help="the exception's number")
     resolve.add_argument("--note", default="", help="what was done about it")
+    job_group = group("jobs", "head office's scheduled jobs (the fidelis-central-jobs timer runs them)")
+    add("run", cmd_jobs_run, "run every job once: record the points that expired and tell the shops; "
+        "running it again writes nothing new", "fidelis-central jobs run --json", sub=job_group)
     serve = add("serve", cmd_serve, "serve the JSON API and the sync API",
                 "fidelis-central serve --host 0.0.0.0 --port 8700")
     serve.add_argument("--host", default=settings.DEFAULT_HOST,

@@ -15,7 +15,7 @@ import peewee
 
 from shared.times import format_time
 
-from . import db, figure_tables, models, positions, search, settings
+from . import db, figure_tables, jobs, models, positions, search, settings
 from .errors import CentralError
 
 MIGRATION_LOCK_KEY = 0x46494D47  # "FIMG"
@@ -111,8 +111,13 @@ def _customer_care() -> None:
         db.execute(statement)
 
 
+def _expiries() -> None:
+    """Lots the expiry job recorded as lapsed (``central.jobs``)."""
+    db.database.create_tables(jobs.MODELS, safe=True)
+
+
 MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _pairings, _head_office_users, _figures,
-                                        _customer_care]
+                                        _customer_care, _expiries]
 LATEST = len(MIGRATIONS)
 
 

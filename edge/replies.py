@@ -33,6 +33,13 @@ class Points(Reply):
     offline_spendable: int
 
 
+class Expiring(Reply):
+    """Points of the customer's that expire at one moment."""
+
+    points: int
+    at: str
+
+
 class Customer(Reply):
     """The contract's customer object."""
 
@@ -47,6 +54,7 @@ class Customer(Reply):
     tier_locked: Annotated[bool, Field(description="head office locked the tier")] = False
     points: Points
     balance_negative: bool = False
+    expiring: Annotated[list[Expiring], Field(description="points due to expire within 90 days, soonest first")] = []
     alerts: list[str]
 
 

@@ -36,7 +36,7 @@ def _mismatches(central: CentralNode) -> list:
 
 
 def test_a_sale_in_euros_earns_on_the_converted_amount_at_the_till_and_at_central(shop):
-    central, edge = shop(SEED)
+    central, edge = shop({**SEED, "expiry": {"policy": "after_days", "days": 30}})
     customer = edge.post("/customers", {"first_name": "Eva", "last_name": "Euro"}).json()["id"]
     basket = {"customer_id": customer, "currency": "EUR", "rate": "4.9750",
               "lines": [{"sku": "A1", "qty": 1, "unit_price": 10000}]}
@@ -62,6 +62,9 @@ def test_a_sale_in_euros_earns_on_the_converted_amount_at_the_till_and_at_centra
     at_central = wait_for(lambda: central.api(f"/customers/{customer}").json(), what="customer at central")
     assert at_central["points"]["available"] == 49
     assert _mismatches(central) == []
+    # The 49 points lapse in 30 days: both ends list them as expiring within 90 days.
+    due = edge.get(f"/customers/{customer}").json()["expiring"]
+    assert [item["points"] for item in due] == [49] and due == at_central["expiring"]
 
     # Returning half converts at the sale's own rate: 50.00 EUR kept is 248.75, 24 points.
     half = {**basket, "lines": [{"sku": "A1", "qty": 2, "unit_price": 5000}],
