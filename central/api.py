@@ -17,7 +17,7 @@ from shared.times import format_time
 from sync.bodies import usable_key
 
 from . import (activity, auth, care, customers, dashboard, enrolment, pairing, reports, search, settings,
-               stores, traffic)
+               stores, traffic, vip)
 from . import exceptions as queue
 from . import rules as rulebook
 from .db import database
@@ -141,6 +141,13 @@ def set_customer_tier(customer_id: str):
 def replace_customer_card(customer_id: str):
     def produce():
         return care.replace_card(customer_id, declared_body(care.NewCard), _actor(), state().key, clock()), 200
+    return _idempotent(produce)
+
+
+@api.post("/customers/<customer_id>/vip")
+def issue_vip_card(customer_id: str):
+    def produce():
+        return vip.issue(customer_id, declared_body(vip.VipIssue), _actor(), state().key, clock()), 201
     return _idempotent(produce)
 
 

@@ -137,6 +137,17 @@ def _act(kind: str, customer_id: str, body: dict[str, Any], actor: str, key: Ed2
     return act
 
 
+def live_customer(customer_id: str) -> dict[str, Any]:
+    """Lock and read a customer that may be acted on: 404 unknown, 409 merged away."""
+    return _live(_lock([customer_id]), customer_id)
+
+
+def signed_act(kind: str, customer_id: str, body: dict[str, Any], actor: str, key: Ed25519PrivateKey,
+               now: datetime) -> dict[str, Any]:
+    """Sign and keep one act of another service (``central.vip``)."""
+    return _act(kind, customer_id, body, actor, key, now)
+
+
 def _tier_spend(customer_id: str, lifetime: int, now: datetime) -> tuple[int, Any]:
     """The qualifying spend that decides the tier now, and the rules in force."""
     rules = rulebook.in_force(now)

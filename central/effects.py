@@ -15,10 +15,11 @@ from shared.engine import Earning, tier_discounts
 from shared.rules import RuleSet
 from shared.tiers import decided_tier, window_start
 from shared.times import format_time
+from shared.vip import with_vip
 from sync import bodies, kinds
 from sync.bodies import BodyError
 
-from . import db, feed, figure_tables, ledger
+from . import db, feed, figure_tables, ledger, vip
 from . import exceptions as queue
 from . import rules as rulebook
 
@@ -253,9 +254,10 @@ class Batch:
             self._conflict(queue.UNKNOWN_RULES_VERSION, entry, customer_id=facts.customer_id, sale_id=facts.sale_id,
                            rules_version=facts.rules_version)
             return None
-        earning = earning_of(rules, facts)
+        percent = self._vip_percent(entry, facts)
+        earning = earning_of(rules, facts, percent)
         recorded = facts.tier_discounts()
-        tier = rules.tier(facts.tier)
+        tier = with_vip(rules.tier(facts.tier), percent)
         derived = recorded
         if any(recorded) or (tier is not None and tier.discount_percent):
             derived = tier_discounts(facts.engine_lines(), tier)
@@ -267,6 +269,16 @@ class Batch:
                            central_eligible=earning.eligible_amount, edge_tier_discounts=list(recorded),
                            central_tier_discounts=list(derived))
         return earning
+
+    def _vip_percent(self, entry: dict, facts: bodies.SaleFacts) -> int:
+        """The discount of the sale's VIP card as central issued it: 0 when the card is unknown,
+        another customer's or past its last day at the sale (the edge's discount then differs)."""
+        if facts.vip_code is None:
+            return 0
+        card = vip.card_for(facts.vip_code)
+        if card is None or card.customer_id != self._live(facts.customer_id):
+            return 0
+        return card.discount_percent if card.valid_at(bodies.entry_time(entry["at"], self.now)) else 0
 
     def _enrolled(self, entry: dict, facts: bodies.SaleFacts) -> bool:
         """Whether the sale's customer earns under its rules' enrolment window (nobody earns on an

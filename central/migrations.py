@@ -15,7 +15,7 @@ import peewee
 
 from shared.times import format_time
 
-from . import db, figure_tables, jobs, models, positions, search, settings
+from . import db, figure_tables, jobs, models, positions, search, settings, vip
 from .errors import CentralError
 
 MIGRATION_LOCK_KEY = 0x46494D47  # "FIMG"
@@ -116,8 +116,13 @@ def _expiries() -> None:
     db.database.create_tables(jobs.MODELS, safe=True)
 
 
+def _vip_cards() -> None:
+    """VIP cards head office issued (``central.vip``)."""
+    db.database.create_tables(vip.MODELS, safe=True)
+
+
 MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _pairings, _head_office_users, _figures,
-                                        _customer_care, _expiries]
+                                        _customer_care, _expiries, _vip_cards]
 LATEST = len(MIGRATIONS)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sync.declared import components
 from sync.untrusted import MAX_INT64
 
-from . import activity, care, search, settings
+from . import activity, care, search, settings, vip
 
 _INT = {"type": "integer"}
 _STR = {"type": "string"}
@@ -188,6 +188,9 @@ SCHEMAS: dict[str, Any] = {
         "signature": {"type": "string", "description": "central's Ed25519 signature of the act (sync/acts.py)"},
         "customer": _ref("Customer")}},
     **components(*care.BODIES),
+    **components(*vip.BODIES),
+    "VipCard": {"type": "object", "properties": {
+        "customer_id": _STR, "code": _STR, "discount_percent": _INT, "until": _STR}},
 }
 
 _SIGNED = [{"deviceSignature": []}]
@@ -230,6 +233,10 @@ PATHS: dict[str, Any] = {
         "Replace a lost card: the old one is blocked everywhere (edges after their next sync)",
         {"200": _json(_ref("Customer"), "the customer with the new card")}, body="NewCard",
         params=[_path("customer_id")], errors=_CHANGE, idempotent=True)},
+    "/api/v1/customers/{customer_id}/vip": {"post": _op(
+        "Issue or renew a VIP card: a discount rate until a last day, given at every shop",
+        {"201": _json(_ref("VipCard"), "issued")}, body="VipIssue", params=[_path("customer_id")],
+        errors=_CHANGE, idempotent=True)},
     "/api/v1/customers/merge": {"post": _op(
         "Merge a duplicate customer into another: points, lots, history and the card go to the one kept",
         {"200": _json(_ref("Customer"), "the customer kept")}, body="Merge", errors=_CHANGE, idempotent=True)},

@@ -139,6 +139,15 @@ def _sale_currency(db: SqliteDatabase) -> None:
 MIGRATIONS.append(_sale_currency)
 
 
+def _vip_cards(db: SqliteDatabase) -> None:
+    """VIP cards head office issued, received in the feed, and the discount a sale had from one."""
+    db.create_tables([models.VipCard])
+    _add_column(db, "sale", "vip_percent", "INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS.append(_vip_cards)
+
+
 def open_database(path: str) -> SqliteDatabase:
     """Bind the edge database to ``path``, connect, and bring the schema up to date."""
     if not database.is_closed():

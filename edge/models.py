@@ -81,6 +81,7 @@ class Sale(BaseModel):
     log_seq = IntegerField(null=True)  # its change-log entry (migration 4)
     currency = CharField(null=True)  # a sale in another currency: its code and rate text (migration 7)
     rate = CharField(null=True)
+    vip_percent = IntegerField(default=0)  # a VIP card's discount, so a return prices as the sale (migration 8)
 
 
 class SaleReturn(BaseModel):
@@ -265,3 +266,16 @@ class MergedCustomer(BaseModel):
 
 
 MODELS += [RetiredCard, MergedCustomer]
+
+
+class VipCard(BaseModel):
+    """A VIP card head office issued (migration 8): its rate, through ``until`` (YYYY-MM-DD)."""
+
+    code = CharField(primary_key=True)
+    customer_id = CharField(index=True)
+    discount_percent = IntegerField()
+    until = CharField()
+    issued_at = CharField()  # the act's time: an older act never overwrites a newer one
+
+
+MODELS.append(VipCard)

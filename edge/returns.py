@@ -12,6 +12,7 @@ from shared.currency import parse_conversion
 from shared.engine import Line, basket_total, points_to_reverse
 from shared.tiers import spend_returned
 from shared.times import format_time
+from shared.vip import with_vip
 from sync.bodies import SKU_MAX
 
 from . import accounts, rulebook, sales
@@ -84,12 +85,13 @@ def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime
         refund = basket_total(kept_before) - tier_discount_before - (basket_total(kept_after) - tier_discount_after)
         rules = rulebook.version(sale.rules_version)
         rate = parse_conversion(sale.currency, sale.rate)[0].rate if sale.currency else None
+        tier = with_vip(rules.tier(sale.tier), sale.vip_percent or 0)  # priced as the sale was
         reversible = points_to_reverse(
-            kept_after, sale.points_paid * rules.point_value, sale.points_earned, rules, rules.tier(sale.tier), rate
+            kept_after, sale.points_paid * rules.point_value, sale.points_earned, rules, tier, rate
         )
         points_reversed = max(0, reversible - sum(row.points_reversed for row in previous))
         paid_value = sale.points_paid * rules.point_value
-        eligible_reversed = spend_returned(kept_before, kept_after, paid_value, rules, rules.tier(sale.tier), rate)
+        eligible_reversed = spend_returned(kept_before, kept_after, paid_value, rules, tier, rate)
         log_seq = box.changelog.next_seq()
         return_id = str(uuid.uuid4())
         stamp = format_time(now)

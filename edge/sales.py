@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from shared.currency import Conversion, parse_conversion
@@ -17,9 +17,10 @@ from shared.engine import Line, Payment, Quote, SaleProblem, price_sale
 from shared.ledger import Movement, available_from, expires_at
 from shared.rules import RuleSet
 from shared.times import format_time, parse_time
+from shared.vip import with_vip
 from sync.client import Refused
 
-from . import accounts, customers, rulebook, schemas, syncer
+from . import accounts, customers, rulebook, schemas, syncer, vip
 from .box import EdgeBox
 from .db import database, write_transaction
 from .errors import ApiError, not_found
@@ -37,6 +38,7 @@ class SaleRequest:
     names: tuple[str | None, ...]
     payments: tuple[Payment, ...] | None
     conversion: Conversion | None = None  # a sale in another currency
+    vip_code: str | None = None  # a VIP card (edge.vip)
 
     @property
     def rate(self):
@@ -53,7 +55,7 @@ def validate_sale(body: Any, *, payments_required: bool) -> SaleRequest:
                          else Payment(p.method, amount=p.amount) for p in basket.payments)
     conversion, _ = parse_conversion(basket.currency, basket.rate)  # the body's own check listed any problem
     return SaleRequest(basket.customer_id, basket.card_number, lines, tuple(x.name for x in basket.lines), payments,
-                       conversion)
+                       conversion, basket.vip_code)
 
 
 def _customer_of(request: SaleRequest) -> Customer | None:
@@ -61,7 +63,16 @@ def _customer_of(request: SaleRequest) -> Customer | None:
         return customers.get(request.customer_id)
     if request.card_number:
         return customers.lookup(card=request.card_number)
+    if request.vip_code:
+        return customers.get(vip.card(request.vip_code, None, datetime.now(timezone.utc)).customer_id)
     return None
+
+
+def _vip_percent(request: SaleRequest, customer: Customer | None, now: datetime) -> int:
+    """The discount of the sale's VIP card (0 without one); 422 ``vip_card_invalid`` for a bad card."""
+    if not request.vip_code:
+        return 0
+    return vip.card(request.vip_code, customer.id if customer else None, now).discount_percent
 
 
 def _enrolled(customer: Customer | None, rules: RuleSet, now: datetime) -> bool:
@@ -75,7 +86,7 @@ def _price(request: SaleRequest, customer: Customer | None, rules: RuleSet, acct
            now: datetime, spendable: int | None = None):
     if customer is not None and spendable is None:
         spendable = accounts.offline_spendable(acct, rules, now)
-    tier = rules.tier(customer.tier) if customer else None
+    tier = with_vip(rules.tier(customer.tier) if customer else None, _vip_percent(request, customer, now))
     return price_sale(request.lines, request.payments, rules, spendable=spendable, tier=tier, rate=request.rate)
 
 
@@ -99,6 +110,7 @@ def quote(request: SaleRequest, now: datetime) -> dict[str, Any]:
         "rules_version": rules.version,
         "problems": [{"code": p.code, "message": p.message} for p in problems if p.code != "payment_mismatch"],
         **_currency_json(request, priced),
+        **_vip_json(request, customer, now),
     }
 
 
@@ -217,6 +229,7 @@ def commit(
             log_seq=log_seq,
             currency=request.conversion.currency if request.conversion else None,
             rate=request.conversion.text if request.conversion else None,
+            vip_percent=_vip_percent(request, customer, now),
         )
         box.changelog.append(
             "sale.completed",
@@ -236,6 +249,7 @@ def commit(
                 "reward_points": priced.reward_points,
                 **movement_body,
                 **_currency_json(request, priced),
+                **_vip_json(request, customer, now),
             },
         )
         view = {
@@ -246,6 +260,7 @@ def commit(
             "points_redeemed": priced.points_redeemed, "rules_version": rules.version, "tier": tier_before,
             "returns": [],
             **_currency_json(request, priced),
+            **_vip_json(request, customer, now),
         }
         if customer is not None:
             view["customer"] = accounts.customer_view(customer, rules, now, acct)
@@ -324,6 +339,13 @@ def _line_json(line: Line, name: str | None, tier_discount: int = 0) -> dict[str
     if line.reward:
         data["reward"] = True
     return data
+
+
+def _vip_json(request: SaleRequest, customer: Customer | None, now: datetime) -> dict[str, Any]:
+    """``{"vip": {"code", "discount_percent"}}`` for a sale with a VIP card (nothing otherwise)."""
+    if not request.vip_code:
+        return {}
+    return {"vip": {"code": request.vip_code, "discount_percent": _vip_percent(request, customer, now)}}
 
 
 def _currency_json(request: SaleRequest, priced: Quote) -> dict[str, Any]:

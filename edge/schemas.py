@@ -35,6 +35,7 @@ from sync.bodies import (
     text_problem,
 )
 from shared.currency import code_problem, rate_problem
+from shared.vip import code_problem as vip_code_problem
 from sync.declared import MAX_MONEY, Body
 
 MAX_LINES = 500
@@ -196,11 +197,15 @@ class Basket(Body):
         "and payments are then in its minor units"))]
     rate: Annotated[str | None, Field(default=None, max_length=16, description=(
         'brand currency per unit of the sale\'s, a decimal string with at most 6 decimals, e.g. "4.9750"'))]
+    vip_code: Annotated[str | None, Field(default=None, max_length=32, description=(
+        "a VIP card (#VIP#…) whose discount applies while valid; alone, it names the customer too"))]
 
     def problems(self) -> list[Problem]:
         found = []
         if self.customer_id and self.card_number:
             found.append({"path": "card_number", "message": "give customer_id or card_number, not both"})
+        if self.vip_code is not None and vip_code_problem(self.vip_code):
+            found.append({"path": "vip_code", "message": vip_code_problem(self.vip_code)})
         if self.currency is not None or self.rate is not None:
             if self.rate is None:
                 found.append({"path": "rate", "message": "required with currency"})

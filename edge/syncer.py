@@ -25,7 +25,7 @@ from sync.client import Offline, Refused, SyncClient, SyncError, new_session
 from sync.entry import load_public_key_b64
 from sync.protocol import verify_rules
 
-from . import care, rulebook
+from . import care, rulebook, vip
 from . import rejections
 from .box import EdgeBox
 from .db import database, write_transaction
@@ -215,6 +215,8 @@ def _apply(box: EdgeBox, item: dict[str, Any], central_key) -> None:
         care.card_blocked(body, central_key, _now())
     elif kind == "customer.merged":
         care.customer_merged(body, central_key, _now())
+    elif kind == "vip.issued":
+        vip.issued(body, central_key)
     elif kind == "device.revoked" and body.get("device_id") == box.device_id:
         set_setting("sync_state", "device_revoked")
 

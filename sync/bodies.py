@@ -156,6 +156,8 @@ class SaleFacts:
     available_at: str | None
     expires_at: str | None
     conversion: Conversion | None = None  # a sale in another currency (shared.currency)
+    vip_code: str | None = None  # the VIP card that gave the sale its discount (shared.vip)
+    vip_percent: int = 0
 
     @property
     def rate(self):
@@ -233,8 +235,22 @@ def _conversion(body: dict) -> Conversion | None:
     return conversion
 
 
+def _vip(body: dict) -> tuple[str | None, int]:
+    vip = body.get("vip")
+    if vip is None:
+        return None, 0
+    if type(vip) is not dict:
+        raise BodyError("vip must be an object")
+    code = _text(vip, "code", limit=CARD_MAX)
+    percent = vip.get("discount_percent")
+    if type(percent) is not int or not 1 <= percent <= 100:
+        raise BodyError("vip.discount_percent must be an integer from 1 to 100")
+    return code, percent
+
+
 def sale(body: dict) -> SaleFacts:
     payments = _payments(body)
+    vip_code, vip_percent = _vip(body)
     return SaleFacts(
         sale_id=_text(body, "sale_id", limit=ID_MAX),
         customer_id=_text(body, "customer_id", optional=True, limit=ID_MAX),
@@ -252,6 +268,8 @@ def sale(body: dict) -> SaleFacts:
         available_at=_time(body, "available_at"),
         expires_at=_time(body, "expires_at"),
         conversion=_conversion(body),
+        vip_code=vip_code,
+        vip_percent=vip_percent,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import requests
 
 from nodes import CentralNode, EdgeNode
 from test_multinode import wait_for
@@ -96,4 +97,36 @@ def test_a_customer_registered_before_the_window_earns_nothing_until_it_opens(sh
     edge.wait_synced()
     assert wait_for(lambda: central.api(f"/customers/{customer['id']}").json()["points"]["available"] == 10,
                     what="the sales at central")
+    assert _mismatches(central) == []
+
+
+def _issue_vip(central: CentralNode, customer_id: str, **body) -> requests.Response:
+    return requests.post(f"{central.url}/api/v1/customers/{customer_id}/vip", json=body, timeout=10,
+                         headers={"Authorization": f"Bearer {central.token}"})
+
+
+def test_a_vip_card_gives_its_discount_at_the_till_and_central_agrees(shop):
+    central, edge = shop({**SEED, "tiers": [{"name": "Basic", "threshold": 0, "discount_percent": 5}]})
+    vera = edge.post("/customers", {"first_name": "Vera", "last_name": "Vip"}).json()["id"]
+    other = edge.post("/customers", {"first_name": "Otto", "last_name": "Other"}).json()["id"]
+    edge.wait_synced()
+    until = str(datetime.now(timezone.utc).date() + timedelta(days=30))
+    issued = _issue_vip(central, vera, code="#VIP#0042", discount_percent=15, until=until)
+    assert issued.status_code == 201, issued.text
+    assert issued.json() == {"customer_id": vera, "code": "#VIP#0042", "discount_percent": 15, "until": until}
+    assert _issue_vip(central, other, code="#VIP#0042", discount_percent=5, until=until).status_code == 409
+
+    # The card alone names its customer; 15 % beats the tier's 5 %, never both.
+    basket = {"vip_code": "#VIP#0042", "lines": [{"sku": "A1", "qty": 1, "unit_price": 10000}]}
+    quote = wait_for(lambda: (reply := edge.post("/baskets/quote", basket)).ok and reply.json(), what="the card at the edge")
+    assert (quote["total"], quote["tier_discount"], quote["points_to_earn"]) == (8500, 1500, 8)
+    sale = edge.post("/sales", {**basket, "payments": [{"method": "cash", "amount": 8500}]})
+    assert sale.status_code == 201, sale.text
+    assert (sale.json()["customer_id"], sale.json()["vip"]) == (vera, {"code": "#VIP#0042", "discount_percent": 15})
+    # Someone else's card is refused and nothing is written.
+    refused = edge.post("/sales", {**basket, "customer_id": other, "payments": [{"method": "cash", "amount": 8500}]})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "vip_card_invalid")
+
+    edge.wait_synced()
+    assert wait_for(lambda: central.api(f"/customers/{vera}").json()["points"]["available"] == 8, what="the sale")
     assert _mismatches(central) == []
