@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from shared.currency import Conversion, parse_conversion
@@ -58,13 +58,13 @@ def validate_sale(body: Any, *, payments_required: bool) -> SaleRequest:
                        conversion, basket.vip_code)
 
 
-def _customer_of(request: SaleRequest) -> Customer | None:
+def _customer_of(request: SaleRequest, now: datetime) -> Customer | None:
     if request.customer_id:
         return customers.get(request.customer_id)
     if request.card_number:
         return customers.lookup(card=request.card_number)
     if request.vip_code:
-        return customers.get(vip.card(request.vip_code, None, datetime.now(timezone.utc)).customer_id)
+        return customers.get(vip.card(request.vip_code, None, now).customer_id)
     return None
 
 
@@ -92,7 +92,7 @@ def _price(request: SaleRequest, customer: Customer | None, rules: RuleSet, acct
 
 def quote(request: SaleRequest, now: datetime) -> dict[str, Any]:
     """Price a basket without committing anything."""
-    customer = _customer_of(request)
+    customer = _customer_of(request, now)
     rules = rulebook.in_force(now)
     acct = accounts.account(customer.id) if customer else None
     priced, problems = _price(request, customer, rules, acct, now)
@@ -156,7 +156,7 @@ def authorize(box: EdgeBox, request: SaleRequest, now: datetime) -> Ticket:
     ticket = Ticket(str(uuid.uuid4()))
     if not any(p.is_points for p in request.payments or ()) and not any(line.reward for line in request.lines):
         return ticket
-    customer = _customer_of(request)
+    customer = _customer_of(request, now)
     rules = rulebook.in_force(now)
     check(request, customer, rules, now)
     points = _points_spent(request, rules)
@@ -190,7 +190,7 @@ def commit(
     """Commit a sale: the sale, its point movements and its log entry in one transaction."""
     ticket = ticket or Ticket(str(uuid.uuid4()))
     with write_transaction():
-        customer = _customer_of(request)
+        customer = _customer_of(request, now)
         rules = rulebook.in_force(now)
         acct = accounts.account(customer.id) if customer else None
         spendable = None
