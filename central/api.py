@@ -17,7 +17,7 @@ from sync.bodies import usable_key
 from sync.web import idempotency_key, replay, require_bearer
 
 from . import (activity, auth, care, customers, dashboard, enrolment, pairing, reports, schemas, search,
-               settings, stores, traffic)
+               settings, stores, traffic, vip)
 from . import exceptions as queue
 from . import rules as rulebook
 from .db import database
@@ -127,6 +127,13 @@ def set_customer_tier(customer_id: str):
 def replace_customer_card(customer_id: str):
     def produce():
         return care.replace_card(customer_id, declared_body(schemas.NewCard), _actor(), state().key, clock()), 200
+    return _idempotent(produce)
+
+
+@api.post("/customers/<customer_id>/vip")
+def issue_vip_card(customer_id: str):
+    def produce():
+        return vip.issue(customer_id, declared_body(vip.VipIssue), _actor(), state().key, clock()), 201
     return _idempotent(produce)
 
 

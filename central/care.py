@@ -84,6 +84,17 @@ def _act(kind: str, customer_id: str, body: dict[str, Any], actor: str, key: Ed2
     return act
 
 
+def live_customer(customer_id: str) -> dict[str, Any]:
+    """Lock and read a customer that may be acted on: 404 unknown, 409 merged away."""
+    return _live(_lock([customer_id]), customer_id)
+
+
+def signed_act(kind: str, customer_id: str, body: dict[str, Any], actor: str, key: Ed25519PrivateKey,
+               now: datetime) -> dict[str, Any]:
+    """Sign and keep one act of another service (``central.vip``)."""
+    return _act(kind, customer_id, body, actor, key, now)
+
+
 def _tier_spend(customer_id: str, lifetime: int, now: datetime) -> tuple[int, Any]:
     """The qualifying spend that decides the tier now, and the rules in force."""
     rules = rulebook.in_force(now)
@@ -105,15 +116,21 @@ def _settle(customer_id: str, now: datetime) -> None:
 
 def _state(customer_id: str, now: datetime) -> feed.FeedItem:
     """The customer's ``customer.state`` feed item as it stands now."""
-    (*public, locked, negative, lifetime), = db.rows(
-        f"SELECT {', '.join(feed.CUSTOMER_FIELDS)}, tier_locked, balance_negative, qualifying_spend "
+    (*public, locked, negative, lifetime, registered_at), = db.rows(
+        f"SELECT {', '.join(feed.CUSTOMER_FIELDS)}, tier_locked, balance_negative, qualifying_spend, created_at "
         "FROM customer WHERE id = ?", (customer_id,))
     held = ledger.customer_holdings([customer_id], now)[customer_id]
     spend, _ = _tier_spend(customer_id, lifetime, now)
     applied = dict(db.rows("SELECT device_id, seq FROM customerdeviceseq WHERE customer_id = ?", (customer_id,)))
     body = feed.customer_state(public, held, now, bool(negative), spend, applied, tier_locked=bool(locked),
-                               wallet=wallet.state(wallet.pockets_of({customer_id}).get(customer_id, {})))
+                               wallet=wallet.state(wallet.pockets_of({customer_id}).get(customer_id, {})),
+                               registered_at=registered_at)
     return (None, feed.CUSTOMER_STATE, body)
+
+
+def state_item(customer_id: str, now: datetime) -> feed.FeedItem:
+    """The customer's ``customer.state`` feed item as it stands now (for other services)."""
+    return _state(customer_id, now)
 
 
 def _points(customer_id: str, now: datetime) -> dict[str, int]:

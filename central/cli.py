@@ -204,6 +204,13 @@ def cmd_vouchers_turnover(args: argparse.Namespace) -> None:
                                         datetime.combine(last + timedelta(days=1), midnight), args.valid_days,
                                         args.store, _now())
     _out(args, {"issued": issued}, f"{len(issued)} voucher(s) issued")
+def cmd_jobs_run(args: argparse.Namespace) -> None:
+    from . import jobs
+
+    done = jobs.run(_now())
+    expiry = done["expiry"]
+    _out(args, done, f"expiry: {expiry['points']} points of {expiry['lots']} lots recorded as expired "
+                     f"for {expiry['customers']} customers")
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -223,7 +230,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 NEEDS_DATABASE = {cmd_user_create, cmd_token_create, cmd_store_create, cmd_store_list, cmd_enroll_create,
                   cmd_enroll_approve,
                   cmd_rules_publish, cmd_rules_list, cmd_device_revoke, cmd_device_log, cmd_exceptions_list,
-                  cmd_exceptions_resolve, cmd_vouchers_birthdays, cmd_vouchers_turnover}
+                  cmd_exceptions_resolve, cmd_vouchers_birthdays, cmd_vouchers_turnover, cmd_jobs_run}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -323,6 +330,9 @@ def _parser() -> argparse.ArgumentParser:
     turnover.add_argument("--valid-days", type=int, default=30, help="days the voucher is valid (default 30)")
     turnover.add_argument("--store", action="append", help="only sales at this shop, where the voucher is then "
                                                             "valid (repeat for several; default every shop)")
+    job_group = group("jobs", "head office's scheduled jobs (the fidelis-central-jobs timer runs them)")
+    add("run", cmd_jobs_run, "run every job once: record the points that expired and tell the shops; "
+        "running it again writes nothing new", "fidelis-central jobs run --json", sub=job_group)
     serve = add("serve", cmd_serve, "serve the JSON API and the sync API",
                 "fidelis-central serve --host 0.0.0.0 --port 8700")
     serve.add_argument("--host", default=settings.DEFAULT_HOST,

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from shared.expiry import expiring
+from shared.times import format_time
 from sync.bodies import usable_key
 
 from . import db, ledger, wallet
@@ -30,12 +32,14 @@ def _find(where: str, value: str) -> dict[str, Any] | None:
 
 def view(customer: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The customer with brand-wide ``points: {available, pending}`` (and ``held`` by authorizations)
-    and ``wallet: {balance, pockets, held}``."""
+    , ``wallet: {balance, pockets, held}`` and ``expiring``: the points due to lapse within 90 days."""
     points = ledger.customer_points(customer["id"], now)
+    held = ledger.customer_holdings([customer["id"]], now)[customer["id"]]
     return {**customer, "balance_negative": bool(customer["balance_negative"]),
             "tier_locked": bool(customer["tier_locked"]),
             "points": {"available": points["available"], "pending": points["pending"]}, "held": points["held"],
-            "wallet": wallet.customer_wallet(customer["id"], now)}
+            "wallet": wallet.customer_wallet(customer["id"], now),
+            "expiring": [{"points": item["points"], "at": format_time(item["at"])} for item in expiring(held, now)]}
 
 
 def get(customer_id: str, now: datetime) -> dict[str, Any]:

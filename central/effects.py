@@ -15,10 +15,11 @@ from shared.engine import Earning, tier_discounts
 from shared.rules import RuleSet
 from shared.tiers import decided_tier, window_start
 from shared.times import format_time
+from shared.vip import with_vip
 from sync import bodies, kinds
 from sync.bodies import BodyError
 
-from . import db, feed, figure_tables, giftcards, ledger, vouchers
+from . import db, feed, figure_tables, giftcards, ledger, vip, vouchers
 from . import exceptions as queue
 from . import rules as rulebook
 from . import wallet
@@ -119,14 +120,15 @@ class Batch:
         lock = " ORDER BY id" + db.for_update()
         columns = ", ".join(CUSTOMER_FIELDS)
         late: set[str] = set()
-        for cid, *values in select_in(f"SELECT id, {columns}, tier_locked, merged_into FROM customer "
+        for cid, *values in select_in(f"SELECT id, {columns}, tier_locked, merged_into, created_at FROM customer "
                                        f"WHERE id IN ({{marks}})", customer_ids, lock):
-            *values, locked, merged_into = values
+            *values, locked, merged_into, registered_at = values
             if merged_into is not None:  # merged while this push waited for the lock
                 self.merged[cid] = merged_into
                 late.add(merged_into)
                 continue
-            self.customers[cid] = CustomerRow(cid, *values[:7], bool(values[7]), values[8], ledger.Summary(*values[9:]))
+            self.customers[cid] = CustomerRow(cid, *values[:7], bool(values[7]), values[8], ledger.Summary(*values[9:]),
+                                              registered_at)
             if locked:
                 self.locked.add(cid)
         if late - set(self.customers):
@@ -184,7 +186,8 @@ class Batch:
             card = None
         if known is None:
             self.customers[cid] = CustomerRow(cid, card, facts.first_name, facts.last_name, facts.email, facts.phone,
-                                              facts.birth_date, facts.tier)
+                                              facts.birth_date, facts.tier,
+                                              registered_at=format_time(bodies.entry_time(entry["at"], self.now)))
             self.new_customers.append(cid)
         else:
             # Registered again (an edge re-enrolled, or a repeat from another device): the
@@ -231,7 +234,8 @@ class Batch:
         self.qualifying[facts.sale_id] = qualifying
         self.gift_cards.sale(entry, facts, cid)
         self.vouchers.sale(entry, facts, cid, self._ruleset(facts.rules_version), bodies.entry_time(entry["at"], self.now))
-        self.sale_rows.append((facts.sale_id, entry["id"], self.device.id, cid, facts.till_id, facts.total,
+        total = facts.conversion.to_brand(facts.total) if facts.conversion else facts.total  # in the brand currency
+        self.sale_rows.append((facts.sale_id, entry["id"], self.device.id, cid, facts.till_id, total,
                                facts.eligible_amount, facts.points_earned, facts.points_paid, facts.reward_points,
                                facts.rules_version, facts.tier, at, qualifying))
         if cid is None:
@@ -262,13 +266,14 @@ class Batch:
             self._conflict(queue.UNKNOWN_RULES_VERSION, entry, customer_id=facts.customer_id, sale_id=facts.sale_id,
                            rules_version=facts.rules_version)
             return None
-        earning = earning_of(rules, facts)
+        percent = self._vip_percent(entry, facts)
+        earning = earning_of(rules, facts, percent)
         recorded = facts.tier_discounts()
-        tier = rules.tier(facts.tier)
+        tier = with_vip(rules.tier(facts.tier), percent)
         derived = recorded
         if any(recorded) or (tier is not None and tier.discount_percent):
             derived = tier_discounts(facts.engine_lines(), tier)
-        points = earning.points if facts.customer_id is not None else 0  # nobody earns on an anonymous sale
+        points = earning.points if self._enrolled(entry, facts) else 0
         if points != facts.points_earned or derived != recorded:
             self._conflict(queue.RECALCULATION_MISMATCH, entry, customer_id=facts.customer_id, sale_id=facts.sale_id,
                            rules_version=facts.rules_version, edge_points=facts.points_earned,
@@ -276,6 +281,28 @@ class Batch:
                            central_eligible=earning.eligible_amount, edge_tier_discounts=list(recorded),
                            central_tier_discounts=list(derived))
         return earning
+
+    def _vip_percent(self, entry: dict, facts: bodies.SaleFacts) -> int:
+        """The discount of the sale's VIP card as central issued it: 0 when the card is unknown,
+        another customer's or past its last day at the sale (the edge's discount then differs)."""
+        if facts.vip_code is None:
+            return 0
+        card = vip.card_for(facts.vip_code)
+        if card is None or card.customer_id != self._live(facts.customer_id):
+            return 0
+        return card.discount_percent if card.valid_at(bodies.entry_time(entry["at"], self.now)) else 0
+
+    def _enrolled(self, entry: dict, facts: bodies.SaleFacts) -> bool:
+        """Whether the sale's customer earns under its rules' enrolment window (nobody earns on an
+        anonymous sale): from the customer's registration and the sale's time, as the edge decides."""
+        if facts.customer_id is None:
+            return False
+        rules = self._ruleset(facts.rules_version)
+        customer = self.customers.get(self._live(facts.customer_id) or "")
+        if rules is None or rules.enrolment is None or customer is None or customer.registered_at is None:
+            return True
+        return rules.enrolment.earns(bodies.normal_time(customer.registered_at),
+                                     bodies.entry_time(entry["at"], self.now))
 
     def _ruleset(self, version: int) -> RuleSet | None:
         if version == 0:
@@ -356,8 +383,8 @@ class Batch:
         feed.append_rows(self.feed_rows)
 
     def _insert_customers(self) -> None:
-        rows_ = [(cid, *self.customers[cid].fields(), *self.customers[cid].name_keys(), self.device.id, self.stamp,
-                  self.stamp) for cid in self.new_customers]
+        rows_ = [(cid, *self.customers[cid].fields(), *self.customers[cid].name_keys(), self.device.id,
+                  self.customers[cid].registered_at or self.stamp, self.stamp) for cid in self.new_customers]
         db.insert_rows("customer", ("id", *CUSTOMER_FIELDS, *NAME_KEYS, "device_id", "created_at", "updated_at"), rows_)
         self.changed.difference_update(self.new_customers)
 
@@ -435,7 +462,8 @@ class Batch:
             customer = self.customers[cid]
             body = feed.customer_state(customer.public(), self.holdings[cid], self.now, customer.balance_negative,
                                        self.tier_spend.get(cid, customer.qualifying_spend), self.applied[cid],
-                                       tier_locked=cid in self.locked, wallet=self.wallet.state_of(cid))
+                                       tier_locked=cid in self.locked, wallet=self.wallet.state_of(cid),
+                                       registered_at=customer.registered_at)
             items.append((None, feed.CUSTOMER_STATE, body))
         return items
 

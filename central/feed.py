@@ -74,7 +74,7 @@ CUSTOMER_FIELDS = ("id", "card_number", "first_name", "last_name", "email", "pho
 
 def customer_state(customer: Sequence[Any], held: Holdings, now: datetime, negative: bool, qualifying_spend: int,
                    applied: Mapping[str, int], tier_locked: bool = False,
-                   wallet: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                   wallet: Mapping[str, Any] | None = None, registered_at: str | None = None) -> dict[str, Any]:
     """The ``customer.state`` body; ``customer`` holds the values of ``CUSTOMER_FIELDS`` in order.
 
     ``lots`` and ``debt`` are the customer's holdings at ``now``: an edge folds them at its own
@@ -83,6 +83,7 @@ def customer_state(customer: Sequence[Any], held: Holdings, now: datetime, negat
     ``customer.tier`` (lifetime total; see ``shared.tiers``), unless head office locked the
     tier (``tier_locked``): then it is head office's and no one else's to change. ``wallet``
     (``{"balance", "pockets"}``, ``central.wallet.state``) is the brand-wide wallet.
+    ``registered_at`` is when the customer joined, which the rules' enrolment window judges.
     """
     points = held.balance(now)
     return {
@@ -96,4 +97,5 @@ def customer_state(customer: Sequence[Any], held: Holdings, now: datetime, negat
         "applied": dict(applied),
         "tier_locked": tier_locked,
         **({"wallet": dict(wallet)} if wallet is not None else {}),
+        **({"registered_at": registered_at} if registered_at else {}),
     }

@@ -48,6 +48,11 @@ def _movements(rows: Iterable[tuple]) -> Iterable[Movement]:
             in rows)
 
 
+def as_movements(rows: Iterable[tuple]) -> list[Movement]:
+    """Movement rows as ``movements_by_customer`` returns them, as ledger movements."""
+    return list(_movements(rows))
+
+
 def fold(rows: Iterable[tuple], now: datetime) -> Balance:
     """The balance at ``now`` of movement rows as ``movements_by_customer`` returns them."""
     return balance(_movements(rows), now)

@@ -15,7 +15,7 @@ import peewee
 
 from shared.times import format_time
 
-from . import db, figure_tables, models, positions, search, settings
+from . import db, figure_tables, jobs, models, positions, search, settings, vip
 from .errors import CentralError
 
 MIGRATION_LOCK_KEY = 0x46494D47  # "FIMG"
@@ -128,8 +128,6 @@ def _wallet() -> None:
         db.execute(statement)
 
 
-MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _pairings, _head_office_users, _figures,
-                                        _customer_care, _wallet]
 
 
 def _gift_cards_and_vouchers() -> None:
@@ -137,7 +135,18 @@ def _gift_cards_and_vouchers() -> None:
     db.database.create_tables([models.GiftCard, models.Voucher], safe=True)
 
 
-MIGRATIONS.append(_gift_cards_and_vouchers)
+def _expiries() -> None:
+    """Lots the expiry job recorded as lapsed (``central.jobs``)."""
+    db.database.create_tables(jobs.MODELS, safe=True)
+
+
+def _vip_cards() -> None:
+    """VIP cards head office issued (``central.vip``)."""
+    db.database.create_tables(vip.MODELS, safe=True)
+
+
+MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _pairings, _head_office_users, _figures,
+                                        _customer_care, _wallet, _gift_cards_and_vouchers, _expiries, _vip_cards]
 LATEST = len(MIGRATIONS)
 
 

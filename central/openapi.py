@@ -12,7 +12,7 @@ from typing import Any
 from sync.declared import components
 from sync.untrusted import MAX_INT64
 
-from . import replies, schemas, search, settings
+from . import replies, schemas, search, settings, vip
 
 _STR = {"type": "string"}
 _OBJ = {"type": "object"}
@@ -88,6 +88,9 @@ SCHEMAS: dict[str, Any] = {
     # Not a body declared here: the rules engine checks it (shared.rules, every problem listed).
     "RulesDocument": {"type": "object", "description": 'docs/contract.md "Rules document"'},
     **components(*schemas.REQUESTS, *replies.RESPONSES),
+    **components(*vip.BODIES),
+    "VipCard": {"type": "object", "properties": {
+        "customer_id": _STR, "code": _STR, "discount_percent": {"type": "integer"}, "until": _STR}},
 }
 """Every other body of central's APIs, from its one declaration in ``central.schemas`` or ``central.replies``."""
 
@@ -131,6 +134,10 @@ PATHS: dict[str, Any] = {
         "Replace a lost card: the old one is blocked everywhere (edges after their next sync)",
         {"200": _json(_ref("Customer"), "the customer with the new card")}, body="NewCard",
         params=[_path("customer_id")], errors=_CHANGE, idempotent=True)},
+    "/api/v1/customers/{customer_id}/vip": {"post": _op(
+        "Issue or renew a VIP card: a discount rate until a last day, given at every shop",
+        {"201": _json(_ref("VipCard"), "issued")}, body="VipIssue", params=[_path("customer_id")],
+        errors=_CHANGE, idempotent=True)},
     "/api/v1/customers/merge": {"post": _op(
         "Merge a duplicate customer into another: points, lots, history and the card go to the one kept",
         {"200": _json(_ref("Customer"), "the customer kept")}, body="Merge", errors=_CHANGE, idempotent=True)},

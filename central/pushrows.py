@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from shared.engine import Earning, earn
 from shared.rules import RuleSet
+from shared.vip import with_vip
 from sync import bodies
 
 from . import db, ledger, search
@@ -52,6 +53,7 @@ class CustomerRow:
     balance_negative: bool = False
     qualifying_spend: int = 0
     summary: ledger.Summary = field(default_factory=ledger.Summary)
+    registered_at: str | None = None  # when the customer joined (its registration entry's time)
 
     def fields(self) -> tuple:
         """The values of ``CUSTOMER_FIELDS``."""
@@ -71,16 +73,17 @@ class CustomerRow:
 _earnings: dict[tuple, tuple[RuleSet, Earning]] = {}
 
 
-def earning_of(rules: RuleSet, facts: bodies.SaleFacts) -> Earning:
+def earning_of(rules: RuleSet, facts: bodies.SaleFacts, vip_percent: int = 0) -> Earning:
     """``shared.engine.earn`` for a sale, remembered: the same basket under the same rules
-    earns the same, and shops sell the same few baskets over and over."""
-    key = (id(rules), facts.tier, facts.points_paid, facts.line_key())
+    earns the same, and shops sell the same few baskets over and over. ``vip_percent`` is the
+    discount of the VIP card central finds valid for the sale (``shared.vip``)."""
+    key = (id(rules), facts.tier, facts.points_paid, facts.rate, vip_percent, facts.line_key())
     found = _earnings.get(key)
     if found is None or found[0] is not rules:  # the value holds the rules, so an id is never reused
         if len(_earnings) > 4096:
             _earnings.clear()
         found = _earnings[key] = (rules, earn(facts.engine_lines(), facts.points_paid * rules.point_value, rules,
-                                              rules.tier(facts.tier)))
+                                              with_vip(rules.tier(facts.tier), vip_percent), facts.rate))
     return found[1]
 
 

@@ -42,6 +42,13 @@ class Points(Reply):
     pending: int
 
 
+class Expiring(Reply):
+    """Points of the customer's that expire at one moment (within the next 90 days)."""
+
+    points: int
+    at: str
+
+
 class Pocket(Reply):
     category: str | None
     balance: int
@@ -71,6 +78,7 @@ class Customer(Reply):
     held: int
     points: Points
     wallet: Wallet | None = None
+    expiring: list[Expiring] = []
     created_at: str | None = None
     updated_at: str | None = None
 

@@ -14,9 +14,10 @@ import json
 from datetime import datetime
 
 from shared.accounts import Account, offline_spendable
-from shared.ledger import EPOCH, Holdings, Lot, Movement
+from shared.expiry import expiring
+from shared.ledger import EPOCH, Holdings, Lot, Movement, holdings
 from shared.rules import RuleSet
-from shared.times import parse_time
+from shared.times import format_time, parse_time
 
 from . import walletledger
 from .db import database
@@ -88,6 +89,8 @@ def customer_view(customer: Customer, rules: RuleSet, now: datetime, acct: Accou
             "offline_spendable": offline_spendable(acct, rules, now),
         },
         "balance_negative": negative,
+        "expiring": [{"points": item["points"], "at": format_time(item["at"])}
+                     for item in expiring(holdings(acct.movements(), now), now)],
         "alerts": [],
         "wallet": walletledger.view(customer.id, rules),
     }

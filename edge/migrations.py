@@ -144,6 +144,24 @@ def _wallet(db: SqliteDatabase) -> None:
 MIGRATIONS.append(_wallet)
 
 
+def _sale_currency(db: SqliteDatabase) -> None:
+    """A sale in another currency keeps its code and rate, so a return converts as it did."""
+    _add_column(db, "sale", "currency", "TEXT")
+    _add_column(db, "sale", "rate", "TEXT")
+
+
+MIGRATIONS.append(_sale_currency)
+
+
+def _vip_cards(db: SqliteDatabase) -> None:
+    """VIP cards head office issued, received in the feed, and the discount a sale had from one."""
+    db.create_tables([models.VipCard])
+    _add_column(db, "sale", "vip_percent", "INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS.append(_vip_cards)
+
+
 def open_database(path: str) -> SqliteDatabase:
     """Bind the edge database to ``path``, connect, and bring the schema up to date."""
     if not database.is_closed():

@@ -79,6 +79,9 @@ class Sale(BaseModel):
     payments = TextField()
     created_at = CharField(index=True)
     log_seq = IntegerField(null=True)  # its change-log entry (migration 4)
+    currency = CharField(null=True)  # a sale in another currency: its code and rate text (migration 8)
+    rate = CharField(null=True)
+    vip_percent = IntegerField(default=0)  # a VIP card's discount, so a return prices as the sale (migration 9)
 
 
 class SaleReturn(BaseModel):
@@ -266,7 +269,7 @@ MODELS += [RetiredCard, MergedCustomer]
 
 
 class GiftCard(BaseModel):
-    """A gift card this shop sold or heard of from central; ``used_sale`` once spent (migration 8)."""
+    """A gift card this shop sold or heard of from central; ``used_sale`` once spent (migration 10)."""
 
     code = CharField(primary_key=True)
     amount = IntegerField()
@@ -278,7 +281,7 @@ class GiftCard(BaseModel):
 
 
 class Voucher(BaseModel):
-    """A voucher issued by a sale here or heard of from central (migration 8).
+    """A voucher issued by a sale here or heard of from central (migration 10).
 
     ``status`` is active, used or voided; ``stores`` a JSON list of store codes, or None for
     every shop.
@@ -296,3 +299,14 @@ class Voucher(BaseModel):
 
 
 MODELS += [GiftCard, Voucher]
+class VipCard(BaseModel):
+    """A VIP card head office issued (migration 9): its rate, through ``until`` (YYYY-MM-DD)."""
+
+    code = CharField(primary_key=True)
+    customer_id = CharField(index=True)
+    discount_percent = IntegerField()
+    until = CharField()
+    issued_at = CharField()  # the act's time: an older act never overwrites a newer one
+
+
+MODELS.append(VipCard)

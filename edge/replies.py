@@ -47,6 +47,11 @@ class Wallet(Reply):
     offline_spendable: Annotated[int, Field(description="what this edge would let the wallet pay "
                                                         "if central could not be reached")] = 0
     pockets: list[WalletPocket] = []
+class Expiring(Reply):
+    """Points of the customer's that expire at one moment."""
+
+    points: int
+    at: str
 
 
 class Customer(Reply):
@@ -63,6 +68,7 @@ class Customer(Reply):
     tier_locked: Annotated[bool, Field(description="head office locked the tier")] = False
     points: Points
     balance_negative: bool = False
+    expiring: Annotated[list[Expiring], Field(description="points due to expire within 90 days, soonest first")] = []
     alerts: list[str]
     wallet: Wallet | None = None
 

@@ -8,9 +8,11 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from shared.currency import parse_conversion
 from shared.engine import Line, basket_total, points_to_reverse
 from shared.tiers import spend_returned
 from shared.times import format_time
+from shared.vip import with_vip
 from sync.bodies import SKU_MAX
 
 from . import accounts, rulebook, sales, vouchers, walletledger
@@ -82,12 +84,14 @@ def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime
         kept_after, tier_discount_after = _kept(lines, already + wanted)
         refund = basket_total(kept_before) - tier_discount_before - (basket_total(kept_after) - tier_discount_after)
         rules = rulebook.version(sale.rules_version)
+        rate = parse_conversion(sale.currency, sale.rate)[0].rate if sale.currency else None
+        tier = with_vip(rules.tier(sale.tier), sale.vip_percent or 0)  # priced as the sale was
         reversible = points_to_reverse(
-            kept_after, sale.points_paid * rules.point_value, sale.points_earned, rules, rules.tier(sale.tier)
+            kept_after, sale.points_paid * rules.point_value, sale.points_earned, rules, tier, rate
         )
         points_reversed = max(0, reversible - sum(row.points_reversed for row in previous))
         paid_value = sale.points_paid * rules.point_value
-        eligible_reversed = spend_returned(kept_before, kept_after, paid_value, rules, rules.tier(sale.tier))
+        eligible_reversed = spend_returned(kept_before, kept_after, paid_value, rules, tier, rate)
         log_seq = box.changelog.next_seq()
         return_id = str(uuid.uuid4())
         stamp = format_time(now)

@@ -12,13 +12,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from shared.currency import Conversion, parse_conversion
 from shared.engine import Line, Payment, Quote, SaleProblem, price_sale
 from shared.ledger import Movement, available_from, expires_at
 from shared.rules import RuleSet
-from shared.times import format_time
+from shared.times import format_time, parse_time
+from shared.vip import with_vip
 from sync.client import Refused
 
-from . import accounts, customers, giftcards, rulebook, schemas, syncer, vouchers, wallet, walletledger
+from . import accounts, customers, giftcards, rulebook, schemas, syncer, vip, vouchers, wallet, walletledger
 from .box import EdgeBox
 from .db import database, write_transaction
 from .errors import ApiError, not_found
@@ -35,6 +37,12 @@ class SaleRequest:
     lines: tuple[Line, ...]
     names: tuple[str | None, ...]
     payments: tuple[Payment, ...] | None
+    conversion: Conversion | None = None  # a sale in another currency
+    vip_code: str | None = None  # a VIP card (edge.vip)
+
+    @property
+    def rate(self):
+        return self.conversion.rate if self.conversion else None
 
 
 def validate_sale(body: Any, *, payments_required: bool) -> SaleRequest:
@@ -46,28 +54,46 @@ def validate_sale(body: Any, *, payments_required: bool) -> SaleRequest:
         payments = tuple(Payment("points", points=p.points) if p.method == "points"
                          else Payment(p.method, amount=p.amount, code=p.code.upper() if p.code else None)
                          for p in basket.payments)
-    return SaleRequest(basket.customer_id, basket.card_number, lines, tuple(x.name for x in basket.lines), payments)
+    conversion, _ = parse_conversion(basket.currency, basket.rate)  # the body's own check listed any problem
+    return SaleRequest(basket.customer_id, basket.card_number, lines, tuple(x.name for x in basket.lines), payments,
+                       conversion, basket.vip_code)
 
 
-def _customer_of(request: SaleRequest) -> Customer | None:
+def _customer_of(request: SaleRequest, now: datetime) -> Customer | None:
     if request.customer_id:
         return customers.get(request.customer_id)
     if request.card_number:
         return customers.lookup(card=request.card_number)
+    if request.vip_code:
+        return customers.get(vip.card(request.vip_code, None, now).customer_id)
     return None
+
+
+def _vip_percent(request: SaleRequest, customer: Customer | None, now: datetime) -> int:
+    """The discount of the sale's VIP card (0 without one); 422 ``vip_card_invalid`` for a bad card."""
+    if not request.vip_code:
+        return 0
+    return vip.card(request.vip_code, customer.id if customer else None, now).discount_percent
+
+
+def _enrolled(customer: Customer | None, rules: RuleSet, now: datetime) -> bool:
+    """Whether the customer earns on a sale now: known, and enrolled under the rules' window."""
+    if customer is None or rules.enrolment is None:
+        return customer is not None
+    return rules.enrolment.earns(parse_time(customer.created_at), now)
 
 
 def _price(request: SaleRequest, customer: Customer | None, rules: RuleSet, acct: accounts.Account | None,
            now: datetime, spendable: int | None = None):
     if customer is not None and spendable is None:
         spendable = accounts.offline_spendable(acct, rules, now)
-    tier = rules.tier(customer.tier) if customer else None
-    return price_sale(request.lines, request.payments, rules, spendable=spendable, tier=tier)
+    tier = with_vip(rules.tier(customer.tier) if customer else None, _vip_percent(request, customer, now))
+    return price_sale(request.lines, request.payments, rules, spendable=spendable, tier=tier, rate=request.rate)
 
 
 def quote(request: SaleRequest, now: datetime) -> dict[str, Any]:
     """Price a basket without committing anything."""
-    customer = _customer_of(request)
+    customer = _customer_of(request, now)
     rules = rulebook.in_force(now)
     acct = accounts.account(customer.id) if customer else None
     priced, problems = _price(request, customer, rules, acct, now)
@@ -77,13 +103,15 @@ def quote(request: SaleRequest, now: datetime) -> dict[str, Any]:
         "tier_discount": priced.tier_discount,
         "total": priced.total,
         "eligible_amount": priced.eligible_amount,
-        "points_to_earn": priced.points_to_earn if customer else 0,
+        "points_to_earn": priced.points_to_earn if _enrolled(customer, rules, now) else 0,
         "max_points_redeemable": priced.max_points_redeemable,
         "rewards": [
             {"sku": r.sku, "name": r.name, "cost": r.cost, "affordable": r.affordable} for r in priced.rewards
         ],
         "rules_version": rules.version,
         "problems": [{"code": p.code, "message": p.message} for p in problems if p.code != "payment_mismatch"],
+        **_currency_json(request, priced),
+        **_vip_json(request, customer, now),
     }
 
 
@@ -140,7 +168,7 @@ def authorize(box: EdgeBox, request: SaleRequest, now: datetime) -> Ticket:
     if (not any(p.is_points for p in request.payments or ()) and not any(line.reward for line in request.lines)
             and not from_wallet):
         return ticket
-    customer = _customer_of(request)
+    customer = _customer_of(request, now)
     rules = rulebook.in_force(now)
     check(request, customer, rules, now)
     points = _points_spent(request, rules)
@@ -180,7 +208,7 @@ def commit(
     """Commit a sale: the sale, its point movements and its log entry in one transaction."""
     ticket = ticket or Ticket(str(uuid.uuid4()))
     with write_transaction():
-        customer = _customer_of(request)
+        customer = _customer_of(request, now)
         rules = rulebook.in_force(now)
         acct = accounts.account(customer.id) if customer else None
         spendable = None
@@ -197,7 +225,7 @@ def commit(
         stamp = format_time(now)
         cards_spent = giftcards.spend(request.payments, sale_id, now)
         vouchers.spend(request.payments, box.store_code, sale_id, now)
-        earned = priced.points_to_earn if customer else 0
+        earned = priced.points_to_earn if _enrolled(customer, rules, now) else 0
         log_seq = box.changelog.next_seq()
         movement_body = _write_movements(
             sale_id, customer, priced, earned, rules, now, acct.local, log_seq
@@ -225,6 +253,9 @@ def commit(
             payments=json.dumps(payments),
             created_at=stamp,
             log_seq=log_seq,
+            currency=request.conversion.currency if request.conversion else None,
+            rate=request.conversion.text if request.conversion else None,
+            vip_percent=_vip_percent(request, customer, now),
         )
         issued = vouchers.issue(sale_id, customer.id if customer else None, priced.total, rules, box.store_code, now)
         if issued:
@@ -246,6 +277,8 @@ def commit(
                 "points_paid": priced.points_paid,
                 "reward_points": priced.reward_points,
                 **movement_body,
+                **_currency_json(request, priced),
+                **_vip_json(request, customer, now),
             },
         )
         view = {
@@ -255,6 +288,8 @@ def commit(
             "eligible_amount": priced.eligible_amount, "points_earned": earned,
             "points_redeemed": priced.points_redeemed, "rules_version": rules.version, "tier": tier_before,
             "returns": [], "gift_cards": cards_spent, "vouchers_issued": issued,
+            **_currency_json(request, priced),
+            **_vip_json(request, customer, now),
         }
         if customer is not None:
             view["customer"] = accounts.customer_view(customer, rules, now, acct)
@@ -335,6 +370,26 @@ def _line_json(line: Line, name: str | None, tier_discount: int = 0) -> dict[str
     return data
 
 
+def _vip_json(request: SaleRequest, customer: Customer | None, now: datetime) -> dict[str, Any]:
+    """``{"vip": {"code", "discount_percent"}}`` for a sale with a VIP card (nothing otherwise)."""
+    if not request.vip_code:
+        return {}
+    return {"vip": {"code": request.vip_code, "discount_percent": _vip_percent(request, customer, now)}}
+
+
+def _currency_json(request: SaleRequest, priced: Quote) -> dict[str, Any]:
+    """A foreign-currency sale's code, rate and amounts in both currencies (nothing otherwise):
+    ``total`` and the lines stay in the sale's currency, ``eligible_amount`` is the brand's."""
+    if request.conversion is None:
+        return {}
+    return {
+        "currency": request.conversion.currency,
+        "rate": request.conversion.text,
+        "converted_total": request.conversion.to_brand(priced.total),
+        "original_eligible_amount": priced.earning.original_eligible,
+    }
+
+
 def _payment_json(payment: Payment) -> dict[str, Any]:
     if payment.is_points:
         return {"method": "points", "points": payment.points}
@@ -368,6 +423,7 @@ def sale_view(sale: Sale) -> dict[str, Any]:
         "points_redeemed": sale.points_paid + sale.reward_points,
         "rules_version": sale.rules_version,
         "tier": sale.tier,
+        **({"currency": sale.currency, "rate": sale.rate} if sale.currency else {}),
         "returns": [
             {
                 "id": r.id,

@@ -36,6 +36,8 @@ from sync.bodies import (
     text_problem,
 )
 from shared.giftcards import CODE as GIFT_CARD_CODE
+from shared.currency import code_problem, rate_problem
+from shared.vip import code_problem as vip_code_problem
 from sync.declared import MAX_MONEY, Body
 
 MAX_LINES = 500
@@ -202,11 +204,29 @@ class Basket(Body):
     card_number: Card
     lines: Annotated[list[Line], Field(min_length=1, max_length=MAX_LINES)]
     payments: list[PaymentIn] | None = None
+    currency: Annotated[str | None, Field(default=None, max_length=3, description=(
+        "a sale in another currency: its code, three capital letters (with rate); line prices "
+        "and payments are then in its minor units"))]
+    rate: Annotated[str | None, Field(default=None, max_length=16, description=(
+        'brand currency per unit of the sale\'s, a decimal string with at most 6 decimals, e.g. "4.9750"'))]
+    vip_code: Annotated[str | None, Field(default=None, max_length=32, description=(
+        "a VIP card (#VIP#…) whose discount applies while valid; alone, it names the customer too"))]
 
     def problems(self) -> list[Problem]:
         found = []
         if self.customer_id and self.card_number:
             found.append({"path": "card_number", "message": "give customer_id or card_number, not both"})
+        if self.vip_code is not None and vip_code_problem(self.vip_code):
+            found.append({"path": "vip_code", "message": vip_code_problem(self.vip_code)})
+        if self.currency is not None or self.rate is not None:
+            if self.rate is None:
+                found.append({"path": "rate", "message": "required with currency"})
+            elif self.currency is None:
+                found.append({"path": "currency", "message": "required with rate"})
+            for path, problem in (("currency", self.currency is not None and code_problem(self.currency)),
+                                  ("rate", self.rate is not None and rate_problem(self.rate))):
+                if problem:
+                    found.append({"path": path, "message": problem})
         for i, line in enumerate(self.lines):
             found += line.problems(f"lines[{i}]")
         for i, payment in enumerate(self.payments or ()):

@@ -25,7 +25,7 @@ from sync.client import Offline, Refused, SyncClient, SyncError, new_session
 from sync.entry import load_public_key_b64
 from sync.protocol import verify_rules
 
-from . import care, giftcards, rulebook, vouchers, walletledger
+from . import care, giftcards, rulebook, vip, vouchers, walletledger
 from . import rejections
 from .box import EdgeBox
 from .db import database, write_transaction
@@ -219,6 +219,8 @@ def _apply(box: EdgeBox, item: dict[str, Any], central_key) -> None:
         giftcards.apply_state(body, _now())
     elif kind == "voucher.state":
         vouchers.apply_state(body, _now())
+    elif kind == "vip.issued":
+        vip.issued(body, central_key)
     elif kind == "device.revoked" and body.get("device_id") == box.device_id:
         set_setting("sync_state", "device_revoked")
 
@@ -257,12 +259,14 @@ def _apply_customer(box: EdgeBox, body: dict[str, Any]) -> None:
                                          "birth_date")}
     fields["tier"], fields["qualifying_spend"] = _tier(body, applied_seq)
     fields["tier_locked"] = bool(body.get("tier_locked"))
+    if isinstance(body.get("registered_at"), str):  # when the customer joined, for the enrolment window
+        fields["created_at"] = body["registered_at"]
     existing = Customer.get_or_none(Customer.id == record["id"])
     for attempt in ("as sent", "without contact fields"):
         try:
             with database.atomic():
                 if existing is None:
-                    Customer.create(id=record["id"], created_at=stamp, updated_at=stamp, **fields)
+                    Customer.create(id=record["id"], updated_at=stamp, **{"created_at": stamp, **fields})
                 else:
                     Customer.update(updated_at=stamp, **fields).where(Customer.id == record["id"]).execute()
             break

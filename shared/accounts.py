@@ -32,6 +32,10 @@ class Account:
             return balance(self.local, now)
         return balance(self.central.movements() + self.local, now)
 
+    def movements(self) -> list[Movement]:
+        """Central's holdings as movements, then this shop's later movements."""
+        return (self.central.movements() if self.central is not None else []) + list(self.local)
+
     def spent_here(self) -> Points:
         """Points this shop let the customer spend that central has not seen yet."""
         return -sum(m.points for m in self.local if m.kind == REDEEM)

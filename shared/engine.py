@@ -8,7 +8,10 @@ rim can answer with the right 422 and write nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Sequence
+
+from .currency import to_brand
 
 from .money import Money, Points, floor_div
 from .rules import RuleSet, Tier
@@ -63,6 +66,7 @@ class Earning:
     spend_points: Points
     item_points: Points
     tier_points: Points
+    original_eligible: Money | None = None  # a sale in another currency: eligible spend in its minor units
 
     @property
     def points(self) -> Points:
@@ -129,22 +133,24 @@ def basket_total(lines: Sequence[Line], tier: Tier | None = None) -> Money:
     return sum(line.total - tier_discount(line, tier) for line in lines)
 
 
-def earn(lines: Sequence[Line], points_paid_value: Money, rules: RuleSet, tier: Tier | None) -> Earning:
+def earn(lines: Sequence[Line], points_paid_value: Money, rules: RuleSet, tier: Tier | None,
+         rate: Fraction | None = None) -> Earning:
     """Points earned by ``lines`` when ``points_paid_value`` of the sale was paid with points.
 
     Eligible spend is the total after both discounts of the lines that may earn (not
     rewards, not excluded categories, not discounted lines when ``exclude_discounted``),
-    minus the money value of the points paid, never below zero. Per-item points apply to
-    every non-reward line.
+    converted to the brand currency at ``rate`` when the sale is in another currency
+    (``shared.currency``), minus the money value of the points paid, never below zero.
+    Per-item points apply to every non-reward line.
     """
-    eligible = sum(line.total - tier_discount(line, tier) for line in lines if _earns_on_spend(line, rules, tier))
-    eligible = max(0, eligible - points_paid_value)
+    original = sum(line.total - tier_discount(line, tier) for line in lines if _earns_on_spend(line, rules, tier))
+    eligible = max(0, to_brand(original, rate) - points_paid_value)
     spend_points = floor_div(eligible * rules.earn_rate, 100)
     item_points = sum(line.qty * rules.per_item.get(line.sku, 0) for line in lines if not line.reward)
     tier_points = 0
     if tier is not None and tier.extra_earn_percent:
         tier_points = floor_div(eligible * tier.extra_earn_percent, 100 * rules.point_value)
-    return Earning(eligible, spend_points, item_points, tier_points)
+    return Earning(eligible, spend_points, item_points, tier_points, original if rate is not None else None)
 
 
 def _earns_on_spend(line: Line, rules: RuleSet, tier: Tier | None) -> bool:
@@ -174,6 +180,7 @@ def price_sale(
     *,
     spendable: Points | None,
     tier: Tier | None,
+    rate: Fraction | None = None,
 ) -> tuple[Quote, list[SaleProblem]]:
     """Price a basket and check the payments against the rules.
 
@@ -181,7 +188,8 @@ def price_sale(
     sale). ``tier`` is the customer's tier: its discount comes off each line and the
     payments must cover the total after it. ``payments=None`` quotes without checking that
     payments cover the total. Returns the quote and the problems, most fundamental first; an
-    empty list means the sale may be committed.
+    empty list means the sale may be committed. ``rate`` converts a sale in another currency
+    to the brand's (``shared.currency``); points, worth brand money, never pay such a sale.
     """
     problems: list[SaleProblem] = []
     discounts = tier_discounts(lines, tier)
@@ -201,7 +209,7 @@ def price_sale(
 
     balance = spendable if spendable is not None else 0
     value_cap = redeemable_value_cap(lines, rules, tier)
-    if spendable is None or balance < rules.min_balance:
+    if spendable is None or balance < rules.min_balance or rate is not None:
         max_redeemable = 0
     else:
         max_redeemable = max(0, min(balance - reward_points, value_cap // rules.point_value))
@@ -211,7 +219,7 @@ def price_sale(
     )
     quote = Quote(
         total=total,
-        earning=earn(lines, points_value, rules, tier),
+        earning=earn(lines, points_value, rules, tier, rate),
         points_paid=points_paid,
         reward_points=reward_points,
         max_points_redeemable=max_redeemable,
@@ -220,6 +228,9 @@ def price_sale(
     )
 
     redeemed = points_paid + reward_points
+    if points_paid and rate is not None:
+        problems.append(SaleProblem("currency_not_payable_with_points",
+                                    "points pay only for sales in the brand currency"))
     if redeemed and spendable is None:
         problems.append(SaleProblem("customer_required", "points can only be spent by a known customer"))
     elif redeemed and balance < rules.min_balance:
@@ -251,6 +262,7 @@ def points_to_reverse(
     points_earned: Points,
     rules: RuleSet,
     tier: Tier | None,
+    rate: Fraction | None = None,
 ) -> Points:
     """Points a return takes back: what the sale earned minus what its kept lines would earn.
 
@@ -259,5 +271,5 @@ def points_to_reverse(
     """
     if not any(line.qty for line in kept):
         return points_earned
-    would_earn = earn(kept, points_paid_value, rules, tier).points
+    would_earn = earn(kept, points_paid_value, rules, tier, rate).points
     return max(0, min(points_earned, points_earned - would_earn))

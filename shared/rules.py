@@ -13,6 +13,7 @@ from fractions import Fraction
 from typing import Any, Iterable, Mapping, Sequence
 
 from . import giftcards, vouchers
+from .enrolment import Window, parse_window
 from .money import Points, parse_rate
 from .times import parse_time
 from .wallet import WalletRules, read_wallet
@@ -93,6 +94,7 @@ class RuleSet:
     vouchers_at_sale: vouchers.AtSale = vouchers.AtSale()
     vouchers_welcome: vouchers.Welcome | None = None
     vouchers_birthday: vouchers.Welcome | None = None
+    enrolment: Window | None = None  # who earns: shared.enrolment
     version: int = 0
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     wallet: WalletRules = field(default_factory=WalletRules)  # ``shared.wallet``
@@ -155,7 +157,7 @@ class _Checker:
         return value
 
 
-_TOP_LEVEL = ("effective_from", "wallet") + tuple(DEFAULT_DOCUMENT) + ("gift_cards", "vouchers")
+_TOP_LEVEL = ("effective_from", "wallet", "enrolment") + tuple(DEFAULT_DOCUMENT) + ("gift_cards", "vouchers")
 
 
 def parse_rules(document: Any, *, version: int = 0) -> tuple[RuleSet | None, list[Problem]]:
@@ -237,6 +239,9 @@ def parse_rules(document: Any, *, version: int = 0) -> tuple[RuleSet | None, lis
     at_sale = vouchers.parse_vouchers(document.get("vouchers", {}), check)
     welcome = vouchers.parse_welcome(document.get("vouchers"), check)
     birthday = vouchers.parse_welcome(document.get("vouchers"), check, "birthday")
+    enrolment, found = parse_window(document.get("enrolment"))
+    for path, message in found:
+        check.fail(path, message)
 
     if check.problems:
         return None, check.problems
@@ -264,6 +269,7 @@ def parse_rules(document: Any, *, version: int = 0) -> tuple[RuleSet | None, lis
             vouchers_at_sale=at_sale,
             vouchers_welcome=welcome,
             vouchers_birthday=birthday,
+            enrolment=enrolment,
             version=version,
             document=document,
             wallet=wallet,

@@ -10,6 +10,7 @@ lowers a tier, and central's next word replaces its guess.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from fractions import Fraction
 from typing import Iterable, Sequence
 
 from .engine import Line, earn
@@ -47,9 +48,10 @@ def provisional_tier(rules: RuleSet, central_tier: str | None, spend: Money) -> 
 
 
 def spend_returned(kept_before: Sequence[Line], kept_after: Sequence[Line], points_paid_value: Money,
-                   rules: RuleSet, tier: Tier | None) -> Money:
+                   rules: RuleSet, tier: Tier | None, rate: Fraction | None = None) -> Money:
     """What a return takes off qualifying spend: the eligible amount of the lines kept before
-    it less that of the lines kept after it, under the sale's own rules (never negative)."""
-    before = earn(kept_before, points_paid_value, rules, tier).eligible_amount
-    after = earn(kept_after, points_paid_value, rules, tier).eligible_amount
+    it less that of the lines kept after it, under the sale's own rules and exchange rate
+    (never negative)."""
+    before = earn(kept_before, points_paid_value, rules, tier, rate).eligible_amount
+    after = earn(kept_after, points_paid_value, rules, tier, rate).eligible_amount
     return max(0, before - after)

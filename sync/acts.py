@@ -28,7 +28,9 @@ CARD = "card"
 """A lost card replaced: ``{"card_number", "blocked"}`` (the new card and the old one)."""
 MERGE = "merge"
 """A duplicate absorbed into ``customer_id``: ``{"absorbed", "absorbed_card"}``."""
-KINDS = (ADJUSTMENT, TIER, CARD, MERGE)
+VIP = "vip"
+"""A VIP card issued: ``{"code", "discount_percent", "until"}`` (shared.vip)."""
+KINDS = (ADJUSTMENT, TIER, CARD, MERGE, VIP)
 
 SIGNED_FIELDS = ("id", "kind", "customer_id", "at", "body")
 

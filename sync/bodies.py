@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, ClassVar
 
+from shared.currency import Conversion, parse_conversion
 from shared.engine import Line
 from shared.times import format_time, parse_time
 from sync.canonical import MAX_SAFE_INTEGER
@@ -219,6 +220,14 @@ class SaleFacts:
             if raw.get("method") == method and raw.get("code"):
                 found[raw["code"]] = found.get(raw["code"], 0) + raw.get("amount", 0)
         return found
+    conversion: Conversion | None = None  # a sale in another currency (shared.currency)
+    vip_code: str | None = None  # the VIP card that gave the sale its discount (shared.vip)
+    vip_percent: int = 0
+
+    @property
+    def rate(self):
+        """The sale's exchange rate to the brand currency (None: sold in the brand currency)."""
+        return self.conversion.rate if self.conversion else None
 
     def line_key(self) -> tuple:
         """The lines as a hashable value (the inputs of ``shared.engine.earn``)."""
@@ -303,8 +312,30 @@ def _payments(body: dict) -> list:
     return _items(body, "payments", _payment_problem, required=False)
 
 
+def _conversion(body: dict) -> Conversion | None:
+    conversion, problems = parse_conversion(body.get("currency"), body.get("rate"))
+    if problems:
+        name, message = problems[0]
+        raise BodyError(f"{name} {message}")
+    return conversion
+
+
+def _vip(body: dict) -> tuple[str | None, int]:
+    vip = body.get("vip")
+    if vip is None:
+        return None, 0
+    if type(vip) is not dict:
+        raise BodyError("vip must be an object")
+    code = _text(vip, "code", limit=CARD_MAX)
+    percent = vip.get("discount_percent")
+    if type(percent) is not int or not 1 <= percent <= 100:
+        raise BodyError("vip.discount_percent must be an integer from 1 to 100")
+    return code, percent
+
+
 def sale(body: dict) -> SaleFacts:
     payments = _payments(body)
+    vip_code, vip_percent = _vip(body)
     return SaleFacts(
         sale_id=_text(body, "sale_id", limit=ID_MAX),
         customer_id=_text(body, "customer_id", optional=True, limit=ID_MAX),
@@ -322,6 +353,9 @@ def sale(body: dict) -> SaleFacts:
         available_at=_time(body, "available_at"),
         expires_at=_time(body, "expires_at"),
         vouchers_issued=_items(body, "vouchers_issued", _voucher_problem, required=False),
+        conversion=_conversion(body),
+        vip_code=vip_code,
+        vip_percent=vip_percent,
     )
 
 

@@ -26,7 +26,9 @@ from edge.migrations import MIGRATIONS
 from conftest import ROOT, free_port
 
 SYSTEMD = ROOT / "systemd"
-TARGETS = {"fidelis-edge.service": 2.0, "fidelis-edge-backup.service": 2.0, "fidelis-central.service": 2.5}
+TARGETS = {"fidelis-edge.service": 2.0, "fidelis-edge-backup.service": 2.0, "fidelis-central.service": 2.5,
+           "fidelis-central-jobs.service": 2.5}
+CENTRAL_UNITS = ("fidelis-central.service", "fidelis-central-jobs.service", "fidelis-central-jobs.timer")
 STANDIN = f"{sys.executable} {ROOT / 'tests' / 'systemd_standin.py'}"
 _IGNORED = shutil.ignore_patterns(".venv", ".git", "var", "__pycache__", "build", "dist", "*.egg-info",
                                   ".hypothesis", ".pytest_cache")
@@ -144,10 +146,11 @@ def test_units_verify_and_score_within_the_targets(box, analyze, tmp_path):
     # The scratch root has no systemd units of its own (sysinit.target …), so the units are
     # checked against the host's, with their programs pointed at the installed release.
     installed = box.root / "etc/systemd/system"
-    shutil.copy(SYSTEMD / "fidelis-central.service", installed / "fidelis-central.service")
+    for name in CENTRAL_UNITS:
+        shutil.copy(SYSTEMD / name, installed / name)
     units = tmp_path / "units"
     units.mkdir()
-    names = [*TARGETS, "fidelis-edge-backup.timer"]
+    names = [*TARGETS, "fidelis-edge-backup.timer", "fidelis-central-jobs.timer"]
     for name in names:
         text = (installed / name).read_text().replace("/opt/fidelis/current/", f"{box.root}/opt/fidelis/current/")
         (units / name).write_text(text)

@@ -1,0 +1,107 @@
+"""VIP cards issued by head office (``shared.vip``): ``POST /api/v1/customers/{id}/vip``.
+
+A card is a signed act (``sync.acts.VIP``) kept with the customer's other acts and sent to every
+shop in a ``vip.issued`` feed item, so every edge gives the discount, offline too, until the
+card's last day. Issuing again with the same code changes its rate or end date (the newest act
+wins at the edges as well); a code held by another customer is ``409 vip_code_in_use``.
+Central re-derives every sale's discount from the card it issued (``card_for``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from peewee import CharField, IntegerField
+from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from shared.vip import PREFIX, VipCard, code_problem
+from shared.times import format_time
+from sync import acts
+from sync.declared import Body
+
+from . import audit, care, db, feed
+from .errors import conflict, invalid
+from .models import ID, BaseModel
+
+VIP_ISSUED = "vip.issued"
+_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+class VipCardRow(BaseModel):
+    """A VIP card as issued: its code, customer, rate and last day (YYYY-MM-DD)."""
+
+    code = CharField(primary_key=True, max_length=32)
+    customer_id = CharField(max_length=ID, index=True)
+    discount_percent = IntegerField()
+    until = CharField(max_length=10)
+    issued_at = CharField()
+
+    class Meta:
+        table_name = "vipcard"
+
+
+MODELS = [VipCardRow]
+
+
+class VipIssue(Body):
+    """``POST /customers/{id}/vip``: the rate and last day; a code is made when none is given."""
+
+    code: Annotated[str | None, Field(default=None, max_length=32, description="#VIP# and 1-27 letters or digits")]
+    discount_percent: Annotated[int, Field(ge=1, le=100)]
+    until: Annotated[str, Field(min_length=10, max_length=10, description="the card's last day, YYYY-MM-DD")]
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, code: str | None) -> str | None:
+        if code is not None and code_problem(code):
+            raise PydanticCustomError("vip_code", code_problem(code))
+        return code
+
+    @field_validator("until")
+    @classmethod
+    def _until(cls, until: str) -> str:
+        try:
+            date.fromisoformat(until)
+        except ValueError:
+            raise PydanticCustomError("date", "must be a date as YYYY-MM-DD") from None
+        return until
+
+
+BODIES = (VipIssue,)
+
+
+def issue(customer_id: str, request: VipIssue, actor: str, key: Ed25519PrivateKey, now: datetime) -> dict[str, Any]:
+    """Issue (or renew) a VIP card for the customer; the 201 body of the API."""
+    if date.fromisoformat(request.until) < now.date():
+        raise invalid("validation_error", "until: must not be in the past",
+                      problems=[{"path": "until", "message": "must not be in the past"}])
+    with db.database.atomic():
+        care.live_customer(customer_id)
+        code = request.code or PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(10))
+        held = db.rows("SELECT customer_id FROM vipcard WHERE code = ?", (code,))
+        if held and held[0][0] != customer_id:
+            raise conflict("vip_code_in_use", f"VIP card {code} belongs to another customer")
+        body = {"code": code, "discount_percent": request.discount_percent, "until": request.until}
+        act = care.signed_act(acts.VIP, customer_id, body, actor, key, now)
+        if held:
+            db.execute("UPDATE vipcard SET discount_percent = ?, until = ?, issued_at = ? WHERE code = ?",
+                       (request.discount_percent, request.until, format_time(now), code))
+        else:
+            db.insert_rows("vipcard", ("code", "customer_id", "discount_percent", "until", "issued_at"),
+                           [(code, customer_id, request.discount_percent, request.until, format_time(now))])
+        audit.record(actor, "customer.vip", f"customer:{customer_id}", None, body, now)
+        feed.append([(None, VIP_ISSUED, act)], now)
+    return {"customer_id": customer_id, **body}
+
+
+def card_for(code: str) -> VipCard | None:
+    """The VIP card with this code, as central issued it."""
+    found = db.rows("SELECT code, customer_id, discount_percent, until FROM vipcard WHERE code = ?", (code,))
+    if not found:
+        return None
+    code, customer_id, percent, until = found[0]
+    return VipCard(code, customer_id, percent, date.fromisoformat(until))

@@ -1,0 +1,53 @@
+"""The edge's quote and central's re-derivation agree for generated baskets: the sale's log
+body as the edge writes it, read by ``sync.bodies`` and priced again as central does, gives the
+same points and the same line discounts, in the brand currency or another, with or without a
+VIP card."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from central.pushrows import earning_of
+from shared.engine import Payment, price_sale, tier_discounts
+from shared.vip import with_vip
+from sync import bodies
+from test_shared_currency import rates
+from test_shared_engine import FAST, lines, rule_sets, tiers_of
+
+
+@given(data=st.data(), rules=rule_sets(), basket=st.lists(lines(), min_size=1, max_size=6),
+       rate=st.one_of(st.none(), rates), vip=st.sampled_from([0, 0, 5, 15, 100]))
+@FAST
+def test_quote_and_central_agree(data, rules, basket, rate, vip) -> None:
+    tier = data.draw(tiers_of(rules))
+    priced, _ = price_sale(basket, None, rules, spendable=0, tier=with_vip(tier, vip),
+                                  rate=Fraction(rate) if rate else None)
+    assert priced.points_to_earn >= 0
+    body = {
+        "sale_id": "s1", "customer_id": "c1", "rules_version": 1, "tier": tier.name if tier else None,
+        "lines": [{"sku": line.sku, "qty": line.qty, "unit_price": line.unit_price, "discount": line.discount,
+                   "tier_discount": discount, **({"category": line.category} if line.category else {})}
+                  for line, discount in zip(basket, priced.tier_discounts)],
+        "payments": [{"method": "cash", "amount": priced.total}],
+        "total": priced.total, "eligible_amount": priced.eligible_amount, "points_earned": priced.points_to_earn,
+        **({"currency": "EUR", "rate": rate} if rate else {}),
+        **({"vip": {"code": "#VIP#1", "discount_percent": vip}} if vip else {}),
+    }
+    facts = bodies.sale(body)
+    central = earning_of(rules, facts, facts.vip_percent)
+    assert (central.points, central.eligible_amount) == (priced.points_to_earn, priced.eligible_amount)
+    assert tier_discounts(facts.engine_lines(), with_vip(rules.tier(facts.tier), facts.vip_percent)) == \
+        facts.tier_discounts()
+
+
+@given(rules=rule_sets(), basket=st.lists(lines(), min_size=1, max_size=4), rate=rates,
+       spent=st.integers(1, 10**4))
+@FAST
+def test_points_never_pay_in_another_currency_whatever_the_basket(rules, basket, rate, spent) -> None:
+    quote, problems = price_sale(basket, [Payment("points", points=spent)], rules, spendable=10**6, tier=None,
+                                 rate=Fraction(rate))
+    assert "currency_not_payable_with_points" in [p.code for p in problems]
+    assert quote.max_points_redeemable == 0
