@@ -12,7 +12,7 @@ from typing import Any
 from sync.declared import components
 from sync.untrusted import MAX_INT64
 
-from . import replies, schemas, search, settings, vip
+from . import replies, schemas, search, settings
 
 _STR = {"type": "string"}
 _OBJ = {"type": "object"}
@@ -88,9 +88,6 @@ SCHEMAS: dict[str, Any] = {
     # Not a body declared here: the rules engine checks it (shared.rules, every problem listed).
     "RulesDocument": {"type": "object", "description": 'docs/contract.md "Rules document"'},
     **components(*schemas.REQUESTS, *replies.RESPONSES),
-    **components(*vip.BODIES),
-    "VipCard": {"type": "object", "properties": {
-        "customer_id": _STR, "code": _STR, "discount_percent": {"type": "integer"}, "until": _STR}},
 }
 """Every other body of central's APIs, from its one declaration in ``central.schemas`` or ``central.replies``."""
 

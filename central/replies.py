@@ -329,6 +329,15 @@ class AdjustmentResult(Reply):
     customer: Customer
 
 
-RESPONSES = (Error, Health, Customer, Device, Store, Enrolment, RulesVersion, Published, Exception, Head,
+class VipCard(Reply):
+    """A VIP card head office issued: its discount applies at every shop through ``until``."""
+
+    customer_id: str
+    code: str
+    discount_percent: int
+    until: str
+
+
+RESPONSES = (VipCard, Error, Health, Customer, Device, Store, Enrolment, RulesVersion, Published, Exception, Head,
              EnrollResponse, PairingCode, PairingState, ApprovedPairing, PushResponse, Feed, Authorization,
              Release, Dashboard, LiabilityReport, CustomerPage, Activity, AdjustmentResult)

@@ -14,11 +14,13 @@ exactly one field (``entries``).
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from shared.vip import code_problem as vip_code_problem
 from sync.bodies import ID_MAX
 from sync.canonical import MAX_SAFE_INTEGER
 from sync.declared import Body, BodyProblems, Text, read
@@ -213,8 +215,33 @@ class WalletAuthorizeRequest(SyncBody):
     sale_id: Key
 
 
+class VipIssue(Body):
+    """``POST /customers/{id}/vip``: the rate and last day; a code is made when none is given."""
+
+    code: Annotated[str | None, Field(default=None, max_length=32, description="#VIP# and 1-27 letters or digits")]
+    discount_percent: Annotated[int, Field(ge=1, le=100)]
+    until: Annotated[str, Field(min_length=10, max_length=10, description="the card's last day, YYYY-MM-DD")]
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, code: str | None) -> str | None:
+        if code is not None and vip_code_problem(code):
+            raise PydanticCustomError("vip_code", vip_code_problem(code))
+        return code
+
+    @field_validator("until")
+    @classmethod
+    def _until(cls, until: str) -> str:
+        try:
+            date.fromisoformat(until)
+        except ValueError:
+            raise PydanticCustomError("date", "must be a date as YYYY-MM-DD") from None
+        return until
+
+
+
 REQUESTS = (NewStore, NewEnrolment, PairingApproval, Resolution, Adjustment, TierChoice, NewCard, Merge,
-            PairingRequest, EnrollRequest, PairingPoll, PushRequest, AuthorizeRequest, WalletAuthorizeRequest)
+            PairingRequest, EnrollRequest, PairingPoll, PushRequest, AuthorizeRequest, WalletAuthorizeRequest, VipIssue)
 
 
 def read_body(model: type[B], data: Any) -> B:

@@ -11,21 +11,19 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from peewee import CharField, IntegerField
-from pydantic import Field, field_validator
-from pydantic_core import PydanticCustomError
 
-from shared.vip import PREFIX, VipCard, code_problem
+from shared.vip import PREFIX, VipCard
 from shared.times import format_time
 from sync import acts
-from sync.declared import Body
 
 from . import audit, care, db, feed
 from .errors import conflict, invalid
 from .models import ID, BaseModel
+from .schemas import VipIssue
 
 VIP_ISSUED = "vip.issued"
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -47,31 +45,6 @@ class VipCardRow(BaseModel):
 MODELS = [VipCardRow]
 
 
-class VipIssue(Body):
-    """``POST /customers/{id}/vip``: the rate and last day; a code is made when none is given."""
-
-    code: Annotated[str | None, Field(default=None, max_length=32, description="#VIP# and 1-27 letters or digits")]
-    discount_percent: Annotated[int, Field(ge=1, le=100)]
-    until: Annotated[str, Field(min_length=10, max_length=10, description="the card's last day, YYYY-MM-DD")]
-
-    @field_validator("code")
-    @classmethod
-    def _code(cls, code: str | None) -> str | None:
-        if code is not None and code_problem(code):
-            raise PydanticCustomError("vip_code", code_problem(code))
-        return code
-
-    @field_validator("until")
-    @classmethod
-    def _until(cls, until: str) -> str:
-        try:
-            date.fromisoformat(until)
-        except ValueError:
-            raise PydanticCustomError("date", "must be a date as YYYY-MM-DD") from None
-        return until
-
-
-BODIES = (VipIssue,)
 
 
 def issue(customer_id: str, request: VipIssue, actor: str, key: Ed25519PrivateKey, now: datetime) -> dict[str, Any]:
