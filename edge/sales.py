@@ -18,7 +18,7 @@ from shared.rules import RuleSet
 from shared.times import format_time
 from sync.client import Refused
 
-from . import accounts, customers, rulebook, schemas, syncer
+from . import accounts, checkpoints, customers, rulebook, schemas, syncer
 from .box import EdgeBox
 from .db import database, write_transaction
 from .errors import ApiError, not_found
@@ -181,6 +181,7 @@ def commit(
         tier_before = customer.tier if customer else None
         if customer is not None:
             _add_qualifying_spend(customer, priced.eligible_amount, rules, stamp)
+            checkpoints.save(customer.id, acct, log_seq, now)
         lines = _lines_json(request, priced)
         payments = [_payment_json(p) for p in request.payments or ()]
         fast_insert(
