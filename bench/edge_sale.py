@@ -105,6 +105,33 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def fill_history(data: Path, sales: int, fresh: int) -> tuple[str, list[str]]:
+    """Before the server starts: one customer with ``sales`` past sales and ``fresh`` customers
+    with none, made through the edge's own app (with ``synchronous=OFF``: the filling is not
+    what is measured). Returns the loyal customer's id and the fresh ones'."""
+    sys.path.insert(0, str(ROOT))
+    from edge import tills
+    from edge.app import create_app
+    from edge.db import database
+
+    app = create_app(data)
+    database.execute_sql("PRAGMA synchronous=OFF")
+    _, key = tills.add(app.extensions["fidelis_edge"], "history")
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {key}"}
+    made = [client.post("/api/v1/customers", json={"first_name": "Loyal", "last_name": str(i)},
+                        headers=headers).get_json()["id"] for i in range(fresh + 1)]
+    body = {"customer_id": made[0], "lines": [{"sku": "A1", "qty": 2, "unit_price": 1250}],
+            "payments": [{"method": "cash", "amount": 2500}]}
+    for _ in range(sales):
+        reply = client.post("/api/v1/sales", json=body, headers=headers)
+        if reply.status_code != 201:
+            raise SystemExit(f"filling failed: {reply.status_code} {reply.get_data()!r}")
+    database.execute_sql("PRAGMA synchronous=FULL")
+    database.close()
+    return made[0], made[1:]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sales", type=int, default=400, help="sales for the one-till run (default 400)")
@@ -128,6 +155,7 @@ def main() -> None:
                         "--data-dir", str(data)], check=True, capture_output=True)
         keys = [subprocess.run([edge_cmd, "till", "add", "--name", f"t{i}", "--data-dir", str(data)],
                                check=True, capture_output=True, text=True).stdout.strip() for i in range(32)]
+        loyal, fresh = fill_history(data, args.history, 100)
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -145,19 +173,19 @@ def main() -> None:
             customers = [
                 requests.post(f"{url}/customers", json={"first_name": "Bench", "last_name": f"{i}"},
                               headers={"Authorization": f"Bearer {keys[0]}"}).json()["id"]
-                for i in range(args.customers + 1)
+                for i in range(args.customers)
             ]
-            loyal, customers = customers[0], customers[1:]
             run_tills(url, keys[:1], customers, 30)  # warm-up
             floor = floor_cost(1000, tmp_path)
             one, one_wall = run_tills(url, keys[:1], customers, args.sales)
             eight, eight_wall = run_tills(url, keys[:8], customers, max(1, args.sales // 4))
             many, many_wall = run_tills(url, keys, customers, max(1, args.sales // 16))
             rss = peak_rss_mb(server.pid)
-            # One loyal customer: the sale's cost with no past sales, then with ``--history``.
-            fresh, _ = run_tills(url, keys[:1], [loyal], 100)
-            run_tills(url, keys[:8], [loyal], max(0, args.history - 100) // 8)
-            old, _ = run_tills(url, keys[:1], [loyal], 100)
+            # A customer with no past sale, then the loyal one, in turn on one till: the same load
+            # for both, so the difference is the history's.
+            turns = [who for pair in zip(fresh, [loyal] * len(fresh)) for who in pair]
+            both, _ = run_tills(url, keys[:1], turns, len(turns))
+            fresh, old = both[0::2], both[1::2]
         finally:
             server.terminate()
             server.wait(timeout=10)
