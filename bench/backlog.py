@@ -77,6 +77,7 @@ def fill(data: Path, entries: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=35_000)
+    parser.add_argument("--json", action="store_true", help="accepted for bench/run.py: the output is JSON anyway")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -26,7 +26,9 @@ def _figures(script: str, *args: str) -> dict:
     done = subprocess.run([sys.executable, str(HERE / script), "--json", *args], capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"{script} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"{script}: {json.dumps(figures)}", file=sys.stderr, flush=True)  # kept if a later step fails
+    return figures
 
 
 def cpu_model() -> str:
