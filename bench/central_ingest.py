@@ -115,11 +115,43 @@ def ingest(url: str, key, device: str, entries) -> float:
     return elapsed
 
 
+def measure(count: int, pg: str | None) -> dict:
+    """Seconds and entries/s for SQLite (and PostgreSQL when ``pg``), with the verification cost."""
+    key, device, entries = backlog(count)
+    figures = {"entries": len(entries), "verify_s": verify_cost(key, entries)}
+    with tempfile.TemporaryDirectory() as tmp:
+        figures["sqlite_s"] = ingest(f"sqlite:///{tmp}/central.db", key, device, entries)
+    if pg:
+        figures["pg_s"] = _ingest_pg(pg, key, device, entries)
+    return figures
+
+
+def _ingest_pg(url: str, key, device: str, entries) -> float:
+    import psycopg2
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(url)
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE SCHEMA {schema}")
+    try:
+        separator = "&" if "?" in url else "?"
+        return ingest(f"{url}{separator}search_path={schema}", key, device, entries)
+    finally:
+        admin.cursor().execute(f"DROP SCHEMA {schema} CASCADE")
+        admin.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=35_000)
     parser.add_argument("--pg", default=os.environ.get("FIDELIS_TEST_PG_URL"), help="PostgreSQL URL to measure too")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args()
+    if args.json:
+        figures = measure(args.entries, args.pg)
+        print(json.dumps(figures))
+        return
+
     key, device, entries = backlog(args.entries)
     verify = verify_cost(key, entries)
     print(f"backlog: {len(entries)} entries from one device; Ed25519 verify median {verify * 1e6:.0f} µs "
@@ -130,18 +162,7 @@ def main() -> None:
     print(f"SQLite    : {seconds:6.2f} s  {rate:8,.0f} entries/s  ({rate * verify:.2f} of the signature floor)"
           f"  target < 10 s: {'met' if seconds < 10 else 'NOT met'}")
     if args.pg:
-        import psycopg2
-
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        admin = psycopg2.connect(args.pg)
-        admin.autocommit = True
-        admin.cursor().execute(f"CREATE SCHEMA {schema}")
-        try:
-            separator = "&" if "?" in args.pg else "?"
-            seconds = ingest(f"{args.pg}{separator}search_path={schema}", key, device, entries)
-        finally:
-            admin.cursor().execute(f"DROP SCHEMA {schema} CASCADE")
-            admin.close()
+        seconds = _ingest_pg(args.pg, key, device, entries)
         rate = len(entries) / seconds
         print(f"PostgreSQL: {seconds:6.2f} s  {rate:8,.0f} entries/s  ({rate * verify:.2f} of the signature floor)"
               f"  target >= 3,000/s: {'met' if rate >= 3000 else 'NOT met'}")

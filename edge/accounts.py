@@ -19,7 +19,7 @@ from shared.ledger import EPOCH, Holdings, Lot, Movement, holdings
 from shared.rules import RuleSet
 from shared.times import format_time, parse_time
 
-from . import walletledger
+from . import checkpoints, walletledger
 from .db import database
 from .models import Customer
 
@@ -29,15 +29,37 @@ _MOVEMENTS_SQL = (
 )
 
 
+_SINCE_SQL = (
+    "SELECT kind, points, at, id, available_at, expires_at, lot FROM pointmovement"
+    " WHERE customer_id = ? AND log_seq > ? ORDER BY at"
+)
+
+
 def account(customer_id: str) -> Account:
-    """Load the customer's account (plain SQL: this runs on every sale)."""
+    """Load the customer's account: from their checkpoint when they have one (plain SQL: this
+    runs on every sale)."""
+    found = checkpoints.load(customer_id)
+    if found is None:
+        return whole_account(customer_id)
+    since, seq, flagged = found
+    local = _movements(database.execute_sql(_SINCE_SQL, (customer_id, seq)).fetchall())
+    starts = checkpoints.lot_starts({m.lot for m in local if m.lot})
+    return Account(None, local, flagged, since=since, starts=starts, refold=lambda: whole_account(customer_id))
+
+
+def whole_account(customer_id: str) -> Account:
+    """Load the customer's account from central's last word and every movement since."""
     row = database.execute_sql(
         "SELECT available, pending, applied_seq, balance_negative, lots, debt FROM centralbalance WHERE customer_id = ?",
         (customer_id,),
     ).fetchone()
     central, applied_seq = (_holdings(row[0], row[1], row[4], row[5]), row[2]) if row else (None, 0)
-    rows = database.execute_sql(_MOVEMENTS_SQL, (customer_id, applied_seq)).fetchall()
-    local = [
+    local = _movements(database.execute_sql(_MOVEMENTS_SQL, (customer_id, applied_seq)).fetchall())
+    return Account(central, local, bool(row and row[3]))
+
+
+def _movements(rows: list[tuple]) -> list[Movement]:
+    return [
         Movement(
             kind=kind,
             points=points,
@@ -49,7 +71,6 @@ def account(customer_id: str) -> Account:
         )
         for kind, points, at, ref, available, expires, lot in rows
     ]
-    return Account(central, local, bool(row and row[3]))
 
 
 NEVER = datetime.max.replace(tzinfo=EPOCH.tzinfo)

@@ -178,3 +178,36 @@ def _gift_cards_and_vouchers(db: SqliteDatabase) -> None:
 
 
 MIGRATIONS.append(_gift_cards_and_vouchers)
+
+
+def _balance_checkpoints(db: SqliteDatabase) -> None:
+    """Each customer's balance folded at their last sale (``edge.checkpoints``), and an index
+    to read only the movements after it.
+
+    Triggers drop a customer's checkpoint whenever what it folded changes under it: central's
+    word on the customer, a movement rewritten or moved (a merge), or one recorded with an
+    entry at or before the checkpoint's. Whatever code writes those rows, a stale checkpoint
+    cannot survive it.
+    """
+    db.execute_sql(
+        "CREATE TABLE IF NOT EXISTS balancecheckpoint (customer_id TEXT PRIMARY KEY, seq INTEGER NOT NULL,"
+        " at TEXT NOT NULL, available INTEGER NOT NULL, pending INTEGER NOT NULL, expired INTEGER NOT NULL,"
+        " spent INTEGER NOT NULL, horizon TEXT, flagged INTEGER NOT NULL)")
+    db.execute_sql("CREATE INDEX IF NOT EXISTS pointmovement_customer_seq ON pointmovement (customer_id, log_seq)")
+    drop = "DELETE FROM balancecheckpoint WHERE customer_id IN ({})"
+    triggers = {
+        "centralbalance_insert": ("AFTER INSERT ON centralbalance", drop.format("NEW.customer_id")),
+        "centralbalance_update": ("AFTER UPDATE ON centralbalance", drop.format("OLD.customer_id, NEW.customer_id")),
+        "centralbalance_delete": ("AFTER DELETE ON centralbalance", drop.format("OLD.customer_id")),
+        "pointmovement_update": ("AFTER UPDATE ON pointmovement", drop.format("OLD.customer_id, NEW.customer_id")),
+        "pointmovement_delete": ("AFTER DELETE ON pointmovement", drop.format("OLD.customer_id")),
+        "pointmovement_insert": (
+            "AFTER INSERT ON pointmovement WHEN NEW.log_seq IS NULL OR NEW.log_seq <= "
+            "(SELECT seq FROM balancecheckpoint WHERE customer_id = NEW.customer_id)",
+            drop.format("NEW.customer_id")),
+    }
+    for name, (when, action) in triggers.items():
+        db.execute_sql(f"CREATE TRIGGER IF NOT EXISTS checkpoint_{name} {when} BEGIN {action}; END")
+
+
+MIGRATIONS.append(_balance_checkpoints)

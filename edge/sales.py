@@ -20,7 +20,7 @@ from shared.times import format_time, parse_time
 from shared.vip import with_vip
 from sync.client import Refused
 
-from . import accounts, customers, giftcards, rulebook, schemas, syncer, vip, vouchers, wallet, walletledger
+from . import accounts, checkpoints, customers, giftcards, rulebook, schemas, syncer, vip, vouchers, wallet, walletledger
 from .box import EdgeBox
 from .db import database, write_transaction
 from .errors import ApiError, not_found
@@ -235,6 +235,7 @@ def commit(
         tier_before = customer.tier if customer else None
         if customer is not None:
             _add_qualifying_spend(customer, priced.eligible_amount, rules, stamp)
+            checkpoints.save(customer.id, acct, log_seq, now)
         lines = _lines_json(request, priced)
         payments = [_payment_json(p) for p in request.payments or ()]
         fast_insert(

@@ -119,6 +119,12 @@ def sync_once(box: EdgeBox, client: SyncClient) -> SyncReport:
     return SyncReport(pushed, acked, pulled, rejected)
 
 
+def push(box: EdgeBox, client: SyncClient) -> tuple[int, int, list[rejections.Rejection]]:
+    """Push every unacknowledged entry (what ``sync_once`` does first): ``(pushed, acked seq,
+    newly rejected)``."""
+    return _push(box, client)
+
+
 def _push(box: EdgeBox, client: SyncClient) -> tuple[int, int, list[rejections.Rejection]]:
     head = client.head(local_seq=LogEntry.select(fn.MAX(LogEntry.seq)).scalar() or 0)
     seq, digest = head["seq"], head["hash"]
@@ -147,7 +153,7 @@ def _push(box: EdgeBox, client: SyncClient) -> tuple[int, int, list[rejections.R
         if not rows:
             break
         try:
-            reply = client.push([json.loads(row.line) for row in rows])
+            reply = client.push_lines([row.line for row in rows])
         except Refused as exc:
             gaps += 1
             if exc.code != "seq_gap" or gaps > 5:
@@ -174,7 +180,7 @@ def _replay(client: SyncClient, after: int, upto: int) -> list[rejections.Reject
                     .where((LogEntry.seq > after) & (LogEntry.seq <= upto)).order_by(LogEntry.seq).limit(PUSH_BATCH))
         if not rows:
             break
-        reply = client.push([json.loads(row.line) for row in rows])
+        reply = client.push_lines([row.line for row in rows])
         after = rows[-1].seq
         with write_transaction():
             found += rejections.record(reply["results"], {row.seq: row.kind for row in rows}, _now())

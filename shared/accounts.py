@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Callable
 
+from .checkpoint import Checkpoint, checkpoint
 from .ledger import REDEEM, Balance, Holdings, Movement, balance
 from .money import Points
 from .rules import RuleSet
@@ -20,14 +22,25 @@ from .rules import RuleSet
 
 @dataclass
 class Account:
-    """What a shop knows of one customer's points."""
+    """What a shop knows of one customer's points.
+
+    Loaded from a checkpoint (``since``), ``local`` holds only the movements after it, and
+    ``refold`` loads the whole account again for the rare fold the checkpoint cannot carry
+    forward (``shared.checkpoint``); ``starts`` says when the lots reversed in ``local`` matured.
+    """
 
     central: Holdings | None
     local: list[Movement] = field(default_factory=list)
     flagged_negative: bool = False  # central saw this customer below zero
+    since: Checkpoint | None = None
+    starts: dict[str, datetime] = field(default_factory=dict)
+    refold: Callable[[], Account] | None = None
 
     def points(self, now: datetime) -> Balance:
         """Central's holdings and this shop's later movements, folded at ``now``."""
+        if self.since is not None:
+            found = self.since.advance(self.local, now, self.starts)
+            return found.balance if found is not None else self._whole().points(now)
         if self.central is None:
             return balance(self.local, now)
         return balance(self.central.movements() + self.local, now)
@@ -38,7 +51,22 @@ class Account:
 
     def spent_here(self) -> Points:
         """Points this shop let the customer spend that central has not seen yet."""
-        return -sum(m.points for m in self.local if m.kind == REDEEM)
+        earlier = self.since.spent if self.since is not None else 0
+        return earlier - sum(m.points for m in self.local if m.kind == REDEEM)
+
+    def checkpoint(self, now: datetime) -> Checkpoint | None:
+        """The account folded at ``now``, to carry forward (``shared.checkpoint``); None when
+        no checkpoint at ``now`` can stand for it (a movement dated after ``now``)."""
+        if self.since is not None:
+            found = self.since.advance(self.local, now, self.starts)
+            return found if found is not None else self._whole().checkpoint(now)
+        movements = self.local if self.central is None else self.central.movements() + self.local
+        return checkpoint(movements, now, self.spent_here())
+
+    def _whole(self) -> Account:
+        if self.refold is None:
+            raise RuntimeError("an account loaded from a checkpoint needs refold to fold its whole history")
+        return self.refold()
 
 
 def offline_spendable(account: Account, rules: RuleSet, now: datetime) -> Points:

@@ -107,6 +107,18 @@ def balance(movements: Iterable[Movement], now: datetime) -> Balance:
     return Balance(available=available, pending=pending, expired=expired)
 
 
+def settled(movements: Iterable[Movement], now: datetime) -> tuple[Balance, datetime | None]:
+    """The balance at ``now`` and the first moment after it when a held lot matures or
+    expires (None: no lot ever will), the moment until which no lot changes by itself."""
+    lots, debt, expired = _fold(movements, now)
+    available = sum(lot.remaining for lot in lots.values() if lot.state == "available") - debt
+    pending = sum(lot.remaining for lot in lots.values() if lot.state == "pending")
+    moments = [lot.available_at if lot.state == "pending" else lot.expires_at
+               for lot in lots.values() if lot.remaining > 0 and lot.state != "expired"]
+    found = [moment for moment in moments if moment is not None]
+    return Balance(available=available, pending=pending, expired=expired), min(found, default=None)
+
+
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 """When carried-over holdings happened: before anything they are folded with."""
 
