@@ -162,16 +162,6 @@ def _vip_cards(db: SqliteDatabase) -> None:
 MIGRATIONS.append(_vip_cards)
 
 
-def open_database(path: str) -> SqliteDatabase:
-    """Bind the edge database to ``path``, connect, and bring the schema up to date."""
-    if not database.is_closed():
-        database.close()
-    database.init(path, pragmas=PRAGMAS)
-    database.connect(reuse_if_open=True)
-    migrate(database)
-    return database
-
-
 def _gift_cards_and_vouchers(db: SqliteDatabase) -> None:
     """Gift cards sold or heard of, and vouchers issued by sales."""
     db.create_tables([models.GiftCard, models.Voucher])
@@ -211,3 +201,13 @@ def _balance_checkpoints(db: SqliteDatabase) -> None:
 
 
 MIGRATIONS.append(_balance_checkpoints)
+
+
+def open_database(path: str) -> SqliteDatabase:
+    """Bind the edge database to ``path``, connect, and bring the schema up to date."""
+    if not database.is_closed():
+        database.close()
+    database.init(path, pragmas=PRAGMAS)
+    database.connect(reuse_if_open=True)
+    migrate(database)
+    return database
