@@ -15,7 +15,7 @@ import peewee
 
 from shared.times import format_time
 
-from . import db, figure_tables, models, positions, search, settings
+from . import db, figure_tables, models, positions, reach, search, settings
 from .errors import CentralError
 
 MIGRATION_LOCK_KEY = 0x46494D47  # "FIMG"
@@ -111,8 +111,20 @@ def _customer_care() -> None:
         db.execute(statement)
 
 
+def _customer_reach() -> None:
+    """Customers reach the stores that know them (``central.reach``), and the feed pages by index."""
+    db.execute("CREATE TABLE IF NOT EXISTS storecustomer (store_code VARCHAR(16) NOT NULL, "
+               "customer_id VARCHAR(64) NOT NULL, PRIMARY KEY (store_code, customer_id))")
+    db.execute("CREATE INDEX IF NOT EXISTS storecustomer_customer ON storecustomer (customer_id)")
+    db.execute("CREATE TABLE IF NOT EXISTS feeddelivery (store_code VARCHAR(16) NOT NULL, cursor BIGINT NOT NULL, "
+               "PRIMARY KEY (store_code, cursor))")
+    _add_column("feeditem", "customer_id", "VARCHAR(64)")
+    db.execute("CREATE INDEX IF NOT EXISTS feeditem_audience ON feeditem (store_code, customer_id, cursor)")
+    reach.backfill()
+
+
 MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _pairings, _head_office_users, _figures,
-                                        _customer_care]
+                                        _customer_care, _customer_reach]
 LATEST = len(MIGRATIONS)
 
 

@@ -113,18 +113,26 @@ class Registration:
     phone: str | None
     birth_date: str | None
     tier: str | None
+    provisional: bool = False
 
 
 def registration(body: dict) -> Registration:
+    """A ``customer.registered`` body. ``provisional: true`` is a card an offline shop did not
+    know: the card number is required, the names may be absent (``""``), and central links it
+    to the customer already holding the card, if any (docs/sync-protocol.md)."""
+    provisional = body.get("provisional", False)
+    if type(provisional) is not bool:
+        raise BodyError("provisional must be true or false")
     return Registration(
         customer_id=_text(body, "customer_id", limit=ID_MAX),
-        card_number=_text(body, "card_number", optional=True, limit=CARD_MAX),
-        first_name=_text(body, "first_name", limit=NAME_MAX),
-        last_name=_text(body, "last_name", limit=NAME_MAX),
+        card_number=_text(body, "card_number", optional=not provisional, limit=CARD_MAX),
+        first_name=_text(body, "first_name", optional=provisional, limit=NAME_MAX) or "",
+        last_name=_text(body, "last_name", optional=provisional, limit=NAME_MAX) or "",
         email=_text(body, "email", optional=True, limit=EMAIL_MAX),
         phone=_text(body, "phone", optional=True, limit=PHONE_MAX),
         birth_date=_text(body, "birth_date", optional=True, limit=BIRTH_DATE_MAX),
         tier=_text(body, "tier", optional=True, limit=60),
+        provisional=provisional,
     )
 
 
