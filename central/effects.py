@@ -18,7 +18,7 @@ from shared.times import format_time
 from sync import bodies, kinds
 from sync.bodies import BodyError
 
-from . import db, feed, figure_tables, ledger, reach
+from . import db, feed, figure_tables, ledger, reach, traffic
 from . import exceptions as queue
 from . import rules as rulebook
 
@@ -73,6 +73,7 @@ class Batch:
         self.tier_spend: dict[str, int] = {}
         self.applied: dict[str, dict[str, int]] = {}
         self.feed_rows: list[tuple] = []
+        self.traffic: traffic.Counts = {}
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -250,6 +251,11 @@ class Batch:
         self.touched[cid] = entry["seq"]
         return None
 
+    def _visits(self, entry: dict, body: dict) -> str | None:
+        kinds.check(entry["kind"], body)
+        traffic.count_visits(self.traffic, self.device.store_code, body)
+        return None
+
     def _checked(self, entry: dict, body: dict) -> str | None:
         """A kind without effects here: its body is still held to its definition."""
         kinds.check(entry["kind"], body)
@@ -331,6 +337,9 @@ class Batch:
                        "ON CONFLICT (device_id, version) DO NOTHING")
         db.insert_rows("sale", SALE_COLUMNS, self.sale_rows)
         figure_tables.add_sales(self.device.store_code, [(row[12], row[3], row[5]) for row in self.sale_rows])
+        for row in self.sale_rows:
+            traffic.count_sale(self.traffic, self.device.store_code, row[12])
+        traffic.add(self.traffic)
         db.update_many("sale", "id", ("qualifying",),
                        [(sale_id, self.qualifying[sale_id]) for sale_id in sorted(self.reduced_sales)])
         db.insert_rows("salereturn", RETURN_COLUMNS, self.return_rows)
@@ -454,5 +463,5 @@ HANDLERS: dict[str, Callable[[Batch, dict, dict], str | None]] = {
     kinds.DEVICE_INITIALISED: Batch._checked,
     kinds.DEVICE_PROVISIONED: Batch._checked,
     kinds.TILL_ADDED: Batch._checked,
-    kinds.TRAFFIC_VISITS: Batch._checked,
+    kinds.TRAFFIC_VISITS: Batch._visits,
 }

@@ -15,7 +15,7 @@ import peewee
 
 from shared.times import format_time
 
-from . import db, figure_tables, models, positions, reach, search, settings
+from . import db, figure_tables, models, positions, reach, search, settings, traffic
 from .errors import CentralError
 
 MIGRATION_LOCK_KEY = 0x46494D47  # "FIMG"
@@ -123,8 +123,17 @@ def _customer_reach() -> None:
     reach.backfill()
 
 
+def _traffic_table() -> None:
+    """Visits and accepted sales per shop, day and hour (``central.traffic``), filled from the log."""
+    db.execute("CREATE TABLE IF NOT EXISTS traffic (store_code VARCHAR(16) NOT NULL, day VARCHAR(10) NOT NULL, "
+               "hour INTEGER NOT NULL, visits BIGINT NOT NULL DEFAULT 0, sales BIGINT NOT NULL DEFAULT 0, "
+               "PRIMARY KEY (store_code, day, hour))")
+    db.execute("CREATE INDEX IF NOT EXISTS traffic_day ON traffic (day)")
+    traffic.backfill()
+
+
 MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _pairings, _head_office_users, _figures,
-                                        _customer_care, _customer_reach]
+                                        _customer_care, _customer_reach, _traffic_table]
 LATEST = len(MIGRATIONS)
 
 

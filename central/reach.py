@@ -67,41 +67,61 @@ def state(customer_id: CustomerId, now: datetime) -> dict[str, Any]:
     return feed.customer_state(public, held, now, bool(negative), spend, applied, tier_locked=bool(locked))
 
 
-def lookup(store_code: StoreCode, card: str, now: datetime) -> dict[str, Any]:
-    """``GET /sync/v1/customers?card=``: the customer holding ``card``, now known by the store.
+def _bad(name: str, message: str) -> CentralError:
+    return CentralError(422, "validation_error", f"{name}: {message}",
+                        {"problems": [{"path": name, "message": message}]})
 
-    ``{"state": <customer.state body>, "card": {"number", "status"}}`` where ``status`` is
-    ``current``, or ``merged`` for the card of a customer merged into this one. A lost card is
-    ``409 card_blocked`` with the signed ``card.blocked`` act in ``details.act``; an unknown
-    card is ``404 customer_not_found``.
+
+def lookup(store_code: StoreCode, card: str | None, customer_id: str | None, now: datetime) -> dict[str, Any]:
+    """``GET /sync/v1/customers?card=`` (or ``?id=``): the customer, now known by the store.
+
+    ``{"state": <customer.state body>, "found_by": {"card_number" | "customer_id", "status"}}``,
+    ``status`` being ``current``, or ``merged`` when the card or id was a customer's since
+    merged into this one. A lost card is ``409 card_blocked`` with the signed ``card.blocked``
+    act in ``details.act``; an unknown card or id is ``404 customer_not_found``.
     """
-    if not (usable_key(card, CARD_MAX) and card.isascii() and card.isalnum()):
-        raise CentralError(422, "validation_error", "card: must be 1 to 32 letters or digits",
-                           {"problems": [{"path": "card", "message": "must be 1 to 32 letters or digits"}]})
+    if (card is None) == (customer_id is None):
+        raise CentralError(400, "bad_lookup", "give exactly one of card= or id=")
+    if card is not None and not (usable_key(card, CARD_MAX) and card.isascii() and card.isalnum()):
+        raise _bad("card", "must be 1 to 32 letters or digits")
+    if customer_id is not None and not usable_key(customer_id, 64):
+        raise _bad("id", "must be 1 to 64 characters without control characters")
     with db.database.atomic():
-        found = db.rows("SELECT id FROM customer WHERE card_number = ? AND merged_into IS NULL", (card,))
-        status = "current"
-        if not found:
-            retired = db.rows("SELECT customer_id, status, act_id FROM retiredcard WHERE card_number = ?", (card,))
-            if not retired:
-                raise not_found("customer_not_found", f"no customer holds card {card}")
-            owner, status, act_id = retired[0]
-            if status == "blocked":
-                act = db.rows("SELECT id, kind, customer_id, at, body, signature FROM careact WHERE id = ?", (act_id,))
-                details = {"card_number": card}
-                if act:
-                    i, kind, cid, at, body, signature = act[0]
-                    details["act"] = {"id": i, "kind": kind, "customer_id": cid, "at": at, "body": json.loads(body),
-                                      "signature": signature}
-                raise conflict("card_blocked", f"card {card} was reported lost and is blocked", **details)
-            found = [(owner,)]
-        customer_id = found[0][0]
-        locked = db.rows(f"SELECT id, merged_into FROM customer WHERE id = ?{db.for_update()}", (customer_id,))
-        if not locked or locked[0][1] is not None:  # merged away between the two reads: ask again
+        if card is not None:
+            owner, status = _card_owner(card)
+            found_by: dict[str, Any] = {"card_number": card, "status": status}
+        else:
+            row = db.rows("SELECT merged_into FROM customer WHERE id = ?", (customer_id,))
+            if not row:
+                raise not_found("customer_not_found", f"no customer with id {customer_id}")
+            owner = row[0][0] or customer_id
+            found_by = {"customer_id": customer_id, "status": "merged" if row[0][0] else "current"}
+        locked = db.rows(f"SELECT merged_into FROM customer WHERE id = ?{db.for_update()}", (owner,))
+        if not locked or locked[0][0] is not None:  # merged away between the two reads: ask again
             raise CentralError(503, "customer_moving", "the customer is being merged; try again")
-        know([(store_code, customer_id)])
-        body = state(customer_id, now)
-    return {"state": body, "card": {"number": card, "status": status}}
+        know([(store_code, owner)])
+        body = state(owner, now)
+    return {"state": body, "found_by": found_by}
+
+
+def _card_owner(card: str) -> tuple[CustomerId, str]:
+    """Who holds ``card`` and whether it is their own (``current``) or an absorbed one's (``merged``)."""
+    found = db.rows("SELECT id FROM customer WHERE card_number = ? AND merged_into IS NULL", (card,))
+    if found:
+        return found[0][0], "current"
+    retired = db.rows("SELECT customer_id, status, act_id FROM retiredcard WHERE card_number = ?", (card,))
+    if not retired:
+        raise not_found("customer_not_found", f"no customer holds card {card}")
+    owner, status, act_id = retired[0]
+    if status != "blocked":
+        return owner, status
+    details: dict[str, Any] = {"card_number": card}
+    act = db.rows("SELECT id, kind, customer_id, at, body, signature FROM careact WHERE id = ?", (act_id,))
+    if act:
+        i, kind, cid, at, body, signature = act[0]
+        details["act"] = {"id": i, "kind": kind, "customer_id": cid, "at": at, "body": json.loads(body),
+                          "signature": signature}
+    raise conflict("card_blocked", f"card {card} was reported lost and is blocked", **details)
 
 
 def backfill() -> None:

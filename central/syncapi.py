@@ -149,9 +149,8 @@ def pull():
 
 @sync.get("/customers")
 def lookup_customer():
-    """The customer holding ``?card=``, for a shop that does not know the card (``central.reach``)."""
-    card = request.args.get("card", "")
-    return jsonify(reach.lookup(g.device.store_code, card, clock()))
+    """The customer holding ``?card=`` (or with ``?id=``), for a shop that does not know it (``central.reach``)."""
+    return jsonify(reach.lookup(g.device.store_code, request.args.get("card"), request.args.get("id"), clock()))
 
 
 @sync.post("/authorize")

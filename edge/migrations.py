@@ -130,6 +130,14 @@ def _customer_care(db: SqliteDatabase) -> None:
 MIGRATIONS.append(_customer_care)
 
 
+def _provisional_customers(db: SqliteDatabase) -> None:
+    """Cards sold to offline that central has not linked yet (``edge.customers.provisional``)."""
+    _add_column(db, "customer", "provisional", "INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS.append(_provisional_customers)
+
+
 def open_database(path: str) -> SqliteDatabase:
     """Bind the edge database to ``path``, connect, and bring the schema up to date."""
     if not database.is_closed():

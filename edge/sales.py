@@ -48,25 +48,39 @@ def validate_sale(body: Any, *, payments_required: bool) -> SaleRequest:
     return SaleRequest(basket.customer_id, basket.card_number, lines, tuple(x.name for x in basket.lines), payments)
 
 
-def _customer_of(request: SaleRequest) -> Customer | None:
+def _customer_of(request: SaleRequest, box: EdgeBox | None = None) -> Customer | None:
+    """The sale's customer; with ``box``, a card this shop does not know is asked of central."""
     if request.customer_id:
-        return customers.get(request.customer_id)
+        return customers.get(request.customer_id, box)
     if request.card_number:
-        return customers.lookup(card=request.card_number)
+        return customers.lookup(card=request.card_number, box=box)
     return None
+
+
+def _committed_customer(box: EdgeBox, request: SaleRequest, ticket: "Ticket", now: datetime) -> Customer | None:
+    """Inside the sale's transaction: the customer, or a provisional one for a card central
+    could not be asked about before the sale (``Ticket.provisional_card``)."""
+    try:
+        return _customer_of(request)
+    except ApiError as exc:
+        if exc.code != "customer_not_found" or not ticket.provisional_card or not request.card_number:
+            raise
+        return customers.register_provisional(box, request.card_number.strip(), now)
 
 
 def _price(request: SaleRequest, customer: Customer | None, rules: RuleSet, acct: accounts.Account | None,
            now: datetime, spendable: int | None = None):
-    if customer is not None and spendable is None:
+    if customer is not None and customer.provisional:
+        spendable = 0  # a card central has not linked yet earns, and spends nothing
+    elif customer is not None and spendable is None:
         spendable = accounts.offline_spendable(acct, rules, now)
     tier = rules.tier(customer.tier) if customer else None
     return price_sale(request.lines, request.payments, rules, spendable=spendable, tier=tier)
 
 
-def quote(request: SaleRequest, now: datetime) -> dict[str, Any]:
-    """Price a basket without committing anything."""
-    customer = _customer_of(request)
+def quote(request: SaleRequest, now: datetime, box: EdgeBox | None = None) -> dict[str, Any]:
+    """Price a basket without committing anything (``box``: ask central about an unknown card)."""
+    customer = _customer_of(request, box)
     rules = rulebook.in_force(now)
     acct = accounts.account(customer.id) if customer else None
     priced, problems = _price(request, customer, rules, acct, now)
@@ -93,6 +107,7 @@ class Ticket:
     sale_id: str
     central_available: int | None = None  # None: not asked (no points spent) or offline
     held: int = 0  # points central holds for this sale until its entry arrives or it is released
+    provisional_card: bool = False  # an unknown card, central unreachable: recorded provisionally
 
 
 def _points_spent(request: SaleRequest, rules: RuleSet) -> int:
@@ -126,9 +141,16 @@ def authorize(box: EdgeBox, request: SaleRequest, now: datetime) -> Ticket:
     points must be settled by the sale's entry or given back with ``release``.
     """
     ticket = Ticket(str(uuid.uuid4()))
-    if not any(p.is_points for p in request.payments or ()) and not any(line.reward for line in request.lines):
+    spends = any(p.is_points for p in request.payments or ()) or any(line.reward for line in request.lines)
+    try:
+        customer = _customer_of(request, box)
+    except customers.CardUnknownOffline:
+        if spends:
+            raise ApiError(422, "insufficient_points", "a card this shop does not know cannot spend points while "
+                           "central is unreachable; it still earns", {"available": 0}) from None
+        return Ticket(ticket.sale_id, provisional_card=True)
+    if not spends:
         return ticket
-    customer = _customer_of(request)
     rules = rulebook.in_force(now)
     check(request, customer, rules, now)
     points = _points_spent(request, rules)
@@ -162,7 +184,7 @@ def commit(
     """Commit a sale: the sale, its point movements and its log entry in one transaction."""
     ticket = ticket or Ticket(str(uuid.uuid4()))
     with write_transaction():
-        customer = _customer_of(request)
+        customer = _committed_customer(box, request, ticket, now)
         rules = rulebook.in_force(now)
         acct = accounts.account(customer.id) if customer else None
         spendable = None

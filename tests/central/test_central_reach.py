@@ -40,7 +40,7 @@ def test_a_shop_is_sent_only_its_own_customers_and_looks_up_the_others(central, 
 
     found = _lookup(other, card)
     assert found.status_code == 200, found.json
-    assert found.json["card"] == {"number": card, "status": "current"}
+    assert found.json["found_by"] == {"card_number": card, "status": "current"}
     state = found.json["state"]
     assert state["customer"]["id"] == ana and state["points"]["available"] == 30
     assert state["applied"] == {edge.device_id: 4}
@@ -55,14 +55,17 @@ def test_a_shop_is_sent_only_its_own_customers_and_looks_up_the_others(central, 
     assert other.pull(cursor).json["items"] == []
 
 
-@pytest.mark.parametrize("card, status, code", [
-    ("2999999999999", 404, "customer_not_found"),
-    ("bad card!", 422, "validation_error"),
-    ("", 422, "validation_error"),
-    ("9" * 33, 422, "validation_error"),
+@pytest.mark.parametrize("query, status, code", [
+    ("card=2999999999999", 404, "customer_not_found"),
+    ("id=no-such-customer", 404, "customer_not_found"),
+    ("card=bad%20card!", 422, "validation_error"),
+    ("card=", 422, "validation_error"),
+    ("card=" + "9" * 33, 422, "validation_error"),
+    ("", 400, "bad_lookup"),
+    ("card=29&id=x", 400, "bad_lookup"),
 ])
-def test_an_unknown_or_malformed_card_is_refused_and_nothing_is_known(central, edge, card, status, code):
-    answer = _lookup(edge, card)
+def test_an_unknown_or_malformed_card_is_refused_and_nothing_is_known(central, edge, query, status, code):
+    answer = edge.request("GET", "/sync/v1/customers" + (f"?{query}" if query else ""))
     assert (answer.status_code, answer.json["error"]["code"]) == (status, code)
     assert db.rows("SELECT COUNT(*) FROM storecustomer")[0][0] == 0
 
@@ -80,6 +83,18 @@ def test_a_lost_card_is_refused_with_the_signed_act_the_shop_obeys(central, edge
     verify_act(central.app.extensions["fidelis_central"].key.public_key(), act)
     assert act["body"] == {"card_number": "2900000000031", "blocked": old}
     assert _lookup(other, "2900000000031").json["state"]["customer"]["id"] == ana
+
+
+def test_a_customer_is_found_by_id_and_a_merged_id_finds_the_one_kept(central):
+    shop_a, shop_b = central.edge("S001"), central.edge("S002")
+    keep, absorb = shop_a.register(), shop_a.register()
+    assert shop_a.push().status_code == 200
+    found = shop_b.request("GET", f"/sync/v1/customers?id={keep}")
+    assert found.json["found_by"] == {"customer_id": keep, "status": "current"}
+    assert central.api("POST", "/api/v1/customers/merge", {"keep": keep, "absorb": absorb}).status_code == 200
+    merged = central.edge("S003").request("GET", f"/sync/v1/customers?id={absorb}")
+    assert merged.json["found_by"] == {"customer_id": absorb, "status": "merged"}
+    assert merged.json["state"]["customer"]["id"] == keep
 
 
 def test_an_offline_shops_provisional_card_is_linked_to_its_customer_exactly_once(central, edge):
