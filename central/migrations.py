@@ -1,8 +1,8 @@
 """Schema migrations: numbered, applied in order, each recorded in ``schema_version``.
 
 Works the same on SQLite and PostgreSQL; running it again applies only what is missing,
-and two processes running it at once take turns (SQLite's writer lock, a PostgreSQL
-advisory lock). Add a migration by appending a function to ``MIGRATIONS``; never edit one
+and two processes running it at once take turns (SQLite's writer lock, on PostgreSQL the
+``migrations`` row of ``centrallock``, which ``migrate`` makes before any step). Add a migration by appending a function to ``MIGRATIONS``; never edit one
 that has shipped.
 """
 
@@ -18,7 +18,6 @@ from shared.times import format_time
 from . import db, figure_tables, models, positions, reach, search, settings, traffic
 from .errors import CentralError
 
-MIGRATION_LOCK_KEY = 0x46494D47  # "FIMG"
 
 
 def _initial_schema() -> None:
@@ -145,15 +144,29 @@ def current_version() -> int:
     return row[0][0] or 0
 
 
+def _prepare() -> None:
+    """The migration machinery's own tables: versions and named locks.
+
+    Two processes creating them at once may collide in PostgreSQL's catalogue (a unique
+    violation on the type's name); the loser tries again and finds them made.
+    """
+    for attempt in range(3):
+        try:
+            with db.database.atomic():
+                models.SchemaVersion.create_table(safe=True)
+                db.create_locks()
+            return
+        except peewee.IntegrityError:
+            if attempt == 2:
+                raise
+
+
 def migrate() -> int:
     """Bring the bound database up to date; return the schema version it ends at."""
     schema = db.schema_name()
     if schema:
         db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-    with db.database.atomic():
-        if db.is_postgres():
-            db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK_KEY,))
-        models.SchemaVersion.create_table(safe=True)
+    _prepare()
     version = current_version()
     if version > LATEST:
         # An older release must never write into a schema it does not know (a rollback).
@@ -161,8 +174,7 @@ def migrate() -> int:
                            f"({LATEST}): a newer release made it; install that release again")
     for number, step in enumerate(MIGRATIONS, start=1):
         with db.database.atomic():
-            if db.is_postgres():
-                db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK_KEY,))
+            db.lock("migrations")
             if db.rows("SELECT 1 FROM schema_version WHERE version = ?", (number,)):
                 continue
             step()

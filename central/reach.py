@@ -86,7 +86,9 @@ def lookup(store_code: StoreCode, card: str | None, customer_id: str | None, now
         raise _bad("card", "must be 1 to 32 letters or digits")
     if customer_id is not None and not usable_key(customer_id, 64):
         raise _bad("id", "must be 1 to 64 characters without control characters")
-    with db.database.atomic():
+
+    def answer() -> dict[str, Any]:
+        """Mark the store and read the state, in one transaction (rerun whole on a serialization failure)."""
         if card is not None:
             owner, status = _card_owner(card)
             found_by: dict[str, Any] = {"card_number": card, "status": status}
@@ -100,8 +102,9 @@ def lookup(store_code: StoreCode, card: str | None, customer_id: str | None, now
         if not locked or locked[0][0] is not None:  # merged away between the two reads: ask again
             raise CentralError(503, "customer_moving", "the customer is being merged; try again")
         know([(store_code, owner)])
-        body = state(owner, now)
-    return {"state": body, "found_by": found_by}
+        return {"state": state(owner, now), "found_by": found_by}
+
+    return db.retrying(answer)
 
 
 def _card_owner(card: str) -> tuple[CustomerId, str]:
