@@ -27,12 +27,12 @@ import peewee
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.ledger import expires_at
-from shared.tiers import decided_tier, window_start
+from shared.tiers import decided_tier
 from shared.times import format_time
 from sync import acts
 from sync.bodies import usable_key
 
-from . import audit, customers, db, feed, ledger, schemas, wallet
+from . import audit, customers, db, feed, ledger, reach, schemas, wallet
 from . import rules as rulebook
 from .errors import CentralError, conflict, invalid, not_found
 
@@ -97,13 +97,7 @@ def signed_act(kind: str, customer_id: str, body: dict[str, Any], actor: str, ke
 
 def _tier_spend(customer_id: str, lifetime: int, now: datetime) -> tuple[int, Any]:
     """The qualifying spend that decides the tier now, and the rules in force."""
-    rules = rulebook.in_force(now)
-    start = window_start(rules, now) if rules is not None else None
-    if start is None:
-        return lifetime, rules
-    found = db.rows("SELECT COALESCE(SUM(qualifying), 0) FROM sale WHERE customer_id = ? AND at >= ?",
-                    (customer_id, format_time(start)))
-    return int(found[0][0]), rules
+    return reach.tier_spend(customer_id, lifetime, now), rulebook.in_force(now)
 
 
 def _settle(customer_id: str, now: datetime) -> None:
@@ -115,17 +109,8 @@ def _settle(customer_id: str, now: datetime) -> None:
 
 
 def _state(customer_id: str, now: datetime) -> feed.FeedItem:
-    """The customer's ``customer.state`` feed item as it stands now."""
-    (*public, locked, negative, lifetime, registered_at), = db.rows(
-        f"SELECT {', '.join(feed.CUSTOMER_FIELDS)}, tier_locked, balance_negative, qualifying_spend, created_at "
-        "FROM customer WHERE id = ?", (customer_id,))
-    held = ledger.customer_holdings([customer_id], now)[customer_id]
-    spend, _ = _tier_spend(customer_id, lifetime, now)
-    applied = dict(db.rows("SELECT device_id, seq FROM customerdeviceseq WHERE customer_id = ?", (customer_id,)))
-    body = feed.customer_state(public, held, now, bool(negative), spend, applied, tier_locked=bool(locked),
-                               wallet=wallet.state(wallet.pockets_of({customer_id}).get(customer_id, {})),
-                               registered_at=registered_at)
-    return (None, feed.CUSTOMER_STATE, body)
+    """The customer's ``customer.state`` feed item as it stands now, for the stores that know it."""
+    return feed.for_customer(customer_id, feed.CUSTOMER_STATE, reach.state(customer_id, now))
 
 
 def state_item(customer_id: str, now: datetime) -> feed.FeedItem:
@@ -222,7 +207,7 @@ def replace_card(customer_id: str, request: NewCard, actor: str, key: Ed25519Pri
                          {"card_number": card, "blocked": old}, now)
             items = [_state(customer_id, now)]
             if old is not None:
-                items.append((None, CARD_BLOCKED, act))
+                items.append(feed.for_customer(customer_id, CARD_BLOCKED, act))
             feed.append(items, now)
     except peewee.IntegrityError:  # a push gave the card to a new customer meanwhile
         raise conflict("card_in_use", f"card {card} already belongs to a customer", card_number=card) from None
@@ -274,10 +259,12 @@ def merge(request: Merge, actor: str, key: Ed25519PrivateKey, now: datetime) -> 
                       "absorbed": {"id": absorb, "card_number": card, "points": before[absorb]}},
                      {"kept": {"id": keep, "points": after, "tier": tier}}, now)
         # The absorbed customer's state (empty now) comes after the notice: edges, which obey the
-        # notice first, skip it; every other reader of the feed learns its points moved.
+        # notice first, skip it; every other reader of the feed learns its points moved. All three
+        # go to every store that knew either customer (``reach.share``).
         _, _, gone = _state(absorb, now)
-        feed.append([_state(keep, now), (None, CUSTOMER_MERGED, act),
-                     (None, feed.CUSTOMER_STATE, {**gone, "merged_into": keep})], now)
+        reach.share(absorb, keep)
+        feed.append([_state(keep, now), feed.for_customer(keep, CUSTOMER_MERGED, act),
+                     feed.for_customer(keep, feed.CUSTOMER_STATE, {**gone, "merged_into": keep})], now)
     return customers.get(keep, now)
 
 

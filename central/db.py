@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import io
 import os
+import random
+import time
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import peewee
@@ -34,7 +36,11 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
     "cache_size": -32_000,
 }
-FEED_LOCK_KEY = 0x46494445  # "FIDE": serializes feed appends so cursors commit in order
+LOCKS = ("migrations", "feed", "figures")
+"""The named rows of ``centrallock``: row locks any PostgreSQL-wire database has (no advisory locks)."""
+RETRIED_SQLSTATES = {"40001", "40P01"}
+"""Serialization failure and deadlock: the transaction is rolled back whole and may run again."""
+RETRY_ATTEMPTS = 4
 _wrap_errors = getattr(peewee, "__exception_wrapper__")
 
 
@@ -272,11 +278,58 @@ def update_rows(text: str, values: Iterable[Sequence[Any]]) -> None:
             cursor.executemany(text, values)
 
 
+def create_locks() -> None:
+    """Make ``centrallock`` and its rows (idempotent; ``migrate`` runs it before any step)."""
+    execute("CREATE TABLE IF NOT EXISTS centrallock (name VARCHAR(32) PRIMARY KEY)")
+    insert_rows("centrallock", ("name",), [(name,) for name in LOCKS], "ON CONFLICT (name) DO NOTHING")
+
+
+def lock(name: str, shared: bool = False) -> None:
+    """Inside a transaction: lock the row ``name`` of ``centrallock`` until commit.
+
+    A row lock, not an advisory lock, so CockroachDB, YugabyteDB and Citus run it as
+    PostgreSQL does (docs/operations.md). ``shared`` lets readers share it. SQLite's one
+    writer needs none.
+    """
+    if is_postgres():
+        execute(f"SELECT name FROM centrallock WHERE name = ? FOR {'SHARE' if shared else 'UPDATE'}", (name,))
+
+
 def lock_feed() -> None:
     """Inside a transaction: wait for other feed writers so feed cursors commit in order.
 
     PostgreSQL hands out sequence values before commit, so without this a reader could see
     cursor 11 before cursor 10 commits and skip 10 forever. SQLite has one writer anyway.
     """
-    if is_postgres():
-        execute("SELECT pg_advisory_xact_lock(?)", (FEED_LOCK_KEY,))
+    lock("feed")
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error (peewee wraps the driver's), or None."""
+    for candidate in (exc, getattr(exc, "orig", None), exc.__cause__, *getattr(exc, "args", ())[:1]):
+        code = getattr(candidate, "pgcode", None)
+        if code:
+            return code
+    return None
+
+
+Result = TypeVar("Result")
+
+
+def retrying(work: Callable[[], Result], attempts: int = RETRY_ATTEMPTS) -> Result:
+    """Run ``work`` in a transaction; on a serialization failure or deadlock, run it again.
+
+    Distributed SQL (and PostgreSQL under SERIALIZABLE) aborts one of two conflicting
+    transactions with SQLSTATE 40001 and expects the client to retry; PostgreSQL aborts one
+    side of a deadlock with 40P01. ``work`` must recompute everything it writes from what it
+    reads, so a rerun is as good as a first run. The last failure is raised as it came.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with database.atomic():
+                return work()
+        except peewee.DatabaseError as exc:
+            if attempt == attempts or sqlstate(exc) not in RETRIED_SQLSTATES:
+                raise
+            time.sleep(random.uniform(0, 0.01 * 2 ** attempt))  # jittered: two losers do not meet again
+    raise AssertionError("unreachable")

@@ -19,7 +19,7 @@ from shared.vip import with_vip
 from sync import bodies, kinds
 from sync.bodies import BodyError
 
-from . import db, feed, figure_tables, giftcards, ledger, vip, vouchers
+from . import db, feed, figure_tables, giftcards, ledger, reach, traffic, vip, vouchers
 from . import exceptions as queue
 from . import rules as rulebook
 from . import wallet
@@ -58,6 +58,7 @@ class Batch:
         self.published: dict[int, RuleSet | None] = {}
         # What this push writes.
         self.new_customers: list[str] = []
+        self.links: list[tuple[str, str, str]] = []  # (provisional id, the customer it is, card)
         self.changed: set[str] = set()
         self.rules_rows: list[tuple] = []
         self.sale_rows: list[tuple] = []
@@ -77,6 +78,7 @@ class Batch:
         self.wallet = wallet.WalletEffects(self)
         self.gift_cards = giftcards.Book(self)
         self.vouchers = vouchers.Book(self)
+        self.traffic: traffic.Counts = {}
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -98,15 +100,12 @@ class Batch:
         # Entries an edge wrote for a customer since merged apply to the one kept.
         self.merged.update(select_in("SELECT id, merged_into FROM customer WHERE merged_into IS NOT NULL "
                                       "AND id IN ({marks})", customer_ids))
+        self._read_card_owners(cards)
         # PostgreSQL: lock the customers in id order, so concurrent pushes never deadlock and
-        # an overdraft made by two stores at once is seen by whichever commits second.
-        self._lock_customers({self.merged.get(cid, cid) for cid in customer_ids})
-        for card, owner in select_in("SELECT card_number, id FROM customer WHERE card_number IN ({marks})", cards):
-            self.card_owner[card] = owner
-        # A card reported lost or merged away is never another customer's.
-        for card, owner in select_in("SELECT card_number, customer_id FROM retiredcard WHERE card_number IN "
-                                      "({marks})", cards):
-            self.card_owner[card] = owner
+        # an overdraft made by two stores at once is seen by whichever commits second. The
+        # holders of registered cards are locked too: a provisional registration links to one.
+        self._lock_customers({self.merged.get(cid, cid) for cid in customer_ids | set(self.card_owner.values())})
+        self._read_card_owners(cards)  # again, under the locks: a card may have moved meanwhile
         for sale_id, customer_id, qualifying in select_in("SELECT id, customer_id, qualifying FROM sale "
                                                            "WHERE id IN ({marks})", sale_ids):
             self.sales[sale_id] = customer_id
@@ -115,6 +114,14 @@ class Batch:
         for version, document in db.rows("SELECT version, document FROM devicerules WHERE device_id = ?",
                                          (self.device.id,)):
             self.device_rules[version] = document
+
+    def _read_card_owners(self, cards: set[str]) -> None:
+        for card, owner in select_in("SELECT card_number, id FROM customer WHERE card_number IN ({marks})", cards):
+            self.card_owner[card] = owner
+        # A card reported lost or merged away is never another customer's.
+        for card, owner in select_in("SELECT card_number, customer_id FROM retiredcard WHERE card_number IN "
+                                      "({marks})", cards):
+            self.card_owner[card] = owner
 
     def _lock_customers(self, customer_ids: set[str]) -> None:
         lock = " ORDER BY id" + db.for_update()
@@ -179,6 +186,13 @@ class Batch:
         cid, card = facts.customer_id, facts.card_number
         if cid in self.merged:
             return None  # registered again after head office merged it away: the merge stands
+        owner = self._live(self.card_owner.get(card)) if card is not None else None
+        if facts.provisional and owner is not None and owner != cid and owner in self.customers:
+            # An offline shop's record of a card it did not know: the card's customer, not a new one.
+            self.merged[cid] = owner
+            self.links.append((cid, owner, card))
+            self.touched[owner] = entry["seq"]
+            return None
         known = self.customers.get(cid)
         if card is not None and self.card_owner.get(card, cid) != cid:
             self._conflict(queue.CARD_CONFLICT, entry, customer_id=cid, card_number=card,
@@ -251,6 +265,11 @@ class Batch:
         self.customers[cid].qualifying_spend += qualifying
         self.changed.add(cid)
         self.touched[cid] = entry["seq"]
+        return None
+
+    def _visits(self, entry: dict, body: dict) -> str | None:
+        kinds.check(entry["kind"], body)
+        traffic.count_visits(self.traffic, self.device.store_code, body)
         return None
 
     def _checked(self, entry: dict, body: dict) -> str | None:
@@ -350,10 +369,19 @@ class Batch:
     def flush(self) -> None:
         """Write the effects: customers, sales, movements, holds, balances, flags, overdrafts, touches."""
         self._insert_customers()
+        # A linked provisional id stays as a row merged into its customer, so later entries
+        # naming it (and a repeat of its registration) apply to that customer.
+        db.insert_rows("customer", ("id", "first_name", "last_name", "balance_negative", "device_id", "created_at",
+                                    "updated_at", "merged_into"),
+                       [(cid, "", "", False, self.device.id, self.stamp, self.stamp, owner)
+                        for cid, owner, _ in self.links])
         db.insert_rows("devicerules", ("device_id", "version", "document", "entry_id"), self.rules_rows,
                        "ON CONFLICT (device_id, version) DO NOTHING")
         db.insert_rows("sale", SALE_COLUMNS, self.sale_rows)
         figure_tables.add_sales(self.device.store_code, [(row[12], row[3], row[5]) for row in self.sale_rows])
+        for row in self.sale_rows:
+            traffic.count_sale(self.traffic, self.device.store_code, row[12])
+        traffic.add(self.traffic)
         db.update_many("sale", "id", ("qualifying",),
                        [(sale_id, self.qualifying[sale_id]) for sale_id in sorted(self.reduced_sales)])
         db.insert_rows("salereturn", RETURN_COLUMNS, self.return_rows)
@@ -446,6 +474,7 @@ class Batch:
         self.applied = {cid: {} for cid in self.touched}
         if not self.touched:
             return
+        reach.know((self.device.store_code, cid) for cid in self.touched)
         db.insert_rows("customerdeviceseq", ("customer_id", "device_id", "seq"),
                        [(cid, self.device.id, seq) for cid, seq in self.touched.items()],
                        "ON CONFLICT (customer_id, device_id) DO UPDATE SET seq = excluded.seq "
@@ -456,7 +485,8 @@ class Batch:
             self.applied[cid][device_id] = seq
 
     def _customer_states(self) -> list[feed.FeedItem]:
-        """One brand-wide ``customer.state`` per customer touched, so every shop knows every customer."""
+        """One ``customer.state`` per customer touched, for every store that knows the customer
+        (this one included), then a ``customer.linked`` per provisional record, for this store."""
         items: list[feed.FeedItem] = []
         for cid in self.touched:
             customer = self.customers[cid]
@@ -464,7 +494,10 @@ class Batch:
                                        self.tier_spend.get(cid, customer.qualifying_spend), self.applied[cid],
                                        tier_locked=cid in self.locked, wallet=self.wallet.state_of(cid),
                                        registered_at=customer.registered_at)
-            items.append((None, feed.CUSTOMER_STATE, body))
+            items.append(feed.for_customer(cid, feed.CUSTOMER_STATE, body))
+        for provisional, owner, card in self.links:
+            items.append((self.device.store_code, feed.LINKED,
+                          {"provisional": provisional, "customer_id": owner, "card_number": card}))
         return items
 
 
@@ -476,7 +509,7 @@ HANDLERS: dict[str, Callable[[Batch, dict, dict], str | None]] = {
     kinds.DEVICE_INITIALISED: Batch._checked,
     kinds.DEVICE_PROVISIONED: Batch._checked,
     kinds.TILL_ADDED: Batch._checked,
-    kinds.TRAFFIC_VISITS: Batch._checked,
+    kinds.TRAFFIC_VISITS: Batch._visits,
     wallet.bodies.WALLET_LOADED: lambda batch, entry, body: batch.wallet.loaded(entry, body),
     wallet.bodies.WALLET_CONVERTED: lambda batch, entry, body: batch.wallet.converted(entry, body),
     bodies.GIFT_CARD_ISSUED: lambda batch, entry, body: batch.gift_cards.issued(entry, body),

@@ -1,19 +1,27 @@
-"""The pull feed: one ordered stream per store (brand-wide items plus the store's own).
+"""The pull feed: one ordered stream per store, read a page at a time.
 
-Rule versions and customer states are brand-wide (every store reads them, so a customer
-registered in one shop is known in all), and so are head office's signed acts edges must obey
-(``card.blocked``, ``customer.merged``: ``central.care``); a revocation goes to the device's store.
+Three audiences share one ``feeditem`` table:
+
+- brand-wide items (``store_code`` and ``customer_id`` NULL): rules versions, for every store;
+- a store's own items (``store_code`` set): a revocation goes to the device's store;
+- a customer's items (``customer_id`` set: ``customer.state``, ``customer.linked`` and head
+  office's signed acts ``card.blocked``, ``customer.merged``) go only to the stores that know
+  the customer (``central.reach``): one ``feeddelivery`` row ``(store_code, cursor)`` each,
+  written in the same transaction. A shop is not sent the brand's other customers; it looks an
+  unknown card up (``central.reach.lookup``) and from then on knows that customer.
 
 Items are ``{"cursor", "kind", "body"}``; an edge reads with an exclusive ``since=`` cursor
-(docs/sync-protocol.md "Pull"). Appends happen inside the writer's transaction and take
-``db.lock_feed`` first, so cursors become visible in the order they were handed out.
+(docs/sync-protocol.md "Pull"). A page is three index range scans, each stopped after
+``limit + 1`` rows, so its cost does not grow with the brand. Appends happen inside the
+writer's transaction and take ``db.lock_feed`` first, so cursors become visible in the order
+they were handed out.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 from shared.ledger import Holdings
 from shared.times import format_time
@@ -26,8 +34,22 @@ DEVICE_REVOKED = "device.revoked"
 CARD_BLOCKED = "card.blocked"
 CUSTOMER_MERGED = "customer.merged"
 
-FeedItem = tuple[str | None, str, Mapping[str, Any]]
-"""``(store code or None for every store, kind, body)``."""
+LINKED = "customer.linked"
+
+
+class ForCustomer(NamedTuple):
+    """The audience of a customer's item: every store that knows ``customer_id``."""
+
+    customer_id: str
+
+
+FeedItem = tuple[str | ForCustomer | None, str, Mapping[str, Any]]
+"""``(store code, ForCustomer(id) or None for every store, kind, body)``."""
+
+
+def for_customer(customer_id: str, kind: str, body: Mapping[str, Any]) -> FeedItem:
+    """An item for the stores that know this customer."""
+    return (ForCustomer(customer_id), kind, body)
 
 
 _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
@@ -41,14 +63,27 @@ def dumps(value: Any) -> str:
 def rows(items: Iterable[FeedItem], now: datetime) -> list[tuple]:
     """Feed items as rows for ``append_rows`` (built early; only the append needs the lock)."""
     stamp = format_time(now)
-    return [(store, kind, dumps(body), stamp) for store, kind, body in items]
+    return [(None, audience.customer_id, kind, dumps(body), stamp) if isinstance(audience, ForCustomer)
+            else (audience, None, kind, dumps(body), stamp) for audience, kind, body in items]
 
 
 def append_rows(rows_: list[tuple]) -> None:
-    """Add rows made by ``rows``; call last in the transaction that made the change they report."""
-    if rows_:
-        db.lock_feed()
-        db.insert_rows("feeditem", ("store_code", "kind", "body", "created_at"), rows_)
+    """Add rows made by ``rows``; call last in the transaction that made the change they report.
+
+    A customer's items are delivered to the stores that know the customer at this moment;
+    ``central.reach`` makes a store known before it reads or changes what the item reports.
+    """
+    if not rows_:
+        return
+    db.lock_feed()
+    addressed = any(row[1] is not None for row in rows_)
+    # Under the feed lock no other writer appends, so every cursor above this one is ours.
+    before = int(db.rows("SELECT COALESCE(MAX(cursor), 0) FROM feeditem")[0][0]) if addressed else 0
+    db.insert_rows("feeditem", ("store_code", "customer_id", "kind", "body", "created_at"), rows_)
+    if addressed:
+        db.execute("INSERT INTO feeddelivery (store_code, cursor) SELECT k.store_code, f.cursor FROM feeditem f "
+                   "JOIN storecustomer k ON k.customer_id = f.customer_id WHERE f.cursor > ? "
+                   "AND f.customer_id IS NOT NULL", (before,))
 
 
 def append(items: Iterable[FeedItem], now: datetime) -> None:
@@ -56,13 +91,27 @@ def append(items: Iterable[FeedItem], now: datetime) -> None:
     append_rows(rows(items, now))
 
 
+_PAGE = (
+    "SELECT f.cursor, f.kind, f.body FROM ("
+    " SELECT cursor FROM (SELECT cursor FROM feeditem WHERE store_code IS NULL AND customer_id IS NULL"
+    "  AND cursor > ? ORDER BY cursor LIMIT ?) brand"
+    " UNION ALL SELECT cursor FROM (SELECT cursor FROM feeditem WHERE store_code = ? AND customer_id IS NULL"
+    "  AND cursor > ? ORDER BY cursor LIMIT ?) own"
+    " UNION ALL SELECT cursor FROM (SELECT cursor FROM feeddelivery WHERE store_code = ?"
+    "  AND cursor > ? ORDER BY cursor LIMIT ?) known"
+    ") picked JOIN feeditem f ON f.cursor = picked.cursor ORDER BY f.cursor LIMIT ?"
+)
+
+
 def read(store_code: str, since: int, limit: int) -> dict[str, Any]:
-    """Items after ``since`` for one store, oldest first: ``{"items", "cursor", "more"}``."""
-    found = db.rows(
-        "SELECT cursor, kind, body FROM feeditem WHERE cursor > ? AND (store_code = ? OR store_code IS NULL) "
-        "ORDER BY cursor LIMIT ?",
-        (since, store_code, limit + 1),
-    )
+    """Items after ``since`` for one store, oldest first: ``{"items", "cursor", "more"}``.
+
+    Each of the three audiences is an index range scan (``feeditem_audience``,
+    ``feeddelivery``'s key) stopped after ``limit + 1`` rows: one page costs O(limit)
+    whatever the number of customers, stores or items before ``since``.
+    """
+    take = limit + 1
+    found = db.rows(_PAGE, (since, take, store_code, since, take, store_code, since, take, take))
     more = len(found) > limit
     found = found[:limit]
     items = [{"cursor": cursor, "kind": kind, "body": json.loads(body)} for cursor, kind, body in found]

@@ -128,8 +128,8 @@ def apply_push(device_id: str, entries: Any, now: datetime) -> PushResult:
     try:
         check = BatchCheck(device.public_key, device.id, entries)
         try:
-            with db.database.atomic():
-                result, refusal = _apply_checked(device_id, check, now)
+            # A serialization failure or deadlock reruns the whole transaction (docs/operations.md).
+            result, refusal = db.retrying(lambda: _apply_checked(device_id, check, now))
         except CentralError:
             raise
         except Exception:

@@ -61,7 +61,7 @@ def expire_points(now: datetime) -> dict[str, Any]:
             recorded_rows += [(cid, e.lot, e.points, format_time(e.at), stamp) for e in fresh]
             lapsed = [{"lot": e.lot, "points": e.points, "at": format_time(e.at)} for e in fresh if e.points]
             if lapsed:
-                items += [(None, POINTS_EXPIRED, {"customer_id": cid, "lots": lapsed}), care.state_item(cid, now)]
+                items += [feed.for_customer(cid, POINTS_EXPIRED, {"customer_id": cid, "lots": lapsed}), care.state_item(cid, now)]
         db.insert_rows("expiry", ("customer_id", "lot", "points", "expired_at", "recorded_at"), recorded_rows)
         feed.append(items, now)
     lapsed_customers = {row[0] for row in recorded_rows if row[2]}

@@ -147,18 +147,20 @@ def authorize(device_id: str, body: AuthorizeRequest, now: datetime) -> dict[str
     """
     customer_id, points, sale_id = body.customer_id, body.points, body.sale_id
     stamp = format_time(now)
-    with db.database.atomic():
+
+    def hold() -> tuple[str, int, str]:
+        """The hold, in one transaction (rerun whole on a serialization failure)."""
         found = db.rows("SELECT merged_into FROM customer WHERE id = ?", (customer_id,))
-        if found and found[0][0] is not None:
-            customer_id = found[0][0]  # merged by head office: the edge has not heard yet
-        if not db.rows(f"SELECT id FROM customer WHERE id = ?{db.for_update()}", (customer_id,)):
-            raise not_found("customer_not_found", f"central has no customer with id {customer_id}")
+        # Merged by head office: the edge has not heard yet.
+        cid = found[0][0] if found and found[0][0] is not None else customer_id
+        if not db.rows(f"SELECT id FROM customer WHERE id = ?{db.for_update()}", (cid,)):
+            raise not_found("customer_not_found", f"central has no customer with id {cid}")
         if db.rows("SELECT 1 FROM sale WHERE id = ?", (sale_id,)):
             raise conflict("sale_already_recorded", f"sale {sale_id} is already recorded; nothing to authorize")
         existing = db.rows("SELECT id, settled_at FROM hold WHERE sale_id = ?", (sale_id,))
         if existing and existing[0][1] is not None:
             raise conflict("hold_settled", f"the hold for sale {sale_id} is already settled")
-        available = balances([customer_id], now)[customer_id].available - held(customer_id, now, except_sale=sale_id)
+        available = balances([cid], now)[cid].available - held(cid, now, except_sale=sale_id)
         if points > available:
             raise CentralError(422, "insufficient_points", f"{points} points requested, {max(available, 0)} available",
                                {"available": available})
@@ -166,10 +168,13 @@ def authorize(device_id: str, body: AuthorizeRequest, now: datetime) -> dict[str
         expires_at = format_time(now + settings.HOLD_TTL)
         if existing:
             db.execute("UPDATE hold SET customer_id = ?, device_id = ?, points = ?, created_at = ?, expires_at = ? "
-                       "WHERE id = ?", (customer_id, device_id, points, stamp, expires_at, hold_id))
+                       "WHERE id = ?", (cid, device_id, points, stamp, expires_at, hold_id))
         else:
             db.insert_rows("hold", ("id", "customer_id", "sale_id", "device_id", "points", "created_at", "expires_at"),
-                           [(hold_id, customer_id, sale_id, device_id, points, stamp, expires_at)])
+                           [(hold_id, cid, sale_id, device_id, points, stamp, expires_at)])
+        return hold_id, available, expires_at
+
+    hold_id, available, expires_at = db.retrying(hold)
     return {"authorized": True, "hold_id": hold_id, "available": available - points, "expires_at": expires_at}
 
 
@@ -182,17 +187,21 @@ def release(device_id: str, sale_id: Any) -> dict[str, Any]:
     if not usable_key(sale_id):
         raise CentralError(422, "validation_error", "sale_id: must be the id of the sale",
                            {"problems": [{"path": "sale_id", "message": "must be the id of the sale"}]})
-    with db.database.atomic():
+
+    def give_back() -> bool:
+        """Delete the hold, in one transaction (rerun whole on a serialization failure)."""
         found = db.rows(f"SELECT id, device_id, settled_at FROM hold WHERE sale_id = ?{db.for_update()}", (sale_id,))
         if not found:
-            return {"sale_id": sale_id, "released": False}
+            return False
         hold_id, holder, settled_at = found[0]
         if holder != device_id:
             raise CentralError(403, "hold_not_yours", f"the hold for sale {sale_id} was made by another device")
         if settled_at is not None:
             raise conflict("hold_settled", f"the hold for sale {sale_id} is already settled by its sale")
         db.execute("DELETE FROM hold WHERE id = ?", (hold_id,))
-    return {"sale_id": sale_id, "released": True}
+        return True
+
+    return {"sale_id": sale_id, "released": db.retrying(give_back)}
 
 
 def settle_holds(sale_entries: dict[str, str], now: datetime) -> int:

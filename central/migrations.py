@@ -1,8 +1,8 @@
 """Schema migrations: numbered, applied in order, each recorded in ``schema_version``.
 
 Works the same on SQLite and PostgreSQL; running it again applies only what is missing,
-and two processes running it at once take turns (SQLite's writer lock, a PostgreSQL
-advisory lock). Add a migration by appending a function to ``MIGRATIONS``; never edit one
+and two processes running it at once take turns (SQLite's writer lock, on PostgreSQL the
+``migrations`` row of ``centrallock``, which ``migrate`` makes before any step). Add a migration by appending a function to ``MIGRATIONS``; never edit one
 that has shipped.
 """
 
@@ -15,10 +15,8 @@ import peewee
 
 from shared.times import format_time
 
-from . import db, figure_tables, jobs, models, positions, search, settings, vip
+from . import db, figure_tables, jobs, models, positions, reach, search, settings, traffic, vip
 from .errors import CentralError
-
-MIGRATION_LOCK_KEY = 0x46494D47  # "FIMG"
 
 
 def _initial_schema() -> None:
@@ -128,8 +126,6 @@ def _wallet() -> None:
         db.execute(statement)
 
 
-
-
 def _gift_cards_and_vouchers() -> None:
     """Gift cards sold at the shops and vouchers issued by sales."""
     db.database.create_tables([models.GiftCard, models.Voucher], safe=True)
@@ -145,8 +141,30 @@ def _vip_cards() -> None:
     db.database.create_tables(vip.MODELS, safe=True)
 
 
+def _customer_reach() -> None:
+    """Customers reach the stores that know them (``central.reach``), and the feed pages by index."""
+    db.execute("CREATE TABLE IF NOT EXISTS storecustomer (store_code VARCHAR(16) NOT NULL, "
+               "customer_id VARCHAR(64) NOT NULL, PRIMARY KEY (store_code, customer_id))")
+    db.execute("CREATE INDEX IF NOT EXISTS storecustomer_customer ON storecustomer (customer_id)")
+    db.execute("CREATE TABLE IF NOT EXISTS feeddelivery (store_code VARCHAR(16) NOT NULL, cursor BIGINT NOT NULL, "
+               "PRIMARY KEY (store_code, cursor))")
+    _add_column("feeditem", "customer_id", "VARCHAR(64)")
+    db.execute("CREATE INDEX IF NOT EXISTS feeditem_audience ON feeditem (store_code, customer_id, cursor)")
+    reach.backfill()
+
+
+def _traffic_table() -> None:
+    """Visits and accepted sales per shop, day and hour (``central.traffic``), filled from the log."""
+    db.execute("CREATE TABLE IF NOT EXISTS traffic (store_code VARCHAR(16) NOT NULL, day VARCHAR(10) NOT NULL, "
+               "hour INTEGER NOT NULL, visits BIGINT NOT NULL DEFAULT 0, sales BIGINT NOT NULL DEFAULT 0, "
+               "PRIMARY KEY (store_code, day, hour))")
+    db.execute("CREATE INDEX IF NOT EXISTS traffic_day ON traffic (day)")
+    traffic.backfill()
+
+
 MIGRATIONS: list[Callable[[], None]] = [_initial_schema, _qualifying_spend, _pairings, _head_office_users, _figures,
-                                        _customer_care, _wallet, _gift_cards_and_vouchers, _expiries, _vip_cards]
+                                        _customer_care, _wallet, _gift_cards_and_vouchers, _expiries, _vip_cards,
+                                        _customer_reach, _traffic_table]
 LATEST = len(MIGRATIONS)
 
 
@@ -158,15 +176,29 @@ def current_version() -> int:
     return row[0][0] or 0
 
 
+def _prepare() -> None:
+    """The migration machinery's own tables: versions and named locks.
+
+    Two processes creating them at once may collide in PostgreSQL's catalogue (a unique
+    violation on the type's name); the loser tries again and finds them made.
+    """
+    for attempt in range(3):
+        try:
+            with db.database.atomic():
+                models.SchemaVersion.create_table(safe=True)
+                db.create_locks()
+            return
+        except peewee.IntegrityError:
+            if attempt == 2:
+                raise
+
+
 def migrate() -> int:
     """Bring the bound database up to date; return the schema version it ends at."""
     schema = db.schema_name()
     if schema:
         db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-    with db.database.atomic():
-        if db.is_postgres():
-            db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK_KEY,))
-        models.SchemaVersion.create_table(safe=True)
+    _prepare()
     version = current_version()
     if version > LATEST:
         # An older release must never write into a schema it does not know (a rollback).
@@ -174,8 +206,7 @@ def migrate() -> int:
                            f"({LATEST}): a newer release made it; install that release again")
     for number, step in enumerate(MIGRATIONS, start=1):
         with db.database.atomic():
-            if db.is_postgres():
-                db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK_KEY,))
+            db.lock("migrations")
             if db.rows("SELECT 1 FROM schema_version WHERE version = ?", (number,)):
                 continue
             step()

@@ -46,7 +46,6 @@ from .figure_tables import SUMS, FIGURE_MODELS, FigureSaleDay, TierChange
 log = logging.getLogger("fidelis.central.figures")
 CUSTOMER_STATE, CUSTOMER_MERGED = "customer.state", "customer.merged"
 """The feed items that name customers whose figures changed (``central.feed``)."""
-FIGURES_LOCK_KEY = 0x46494755  # "FIGU": one refresh at a time; readers share it
 CHUNK = 500
 
 
@@ -95,8 +94,7 @@ class _Delta:
 
 
 def _lock(shared: bool = False) -> None:
-    if db.is_postgres():
-        db.execute(f"SELECT pg_advisory_xact_lock{'_shared' if shared else ''}(?)", (FIGURES_LOCK_KEY,))
+    db.lock("figures", shared)
 
 
 def _latest_cursor() -> int:
@@ -114,7 +112,7 @@ def refresh(now: datetime, batch: int = settings.FIGURES_REFRESH_BATCH) -> int:
     The first call (no mark yet) reads every customer in one transaction (the migration that
     adds the figures does it). After that, each transaction reads at most ``batch`` feed
     items, so a long backlog never holds SQLite's writer lock for long. Refreshes take turns
-    (SQLite's writer lock, a PostgreSQL advisory lock), so none adds a change twice.
+    (SQLite's writer lock, a row lock of ``centrallock`` on PostgreSQL), so none adds a change twice.
     """
     count = 0
     while True:
@@ -323,7 +321,7 @@ class Freshness:
 def reading(now: datetime) -> Iterator[Freshness]:
     """Refresh when few changes wait, then read the figure tables as one consistent whole.
 
-    SQLite readers see one snapshot for their transaction; on PostgreSQL the shared advisory
+    SQLite readers see one snapshot for their transaction; on PostgreSQL the shared row
     lock keeps a refresh from committing between two of the caller's statements.
     """
     if _mark() is None or backlog() <= settings.FIGURES_INLINE_LIMIT:

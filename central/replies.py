@@ -13,11 +13,11 @@ from pydantic import Field
 
 from sync.declared import Reply
 
-from . import activity, feed, giftcards, vouchers
+from . import activity, feed, giftcards, jobs, vip, vouchers
 
 
 FEED_KINDS = (feed.RULES_VERSION, feed.CUSTOMER_STATE, feed.DEVICE_REVOKED, feed.CARD_BLOCKED, feed.CUSTOMER_MERGED,
-              giftcards.GIFT_CARD_STATE, vouchers.VOUCHER_STATE)
+              feed.LINKED, giftcards.GIFT_CARD_STATE, vouchers.VOUCHER_STATE, jobs.POINTS_EXPIRED, vip.VIP_ISSUED)
 ACT_KINDS = tuple(sorted(set(activity.KINDS.values())))
 
 

@@ -1,5 +1,5 @@
-"""The sync API for edges, ``/sync/v1`` (docs/sync-protocol.md): enroll, head, push, pull, authorize,
-release.
+"""The sync API for edges, ``/sync/v1`` (docs/sync-protocol.md): enroll, head, push, pull, customer
+look-up, authorize, release.
 
 Every endpoint but ``enroll`` and the pairing of a new box (``central.pairing``) is a signed request. Central refuses, in this order: unknown
 device, bad signature, stale timestamp (``sync.protocol.check_request``), a nonce seen in the
@@ -20,7 +20,7 @@ from shared.times import format_time
 from sync.bodies import usable_key
 from sync.protocol import NONCE_TTL, RequestRefused, check_request
 
-from . import db, enrolment, feed, ingest, ledger, pairing, settings, wallet
+from . import db, enrolment, feed, ingest, ledger, pairing, reach, settings, wallet
 from .errors import CentralError
 from .schemas import AuthorizeRequest, EnrollRequest, PushRequest, WalletAuthorizeRequest
 from .web import clock, declared_body, int_arg, json_body, state
@@ -142,6 +142,12 @@ def pull():
     db.execute("UPDATE device SET last_sync_at = ?, clock_skew_ms = ? WHERE id = ?",
                (format_time(clock()), g.clock_skew_ms, g.device.id))
     return jsonify(page)
+
+
+@sync.get("/customers")
+def lookup_customer():
+    """The customer holding ``?card=`` (or with ``?id=``), for a shop that does not know it (``central.reach``)."""
+    return jsonify(reach.lookup(g.device.store_code, request.args.get("card"), request.args.get("id"), clock()))
 
 
 @sync.post("/authorize")

@@ -104,10 +104,11 @@ def customer_view(customer: Customer, rules: RuleSet, now: datetime, acct: Accou
         "birth_date": customer.birth_date,
         "tier": customer.tier,
         "tier_locked": bool(customer.tier_locked),
+        "provisional": bool(customer.provisional),
         "points": {
             "available": points.available,
             "pending": points.pending,
-            "offline_spendable": offline_spendable(acct, rules, now),
+            "offline_spendable": 0 if customer.provisional else offline_spendable(acct, rules, now),
         },
         "balance_negative": negative,
         "expiring": [{"points": item["points"], "at": format_time(item["at"])}

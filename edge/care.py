@@ -71,6 +71,23 @@ def customer_merged(act: Any, central_key: Ed25519PublicKey, now: datetime) -> N
         RetiredCard.replace(card_number=card, customer_id=kept, status=MERGED, at=stamp).execute()
 
 
+def link(provisional: str, customer_id: str, now: datetime) -> None:
+    """Obey ``customer.linked``: this shop's provisional record of a card is the card's customer.
+
+    Central sent the customer's ``customer.state`` first; the provisional record's sales and
+    movements move to it, the record goes, and its id finds the customer from then on.
+    """
+    if provisional == customer_id or Customer.get_or_none(Customer.id == customer_id) is None:
+        return
+    found = Customer.get_or_none((Customer.id == provisional) & (Customer.provisional == True))  # noqa: E712
+    if found is not None:
+        for table in ("sale", "pointmovement"):
+            database.execute_sql(f"UPDATE {table} SET customer_id = ? WHERE customer_id = ?", (customer_id, provisional))
+        CentralBalance.delete().where(CentralBalance.customer == provisional).execute()
+        Customer.delete().where(Customer.id == provisional).execute()
+    MergedCustomer.replace(id=provisional, kept_id=customer_id, at=format_time(now)).execute()
+
+
 def kept_for(customer_id: str) -> str | None:
     """The customer this id was merged into, if it was."""
     found = database.execute_sql("SELECT kept_id FROM mergedcustomer WHERE id = ?", (customer_id,)).fetchone()

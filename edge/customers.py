@@ -1,4 +1,8 @@
-"""Customer registration and lookup on the edge."""
+"""Customer registration and lookup on the edge.
+
+A shop keeps the customers seen there; a card it does not know is asked of central
+(``edge.reach``), and sold to provisionally when central cannot be reached.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from shared.times import format_time
 from sync import bodies
 from sync.bodies import NAME_MAX, text_problem
 
-from . import care, rulebook, vouchers
+from . import care, reach, rulebook, vouchers
 from .box import EdgeBox
 from .db import write_transaction
 from .errors import ApiError, not_found
@@ -81,21 +85,57 @@ def _welcome(box: EdgeBox, customer: Customer, rules, now: datetime) -> dict[str
     return {"vouchers_issued": issued, "rules_version": rules.version} if issued else {}
 
 
-def get(customer_id: str) -> Customer:
-    """The customer with this id, or the one central merged it into; 404 otherwise."""
+def get(customer_id: str, box: EdgeBox | None = None) -> Customer:
+    """The customer with this id, or the one central merged it into; 404 otherwise.
+
+    With ``box``, an id this shop does not know is asked of central (at most ~1 s).
+    """
     customer = fetch(Customer, "id", customer_id)
     if customer is None:
         kept = care.kept_for(customer_id)
         customer = fetch(Customer, "id", kept) if kept else None
+    if customer is None and box is not None and not text_problem(customer_id):
+        try:
+            found = reach.ask_central(box, customer_id=customer_id)
+        except reach.Unreachable:
+            found = None
+        customer = fetch(Customer, "id", found) if found else None
     if customer is None:
         raise not_found("customer_not_found", f"no customer with id {customer_id}")
     return customer
 
 
-def lookup(card: str | None = None, phone: str | None = None, email: str | None = None) -> Customer:
+def register_provisional(box: EdgeBox, card: str, now: datetime) -> Customer:
+    """Record a card central could not be asked about, inside the sale's transaction.
+
+    Logs ``customer.registered`` with ``provisional: true`` and no name: central links it to the
+    customer holding the card (or makes it that card's customer) when the entry arrives.
+    """
+    stamp = format_time(now)
+    customer = Customer.create(id=str(uuid.uuid4()), card_number=card, first_name="", last_name="", tier=None,
+                               qualifying_spend=0, created_at=stamp, updated_at=stamp, provisional=True)
+    box.changelog.append("customer.registered", {"customer_id": customer.id, "card_number": card,
+                                                 "provisional": True})
+    return customer
+
+
+class CardUnknownOffline(ApiError):
+    """A card neither this shop nor (unreachable) central could identify."""
+
+    def __init__(self, card: str) -> None:
+        super().__init__(404, "customer_not_found",
+                         f"no customer with card {card} in this shop, and central cannot be reached to ask; "
+                         "a sale with this card_number still earns points (provisionally)",
+                         {"central_reachable": False})
+
+
+def lookup(card: str | None = None, phone: str | None = None, email: str | None = None,
+           box: EdgeBox | None = None) -> Customer:
     """Find a customer by exactly one of card number, phone or email.
 
     A card central blocked is ``409 card_blocked``; a merged customer's card finds the one kept.
+    With ``box``, a card this shop does not know is asked of central (at most ~1 s); central
+    unreachable, ``CardUnknownOffline`` (a 404).
     """
     given = [(name, value) for name, value in (("card", card), ("phone", phone), ("email", email)) if value]
     if len(given) != 1:
@@ -112,6 +152,12 @@ def lookup(card: str | None = None, phone: str | None = None, email: str | None 
         customer = fetch(Customer, "phone", normalize_phone(value.strip()))
     else:
         customer = fetch(Customer, "email", value.strip().lower())
+    if customer is None and name == "card" and box is not None:
+        try:
+            found = reach.ask_central(box, value.strip())
+        except reach.Unreachable:
+            raise CardUnknownOffline(value.strip()) from None
+        customer = fetch(Customer, "id", found) if found else None
     if customer is None:
         raise not_found("customer_not_found", f"no customer with {name} {value}")
     return customer

@@ -201,6 +201,12 @@ def _balance_checkpoints(db: SqliteDatabase) -> None:
 
 
 MIGRATIONS.append(_balance_checkpoints)
+def _provisional_customers(db: SqliteDatabase) -> None:
+    """Cards sold to offline that central has not linked yet (``edge.customers.provisional``)."""
+    _add_column(db, "customer", "provisional", "INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS.append(_provisional_customers)
 
 
 def open_database(path: str) -> SqliteDatabase:

@@ -62,6 +62,9 @@ class Customer(BaseModel):
     created_at = CharField()
     updated_at = CharField()
     tier_locked = BooleanField(default=False)  # head office set the tier and locked it (migration 6)
+    # A card this shop did not know, sold to while central was unreachable (migration 7): it
+    # earns, spends nothing, and becomes the card's customer when central links it.
+    provisional = BooleanField(default=False)
 
 
 class Sale(BaseModel):

@@ -66,6 +66,8 @@ class Customer(Reply):
     birth_date: str | None = None
     tier: str | None
     tier_locked: Annotated[bool, Field(description="head office locked the tier")] = False
+    provisional: Annotated[bool, Field(description="a card sold to while central was unreachable: it earns, "
+                                       "spends nothing until central links it to its customer")] = False
     points: Points
     balance_negative: bool = False
     expiring: Annotated[list[Expiring], Field(description="points due to expire within 90 days, soonest first")] = []

@@ -59,11 +59,12 @@ def validate_sale(body: Any, *, payments_required: bool) -> SaleRequest:
                        conversion, basket.vip_code)
 
 
-def _customer_of(request: SaleRequest, now: datetime) -> Customer | None:
+def _customer_of(request: SaleRequest, now: datetime, box: EdgeBox | None = None) -> Customer | None:
+    """The sale's customer; with ``box``, a card this shop does not know is asked of central."""
     if request.customer_id:
-        return customers.get(request.customer_id)
+        return customers.get(request.customer_id, box)
     if request.card_number:
-        return customers.lookup(card=request.card_number)
+        return customers.lookup(card=request.card_number, box=box)
     if request.vip_code:
         return customers.get(vip.card(request.vip_code, None, now).customer_id)
     return None
@@ -83,17 +84,30 @@ def _enrolled(customer: Customer | None, rules: RuleSet, now: datetime) -> bool:
     return rules.enrolment.earns(parse_time(customer.created_at), now)
 
 
+def _committed_customer(box: EdgeBox, request: SaleRequest, ticket: "Ticket", now: datetime) -> Customer | None:
+    """Inside the sale's transaction: the customer, or a provisional one for a card central
+    could not be asked about before the sale (``Ticket.provisional_card``)."""
+    try:
+        return _customer_of(request, now)
+    except ApiError as exc:
+        if exc.code != "customer_not_found" or not ticket.provisional_card or not request.card_number:
+            raise
+        return customers.register_provisional(box, request.card_number.strip(), now)
+
+
 def _price(request: SaleRequest, customer: Customer | None, rules: RuleSet, acct: accounts.Account | None,
            now: datetime, spendable: int | None = None):
-    if customer is not None and spendable is None:
+    if customer is not None and customer.provisional:
+        spendable = 0  # a card central has not linked yet earns, and spends nothing
+    elif customer is not None and spendable is None:
         spendable = accounts.offline_spendable(acct, rules, now)
     tier = with_vip(rules.tier(customer.tier) if customer else None, _vip_percent(request, customer, now))
     return price_sale(request.lines, request.payments, rules, spendable=spendable, tier=tier, rate=request.rate)
 
 
-def quote(request: SaleRequest, now: datetime) -> dict[str, Any]:
-    """Price a basket without committing anything."""
-    customer = _customer_of(request, now)
+def quote(request: SaleRequest, now: datetime, box: EdgeBox | None = None) -> dict[str, Any]:
+    """Price a basket without committing anything (``box``: ask central about an unknown card)."""
+    customer = _customer_of(request, now, box)
     rules = rulebook.in_force(now)
     acct = accounts.account(customer.id) if customer else None
     priced, problems = _price(request, customer, rules, acct, now)
@@ -124,6 +138,7 @@ class Ticket:
     held: int = 0  # points central holds for this sale until its entry arrives or it is released
     wallet_available: int | None = None  # what central let the wallet pay; None: not asked or offline
     wallet_held: int = 0  # wallet money central holds for this sale
+    provisional_card: bool = False  # an unknown card, central unreachable: recorded provisionally
 
 
 def _points_spent(request: SaleRequest, rules: RuleSet) -> int:
@@ -165,10 +180,17 @@ def authorize(box: EdgeBox, request: SaleRequest, now: datetime) -> Ticket:
     """
     ticket = Ticket(str(uuid.uuid4()))
     from_wallet = walletledger.paid(request.payments)
-    if (not any(p.is_points for p in request.payments or ()) and not any(line.reward for line in request.lines)
-            and not from_wallet):
+    spends = any(p.is_points for p in request.payments or ()) or any(line.reward for line in request.lines)
+    try:
+        customer = _customer_of(request, now, box)
+    except customers.CardUnknownOffline:
+        if spends or from_wallet:
+            code = "insufficient_points" if spends else "insufficient_wallet"
+            raise ApiError(422, code, "a card this shop does not know cannot spend points or wallet money while "
+                           "central is unreachable; it still earns", {"available": 0}) from None
+        return Ticket(ticket.sale_id, provisional_card=True)
+    if not spends and not from_wallet:
         return ticket
-    customer = _customer_of(request, now)
     rules = rulebook.in_force(now)
     check(request, customer, rules, now)
     points = _points_spent(request, rules)
@@ -208,7 +230,7 @@ def commit(
     """Commit a sale: the sale, its point movements and its log entry in one transaction."""
     ticket = ticket or Ticket(str(uuid.uuid4()))
     with write_transaction():
-        customer = _customer_of(request, now)
+        customer = _committed_customer(box, request, ticket, now)
         rules = rulebook.in_force(now)
         acct = accounts.account(customer.id) if customer else None
         spendable = None

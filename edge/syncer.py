@@ -216,7 +216,7 @@ def _apply(box: EdgeBox, item: dict[str, Any], central_key) -> None:
             RulesVersion.create(version=body["version"], effective_from=body.get("effective_from"),
                                 document=json.dumps(body["document"]), installed_at=format_time(_now()))
     elif kind == "customer.state":
-        _apply_customer(box, body)
+        apply_customer(box, body)
     elif kind == "card.blocked":
         care.card_blocked(body, central_key, _now())
     elif kind == "customer.merged":
@@ -227,6 +227,9 @@ def _apply(box: EdgeBox, item: dict[str, Any], central_key) -> None:
         vouchers.apply_state(body, _now())
     elif kind == "vip.issued":
         vip.issued(body, central_key)
+    elif kind == "customer.linked":
+        if isinstance(body.get("provisional"), str) and isinstance(body.get("customer_id"), str):
+            care.link(body["provisional"], body["customer_id"], _now())
     elif kind == "device.revoked" and body.get("device_id") == box.device_id:
         set_setting("sync_state", "device_revoked")
 
@@ -255,10 +258,29 @@ def _tier(body: dict[str, Any], applied_seq: int) -> tuple[str | None, int]:
     return provisional_tier(rules, record.get("tier"), spend), spend
 
 
-def _apply_customer(box: EdgeBox, body: dict[str, Any]) -> None:
+def apply_customer(box: EdgeBox, body: dict[str, Any], only_new: bool = False) -> None:
+    """Store central's ``customer.state`` (``only_new``: unless the customer is known already).
+
+    A provisional record holding the same card (sold to offline) is linked to this customer.
+    """
     record = body["customer"]
     if care.kept_for(record["id"]) is not None:
         return  # merged into another customer: its state is the kept one's now
+    if only_new and Customer.get_or_none(Customer.id == record["id"]) is not None:
+        return  # the feed was first: its state is as new as this one, or newer
+    holder = Customer.get_or_none((Customer.card_number == record.get("card_number")) & (Customer.id != record["id"])
+                                  & (Customer.provisional == True))  # noqa: E712
+    if holder is not None:
+        # Free the card for its customer, then hand the provisional record's sales over.
+        Customer.update(card_number=f"~{holder.id}").where(Customer.id == holder.id).execute()
+    _store_customer(box, body)
+    if holder is not None:
+        care.link(holder.id, record["id"], _now())
+        _store_customer(box, body)  # again: the tier now counts the sales handed over
+
+
+def _store_customer(box: EdgeBox, body: dict[str, Any]) -> None:
+    record = body["customer"]
     stamp = format_time(_now())
     applied_seq = int(body.get("applied", {}).get(box.device_id, 0))
     fields = {k: record.get(k) for k in ("card_number", "first_name", "last_name", "email", "phone",
@@ -267,6 +289,7 @@ def _apply_customer(box: EdgeBox, body: dict[str, Any]) -> None:
     fields["tier_locked"] = bool(body.get("tier_locked"))
     if isinstance(body.get("registered_at"), str):  # when the customer joined, for the enrolment window
         fields["created_at"] = body["registered_at"]
+    fields["provisional"] = False  # central knows this customer
     existing = Customer.get_or_none(Customer.id == record["id"])
     for attempt in ("as sent", "without contact fields"):
         try:

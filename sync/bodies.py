@@ -138,34 +138,44 @@ class Registration(EntryBody):
     tier: str | None
     rules_version: int = 0  # the rules that gave the welcome voucher, when there is one
     vouchers_issued: list = ()
+    provisional: bool = False  # a card an offline shop did not know (docs/sync-protocol.md)
 
     @classmethod
     def read(cls, body: dict) -> "Registration":
         return registration(body)
 
     def body(self) -> dict[str, Any]:
-        """As ``EntryBody.body``, but the welcome voucher and its rules version only when there is one."""
+        """As ``EntryBody.body``, but the welcome voucher and its rules version only when there is
+        one, and ``provisional`` only when true."""
         written = EntryBody.body(self)
         if not self.vouchers_issued:
             del written["vouchers_issued"], written["rules_version"]
         else:
             written["vouchers_issued"] = list(self.vouchers_issued)
+        if not self.provisional:
+            del written["provisional"]
         return written
 
 
 def registration(body: dict) -> Registration:
-    """A ``customer.registered`` body read (``Registration.read``)."""
+    """A ``customer.registered`` body (``Registration.read``). ``provisional: true`` is a card an
+    offline shop did not know: the card number is required, the names may be absent (``""``),
+    and central links it to the customer already holding the card, if any (docs/sync-protocol.md)."""
+    provisional = body.get("provisional", False)
+    if type(provisional) is not bool:
+        raise BodyError("provisional must be true or false")
     return Registration(
         customer_id=_text(body, "customer_id", limit=ID_MAX),
-        card_number=_text(body, "card_number", optional=True, limit=CARD_MAX),
-        first_name=_text(body, "first_name", limit=NAME_MAX),
-        last_name=_text(body, "last_name", limit=NAME_MAX),
+        card_number=_text(body, "card_number", optional=not provisional, limit=CARD_MAX),
+        first_name=_text(body, "first_name", optional=provisional, limit=NAME_MAX) or "",
+        last_name=_text(body, "last_name", optional=provisional, limit=NAME_MAX) or "",
         email=_text(body, "email", optional=True, limit=EMAIL_MAX),
         phone=_text(body, "phone", optional=True, limit=PHONE_MAX),
         birth_date=_text(body, "birth_date", optional=True, limit=BIRTH_DATE_MAX),
         tier=_text(body, "tier", optional=True, limit=60),
         rules_version=_int(body, "rules_version", optional=True),
         vouchers_issued=tuple(_items(body, "vouchers_issued", _voucher_problem, required=False)),
+        provisional=provisional,
     )
 
 

@@ -138,6 +138,17 @@ class SyncClient:
     def pull(self, since: int, limit: int = 500) -> dict[str, Any]:
         return self._call("GET", "/pull?" + urlencode({"since": since, "limit": limit}))
 
+    def lookup_customer(self, timeout: float, *, card: str | None = None, customer_id: str | None = None
+                        ) -> dict[str, Any]:
+        """The customer holding ``card`` or with ``customer_id`` (``{"state", "found_by"}``); this
+        device's store knows it from then on.
+
+        ``Refused`` ``customer_not_found`` for a card or id nobody has, ``card_blocked`` for a lost
+        card; ``Offline`` past ``timeout`` seconds.
+        """
+        query = {"card": card} if card is not None else {"id": customer_id}
+        return self._call("GET", "/customers?" + urlencode(query), timeout=timeout)
+
     def authorize(self, customer_id: str, points: int, sale_id: str, timeout: float) -> dict[str, Any]:
         """Ask central to hold ``points`` for a sale; raises ``Offline`` past ``timeout`` seconds."""
         return self._call("POST", "/authorize", {"customer_id": customer_id, "points": points, "sale_id": sale_id},

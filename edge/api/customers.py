@@ -24,7 +24,7 @@ def register_customer():
 @api.get("/customers/lookup")
 def lookup_customer():
     customer = customers.lookup(
-        card=request.args.get("card"), phone=request.args.get("phone"), email=request.args.get("email")
+        card=request.args.get("card"), phone=request.args.get("phone"), email=request.args.get("email"), box=box()
     )
     moment = now()
     return jsonify(customer_view(customer, rulebook.in_force(moment), moment))
@@ -33,4 +33,4 @@ def lookup_customer():
 @api.get("/customers/<customer_id>")
 def get_customer(customer_id: str):
     moment = now()
-    return jsonify(customer_view(customers.get(customer_id), rulebook.in_force(moment), moment))
+    return jsonify(customer_view(customers.get(customer_id, box()), rulebook.in_force(moment), moment))

@@ -15,7 +15,7 @@ from .idempotency import idempotent
 @api.post("/baskets/quote")
 def quote_basket():
     request = sales.validate_sale(body(), payments_required=False)
-    result = sales.quote(request, now())
+    result = sales.quote(request, now(), box())
     notify_quote(current_app, result)
     return jsonify(result)
 
