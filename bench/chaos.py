@@ -104,29 +104,35 @@ class Run:
         self.seed, self.seconds, self.workdir = seed, seconds, workdir
         self.schema = f"chaos_{uuid.uuid4().hex[:10]}"
         self.pg_url = pg_url
-        self.central = CentralNode(workdir / "central", f"{pg_url}{'&' if '?' in pg_url else '?'}search_path={self.schema}")
-        self.central.stop()  # its two serving processes are ours to kill
-        for code in SHOPS:
-            self.central.store(code, f"Shop {code}")
-        self.central.publish(RULES)
-        self.processes = [CentralProcess(self.central, f"central-{n}") for n in (1, 2)]
-        for process in self.processes:
-            process.start()
-        self.central.url = self.processes[0].url  # the checks read central's API through process 1
-        self.balancer = Balancer([process.url for process in self.processes])
-        self.clock = ShiftedClock(workdir)
-        self.shops = []
-        for n, code in enumerate(SHOPS):
-            env = self.clock.env if n == len(SHOPS) - 1 else None
-            node = EdgeNode(workdir / code, self.balancer.url, self.central.enrolment_token(code), sync_interval=0.5,
-                            env=env)
-            self.shops.append(Shop(node, code))
+        self.processes: list[CentralProcess] = []
+        self.shops: list[Shop] = []
+        self.balancer: Balancer | None = None
         self.customers: dict[str, str] = {}  # id -> card
         self.acknowledged: dict[str, str] = {}  # sale id -> shop
         self.answers: Counter = Counter()
         self.faults: Counter = Counter()
         self.lock = threading.Lock()
         self.stop = threading.Event()
+
+    def start(self) -> None:
+        """Central's two processes, the balancer and the edges; ``close`` undoes what got started."""
+        separator = "&" if "?" in self.pg_url else "?"
+        self.central = CentralNode(self.workdir / "central", f"{self.pg_url}{separator}search_path={self.schema}")
+        self.central.stop()  # its two serving processes are ours to kill
+        for code in SHOPS:
+            self.central.store(code, f"Shop {code}")
+        self.central.publish(RULES)
+        for n in (1, 2):
+            self.processes.append(CentralProcess(self.central, f"central-{n}"))
+            self.processes[-1].start()
+        self.central.url = self.processes[0].url  # the checks read central's API through process 1
+        self.balancer = Balancer([process.url for process in self.processes])
+        self.clock = ShiftedClock(self.workdir)
+        for n, code in enumerate(SHOPS):
+            env = self.clock.env if n == len(SHOPS) - 1 else None
+            node = EdgeNode(self.workdir / code, self.balancer.url, self.central.enrolment_token(code),
+                            sync_interval=0.5, env=env)
+            self.shops.append(Shop(node, code))
 
     # --- the tills ---------------------------------------------------------------------------
 
@@ -202,21 +208,21 @@ class Run:
             shop.node.proc.kill()
             shop.node.proc.wait(timeout=30)
             time.sleep(rng.uniform(0.5, 3))
-            shop.node.start()
+            restart(shop.node.start, lambda: shop.node.proc)
             shop.up.set()
             kind = f"kill_edge {shop.name}"
         elif kind == "kill_central":
             process = rng.choice(self.processes)
             process.kill()
             time.sleep(rng.uniform(0.5, 3))
-            process.start()
+            restart(process.start, lambda: process.proc)
             kind = f"kill_central {process.name}"
         elif kind == "restart_central":
             for process in self.processes:
                 process.kill(graceful=True)
             time.sleep(rng.uniform(0.5, 2))
             for process in self.processes:
-                process.start()
+                restart(process.start, lambda: process.proc)
         elif kind == "cut":
             self.balancer.plan = lambda method, path: "drop_request"
             time.sleep(rng.uniform(2, 8))
@@ -244,7 +250,7 @@ class Run:
             thread.start()
         deadline = time.monotonic() + self.seconds
         while time.monotonic() < deadline:
-            time.sleep(self.rng.uniform(1, 6))
+            time.sleep(self.rng.uniform(1, 4))
             fault = self._fault()
             self.faults[fault.split()[0]] += 1
             print(f"  {time.monotonic() - deadline + self.seconds:6.1f} s  {fault}", flush=True)
@@ -276,10 +282,26 @@ class Run:
             shop.node.stop()
         for process in self.processes:
             process.kill(graceful=True)
-        self.balancer.stop()
+        if self.balancer:
+            self.balancer.stop()
         with psycopg2.connect(self.pg_url) as connection, connection.cursor() as cursor:
             cursor.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
         connection.close()
+
+
+def restart(start, proc, attempts: int = 4) -> None:
+    """Start a process again; on a loaded machine a start may outlast the health wait: retry."""
+    for attempt in range(attempts):
+        try:
+            start()
+            return
+        except RuntimeError:
+            running = proc()
+            if running is not None and running.poll() is None:
+                running.kill()
+                running.wait(timeout=30)
+            if attempt == attempts - 1:
+                raise
 
 
 def chaos_plan(seed: int):
@@ -307,6 +329,7 @@ def main() -> int:
     run = Run(args.seed, args.seconds, args.pg, workdir)
     started = time.monotonic()
     try:
+        run.start()
         ok = run.run()
     finally:
         run.close()
