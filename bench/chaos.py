@@ -20,6 +20,7 @@ import argparse
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -50,6 +51,13 @@ SHOPS = ("S001", "S002", "S003", "S004")
 BACKGROUND = {"pass": 40, "drop_request": 1, "drop_response": 1, "duplicate": 1, "both": 1, "delay": 1}
 
 
+class CentralAdmin(CentralNode):
+    """Central's database, key, API token and CLI; its serving processes are ``CentralProcess``es."""
+
+    def start(self) -> None:
+        self.proc = None  # the two processes below serve it: each is killed and started on its own
+
+
 class CentralProcess:
     """One ``fidelis-central serve`` of the shared database, on its own port."""
 
@@ -64,12 +72,31 @@ class CentralProcess:
         with _log_file(self.log) as log:
             self.proc = subprocess.Popen([str(BIN / "fidelis-central"), "serve", "--port", str(self.port)],
                                          stdout=subprocess.DEVNULL, stderr=log, env=self.env)
-        _wait_healthy(f"{self.url}/api/v1/health", self.proc, self.name, self.log)
+        _wait_patiently(f"{self.url}/api/v1/health", self.proc, self.name, self.log)
 
     def kill(self, graceful: bool = False) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate() if graceful else self.proc.kill()
             self.proc.wait(timeout=30)
+
+
+class PatientEdge(EdgeNode):
+    """An edge node that waits longer for its process to answer (a loaded machine starts slowly)."""
+
+    def start(self, sync: bool = True) -> None:
+        try:
+            super().start(sync)
+        except RuntimeError:
+            if self.proc is None or self.proc.poll() is not None or not _healthy_within(f"{self.url}/health", 120):
+                raise
+
+
+def _wait_patiently(url: str, proc: subprocess.Popen, what: str, log: Path) -> None:
+    try:
+        _wait_healthy(url, proc, what, log)
+    except RuntimeError:
+        if proc.poll() is not None or not _healthy_within(url, 120):
+            raise
 
 
 class Shop:
@@ -117,8 +144,7 @@ class Run:
     def start(self) -> None:
         """Central's two processes, the balancer and the edges; ``close`` undoes what got started."""
         separator = "&" if "?" in self.pg_url else "?"
-        self.central = CentralNode(self.workdir / "central", f"{self.pg_url}{separator}search_path={self.schema}")
-        self.central.stop()  # its two serving processes are ours to kill
+        self.central = CentralAdmin(self.workdir / "central", f"{self.pg_url}{separator}search_path={self.schema}")
         for code in SHOPS:
             self.central.store(code, f"Shop {code}")
         self.central.publish(RULES)
@@ -130,7 +156,7 @@ class Run:
         self.clock = ShiftedClock(self.workdir)
         for n, code in enumerate(SHOPS):
             env = self.clock.env if n == len(SHOPS) - 1 else None
-            node = EdgeNode(self.workdir / code, self.balancer.url, self.central.enrolment_token(code),
+            node = PatientEdge(self.workdir / code, self.balancer.url, self.central.enrolment_token(code),
                             sync_interval=0.5, env=env)
             self.shops.append(Shop(node, code))
 
@@ -208,21 +234,21 @@ class Run:
             shop.node.proc.kill()
             shop.node.proc.wait(timeout=30)
             time.sleep(rng.uniform(0.5, 3))
-            restart(shop.node.start, lambda: shop.node.proc)
+            restart(shop.node.start, lambda: shop.node.proc, f"{shop.node.url}/health")
             shop.up.set()
             kind = f"kill_edge {shop.name}"
         elif kind == "kill_central":
             process = rng.choice(self.processes)
             process.kill()
             time.sleep(rng.uniform(0.5, 3))
-            restart(process.start, lambda: process.proc)
+            restart(process.start, lambda: process.proc, f"{process.url}/api/v1/health")
             kind = f"kill_central {process.name}"
         elif kind == "restart_central":
             for process in self.processes:
                 process.kill(graceful=True)
             time.sleep(rng.uniform(0.5, 2))
             for process in self.processes:
-                restart(process.start, lambda: process.proc)
+                restart(process.start, lambda: process.proc, f"{process.url}/api/v1/health")
         elif kind == "cut":
             self.balancer.plan = lambda method, path: "drop_request"
             time.sleep(rng.uniform(2, 8))
@@ -262,7 +288,7 @@ class Run:
     def settle(self) -> bool:
         self.balancer.plan = lambda method, path: "pass"
         for shop in self.shops:
-            shop.node.wait_synced(timeout=120)
+            shop.node.wait_synced(timeout=300)
             result = shop.node.sync()
             if result.returncode != 0:
                 print(f"  {shop.name}: fidelis-edge sync exited {result.returncode}: {result.stderr.strip()}")
@@ -289,8 +315,8 @@ class Run:
         connection.close()
 
 
-def restart(start, proc, attempts: int = 4) -> None:
-    """Start a process again; on a loaded machine a start may outlast the health wait: retry."""
+def restart(start, proc, health: str, attempts: int = 3) -> None:
+    """Start a process again; on a loaded machine a start may outlast the harness's 20 s wait."""
     for attempt in range(attempts):
         try:
             start()
@@ -298,10 +324,23 @@ def restart(start, proc, attempts: int = 4) -> None:
         except RuntimeError:
             running = proc()
             if running is not None and running.poll() is None:
+                if _healthy_within(health, 120):
+                    return
                 running.kill()
                 running.wait(timeout=30)
             if attempt == attempts - 1:
                 raise
+
+
+def _healthy_within(url: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=5).ok:
+                return True
+        except requests.RequestException:
+            time.sleep(0.5)
+    return False
 
 
 def chaos_plan(seed: int):
@@ -318,13 +357,15 @@ def chaos_plan(seed: int):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=int(os.environ.get("FIDELIS_CHAOS_SEED") or random.randrange(10**6)))
+    seed = os.environ.get("FIDELIS_CHAOS_SEED") or random.randrange(10**6)
+    parser.add_argument("--seed", type=int, default=int(seed))
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("CHAOS_SECONDS") or 180))
     parser.add_argument("--pg", default=os.environ.get("FIDELIS_TEST_PG_URL"))
     args = parser.parse_args()
     if not args.pg:
         print("chaos: set FIDELIS_TEST_PG_URL (a PostgreSQL server central may create a schema in)", file=sys.stderr)
         return 2
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(143))  # stop what was started, then go
     workdir = Path(tempfile.mkdtemp(prefix=f"fidelis-chaos-{args.seed}-"))
     run = Run(args.seed, args.seconds, args.pg, workdir)
     started = time.monotonic()

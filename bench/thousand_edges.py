@@ -201,7 +201,8 @@ def main() -> int:
     p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else 0
     print(f"errors: {len(errors)} (again: {len(errors_again)}){'  ' + errors[0] if errors else ''}")
     once = after["logentry"] == total == after["sum of heads"] and repeated == after
-    print(f"exactly once: {after['logentry']:,} log rows for {total:,} entries sent, heads sum {after['sum of heads']:,}; "
+    print(f"exactly once: {after['logentry']:,} log rows for {total:,} entries sent, "
+          f"heads sum {after['sum of heads']:,}; "
           f"after every shop resent its whole log ({again:.1f} s): {repeated['logentry']:,} rows, "
           f"{repeated['movement']:,} movements (was {after['movement']:,}) — {'yes' if once else 'NO'}")
     print(f"throughput: {rate:,.0f} entries/s, {len(latencies) / seconds:,.0f} pushes/s over {seconds:.1f} s; "
