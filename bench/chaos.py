@@ -86,7 +86,7 @@ class PatientEdge(EdgeNode):
     def start(self, sync: bool = True) -> None:
         try:
             super().start(sync)
-        except RuntimeError:
+        except (RuntimeError, requests.RequestException):
             if self.proc is None or self.proc.poll() is not None or not _healthy_within(f"{self.url}/health", 120):
                 raise
 
@@ -94,7 +94,7 @@ class PatientEdge(EdgeNode):
 def _wait_patiently(url: str, proc: subprocess.Popen, what: str, log: Path) -> None:
     try:
         _wait_healthy(url, proc, what, log)
-    except RuntimeError:
+    except (RuntimeError, requests.RequestException):
         if proc.poll() is not None or not _healthy_within(url, 120):
             raise
 
@@ -321,7 +321,7 @@ def restart(start, proc, health: str, attempts: int = 3) -> None:
         try:
             start()
             return
-        except RuntimeError:
+        except (RuntimeError, requests.RequestException):
             running = proc()
             if running is not None and running.poll() is None:
                 if _healthy_within(health, 120):

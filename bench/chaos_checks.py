@@ -32,6 +32,15 @@ def fold(exports: list[list[str]]) -> tuple[dict[str, int], list[str]]:
     return dict(balances), [entry_id for entry_id, count in seen.items() if count > 1]
 
 
+def ledger_sum(points: dict) -> int:
+    """Available plus pending: the ledger's sum, whichever clock says when pending points mature.
+
+    An edge whose clock runs ahead dates its points' ``available_at`` by that clock, so central
+    counts them pending until then while the edge already counts them available.
+    """
+    return points["available"] + points.get("pending", 0)
+
+
 def ledger_is_the_fold(central, edges, exports: list[list[str]], customers: dict[str, str]) -> Check:
     """Central holds each device's log exactly as the edge wrote it, and each balance is its fold."""
     expected, repeated = fold(exports)
@@ -41,7 +50,7 @@ def ledger_is_the_fold(central, edges, exports: list[list[str]], customers: dict
         if held != lines:
             problems.append(f"{edge.name}: central holds {len(held)} entries, the edge wrote {len(lines)}")
     for customer_id in customers:
-        found = central.api(f"/customers/{customer_id}").json()["points"]["available"]
+        found = ledger_sum(central.api(f"/customers/{customer_id}").json()["points"])
         if found != expected.get(customer_id, 0):
             problems.append(f"customer {customer_id}: central {found}, fold {expected.get(customer_id, 0)}")
     entries = sum(len(lines) for lines in exports)
@@ -68,10 +77,10 @@ def edges_converged(central, edges, customers: dict[str, str], wait: float = 30)
 def _disagreements(central, edges, customers: dict[str, str]) -> list[str]:
     problems = []
     for customer_id, card in customers.items():
-        brand = central.api(f"/customers/{customer_id}").json()["points"]["available"]
+        brand = ledger_sum(central.api(f"/customers/{customer_id}").json()["points"])
         for edge in edges:
             answer = edge.get(f"/customers/lookup?card={card}")
-            shown = answer.json()["points"]["available"] if answer.ok else f"HTTP {answer.status_code}"
+            shown = ledger_sum(answer.json()["points"]) if answer.ok else f"HTTP {answer.status_code}"
             if shown != brand:
                 problems.append(f"{edge.name} shows {shown} for card {card}, central {brand}")
     return problems
@@ -82,7 +91,7 @@ def overdrafts_bounded(central, customers: dict[str, str], cap: int, shops: int)
     bound = cap * shops
     negative = {}
     for customer_id in customers:
-        available = central.api(f"/customers/{customer_id}").json()["points"]["available"]
+        available = ledger_sum(central.api(f"/customers/{customer_id}").json()["points"])
         if available < 0:
             negative[customer_id] = available
     over = {cid: value for cid, value in negative.items() if -value > bound}
