@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test fuzz bench bench-figures system-deps clean screenshots
+.PHONY: run test fuzz bench bench-figures bench-scale chaos system-deps clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,22 @@ bench: $(STAMP)
 # Head office's pages over a brand of 100,000 customers (issue 9's figures; several minutes).
 bench-figures: $(STAMP)
 	FIDELIS_TEST_PG_URL=$${FIDELIS_TEST_PG_URL:-$(PG_URL)} $(BIN)/python bench/central_figures.py
+
+# Brand scale on PostgreSQL (minutes, not seconds, so not in `make bench`): 1,000 shops syncing
+# at once against two central processes, then 1,000,000 customers and 10,000,000 movements
+# (FIDELIS_BENCH_CUSTOMERS / FIDELIS_BENCH_MOVEMENTS / FIDELIS_BENCH_EDGES for a quick check).
+bench-scale: $(STAMP)
+	FIDELIS_TEST_PG_URL=$${FIDELIS_TEST_PG_URL:-$(PG_URL)} $(BIN)/python bench/thousand_edges.py
+	FIDELIS_TEST_PG_URL=$${FIDELIS_TEST_PG_URL:-$(PG_URL)} $(BIN)/python bench/brand_scale.py
+
+# Central (two processes on PostgreSQL) and four edges under random kills, network cuts,
+# central restarts and clock skew, then the invariants (docs/operations.md). FIDELIS_CHAOS_SEED
+# picks the faults (default: a new seed, printed), CHAOS_SECONDS how long they last (180).
+chaos: $(STAMP)
+	@ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 || { \
+	  echo "installing faketime (one edge's clock jumps during the run)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }
+	FIDELIS_TEST_PG_URL=$${FIDELIS_TEST_PG_URL:-$(PG_URL)} $(BIN)/python bench/chaos.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -77,7 +77,7 @@ class FaultProxy:
                 self.end_headers()
                 self.wfile.write(response.content)
 
-            do_GET = do_POST = _handle
+            do_GET = do_POST = do_DELETE = _handle
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
