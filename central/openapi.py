@@ -217,6 +217,12 @@ PATHS: dict[str, Any] = {
                                                         "maximum": settings.PULL_MAX_LIMIT,
                                                         "default": settings.PULL_DEFAULT_LIMIT})],
         errors=("400", "401", "403"), security=_SIGNED)},
+    "/sync/v1/customers": {"get": _op(
+        "Look a card (or id) up for a shop that does not know it; the shop then knows the customer "
+        "and is sent the customer's later changes (409 card_blocked with the signed act, 404 unknown)",
+        {"200": _json(_ref("CustomerLookup"), "the customer's customer.state body and how it was found")},
+        params=[_query("card"), _query("id")], errors=("400", "401", "403", "404", "409", "422"),
+        security=_SIGNED)},
     "/sync/v1/authorize": {"post": _op(
         "Hold points for a sale against the brand-wide balance", {"200": _json(_ref("Authorization"), "held")},
         body="AuthorizeRequest", errors=("400", "401", "403", "404", "409", "422"), security=_SIGNED)},

@@ -338,6 +338,20 @@ class VipCard(Reply):
     until: str
 
 
-RESPONSES = (VipCard, Error, Health, Customer, Device, Store, Enrolment, RulesVersion, Published, Exception, Head,
+class FoundBy(Reply):
+    card_number: str | None = None
+    customer_id: str | None = None
+    status: Literal["current", "merged"]
+
+
+class CustomerLookup(Reply):
+    """``GET /sync/v1/customers``: the ``customer.state`` body (docs/sync-protocol.md) and how
+    the card or id found it."""
+
+    state: dict[str, Any]
+    found_by: FoundBy
+
+
+RESPONSES = (VipCard, CustomerLookup, Error, Health, Customer, Device, Store, Enrolment, RulesVersion, Published, Exception, Head,
              EnrollResponse, PairingCode, PairingState, ApprovedPairing, PushResponse, Feed, Authorization,
              Release, Dashboard, LiabilityReport, CustomerPage, Activity, AdjustmentResult)
