@@ -105,6 +105,8 @@ class Batch:
         # an overdraft made by two stores at once is seen by whichever commits second. The
         # holders of registered cards are locked too: a provisional registration links to one.
         self._lock_customers({self.merged.get(cid, cid) for cid in customer_ids | set(self.card_owner.values())})
+        self.gift_cards.lock(entries)  # then cards and vouchers, each in code order
+        self.vouchers.lock(entries)
         self._read_card_owners(cards)  # again, under the locks: a card may have moved meanwhile
         for sale_id, customer_id, qualifying in select_in("SELECT id, customer_id, qualifying FROM sale "
                                                            "WHERE id IN ({marks})", sale_ids):

@@ -34,6 +34,33 @@ class _Card:
     changed: bool = False
 
 
+def named_codes(entries: list[dict], method: str, *kinds_with_code: str) -> set[str]:
+    """The codes the entries name: their sales' ``method`` payments, ``vouchers_issued`` and
+    ``vouchers_voided``, and the ``code`` of entries of ``kinds_with_code``. Bodies are read
+    loosely here; each entry's own reader refuses a bad one later."""
+    codes: set[str] = set()
+
+    def add(value: Any) -> None:
+        if isinstance(value, str) and bodies.usable_key(value, bodies.CODE_MAX):
+            codes.add(value)
+
+    for entry in entries:
+        body = entry.get("body")
+        if not isinstance(body, dict):
+            continue
+        if entry.get("kind") in kinds_with_code:
+            add(body.get("code"))
+        for payment in body.get("payments") or () if isinstance(body.get("payments"), list) else ():
+            if isinstance(payment, dict) and payment.get("method") == method:
+                add(payment.get("code"))
+        if method == "voucher":
+            for issued in body.get("vouchers_issued") or () if isinstance(body.get("vouchers_issued"), list) else ():
+                add(issued.get("code") if isinstance(issued, dict) else None)
+            for code in body.get("vouchers_voided") or () if isinstance(body.get("vouchers_voided"), list) else ():
+                add(code)
+    return codes
+
+
 class Book:
     """The cards one push touches: read when first named (locked on PostgreSQL), written by ``flush``."""
 
@@ -41,6 +68,12 @@ class Book:
         self.batch = batch
         self.cards: dict[str, _Card | None] = {}
         self.feed: list[tuple] = []
+
+    def lock(self, entries: list[dict]) -> None:
+        """Read (and on PostgreSQL lock) every card the entries name, in code order, so two
+        pushes naming the same cards never wait on each other in opposite orders."""
+        for code in sorted(named_codes(entries, "gift_card", bodies.GIFT_CARD_ISSUED)):
+            self._card(code)
 
     def _card(self, code: str) -> _Card | None:
         if code not in self.cards:

@@ -21,7 +21,7 @@ from shared.rules import RuleSet
 from shared.times import format_time
 from sync import bodies
 
-from . import audit, db, feed
+from . import audit, db, feed, giftcards
 from . import exceptions as queue
 from . import rules as rulebook
 from .pushrows import first_column, select_in
@@ -59,6 +59,11 @@ class Book:
         self.batch = batch
         self.vouchers: dict[str, _Voucher | None] = {}
         self.feed: list[tuple] = []
+
+    def lock(self, entries: list[dict]) -> None:
+        """Read (and on PostgreSQL lock) every voucher the entries name, in code order."""
+        for code in sorted(giftcards.named_codes(entries, "voucher")):
+            self._voucher(code)
 
     def _voucher(self, code: str) -> _Voucher | None:
         if code not in self.vouchers:

@@ -37,7 +37,8 @@ _ERROR_TEXTS = {
            "(payment_mismatch, insufficient_points, redeem_limit_exceeded, reward_limit_exceeded, "
            "unknown_reward, customer_required, return_exceeds_sale, insufficient_wallet, "
            "wallet_ceiling_exceeded, unknown_wallet_type, wallet_amount_fixed, gift_card_used, "
-           "gift_card_invalid, voucher_invalid); nothing was written",
+           "gift_card_invalid, voucher_invalid, vip_card_invalid, currency_not_payable_with_points, "
+           "currency_not_payable_with_stored_value); nothing was written",
     "500": "receipt_failed: the receipt cannot be laid out; the job is failed",
     "503": "no_rules_in_force: the edge has no rules version in force yet; printer_unavailable, "
            "scanner_unavailable: the device is not configured or cannot be reached",

@@ -33,6 +33,10 @@ class Line:
         return self.qty * self.unit_price - self.discount
 
 
+STORED_VALUE = ("wallet", "gift_card", "voucher")
+"""Payment methods that spend money held in the brand currency (never a sale in another one)."""
+
+
 @dataclass(frozen=True)
 class Payment:
     """A payment: money (``amount``) or, for method ``points``, a number of ``points``.
@@ -231,6 +235,10 @@ def price_sale(
     if points_paid and rate is not None:
         problems.append(SaleProblem("currency_not_payable_with_points",
                                     "points pay only for sales in the brand currency"))
+    if rate is not None and any(p.method in STORED_VALUE for p in payments or ()):
+        problems.append(SaleProblem("currency_not_payable_with_stored_value",
+                                    "the wallet, gift cards and vouchers hold the brand currency; they pay only "
+                                    "for sales in it"))
     if redeemed and spendable is None:
         problems.append(SaleProblem("customer_required", "points can only be spent by a known customer"))
     elif redeemed and balance < rules.min_balance:

@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
+from typing import Callable
 
 import psycopg2
 import pytest
@@ -93,6 +94,19 @@ def race(*calls):
     for thread in threads:
         thread.join(timeout=60)
     return answers
+
+
+def faults_first(faults: list[str], then: Callable[[str, str], str]) -> Callable[[str, str], str]:
+    """A plan that gives ``faults`` in order to the first requests, then asks ``then``."""
+    waiting, lock = list(faults), threading.Lock()
+
+    def plan(method: str, path: str) -> str:
+        with lock:
+            if waiting:
+                return waiting.pop(0)
+        return then(method, path)
+
+    return plan
 
 
 def test_one_device_pushing_to_both_processes_at_once_applies_every_entry_once(brand):
@@ -188,8 +202,11 @@ def test_two_edges_behind_a_faulty_balancer_sell_and_spend_exactly_once(brand, t
         wait_for(lambda: edges[1].get(f"/customers/lookup?card={shared['card_number']}").ok, what="customer at B")
         wait_for(lambda: edges[1].get(f"/customers/{shared['id']}").json()["points"]["available"] == 300,
                  what="balance at B")
-        balancer.plan = random_plan(12, {"pass": 6, "drop_request": 1, "drop_response": 1, "duplicate": 1,
-                                         "both": 2})
+        # Every fault at least once (the first requests), then a seeded mix.
+        balancer.plan = faults_first(["drop_request", "pass", "drop_response", "pass", "duplicate", "pass", "both",
+                                      "pass", "both"],
+                                     random_plan(12, {"pass": 6, "drop_request": 1, "drop_response": 1,
+                                                      "duplicate": 1, "both": 2}))
         answered: list[int] = []
 
         def till(edge: EdgeNode, n: int) -> None:

@@ -96,3 +96,13 @@ def test_returning_a_foreign_sale_reverses_exactly_what_it_earned(data, rules, s
     nothing_kept = [with_qty(line, 0) for line in sold]
     assert points_to_reverse(nothing_kept, 0, earned, rules, tier, Fraction(rate)) == earned
     assert points_to_reverse(sold, 0, earned, rules, tier, Fraction(rate)) == 0
+
+
+@pytest.mark.parametrize("method", ["wallet", "gift_card", "voucher"])
+def test_stored_value_never_pays_a_sale_in_another_currency(method):
+    lines = [Line("A", 1, 1000)]
+    payment = Payment(method, amount=1000, code=None if method == "wallet" else "CODE1234")
+    _, problems = price_sale(lines, [payment], make_rules(), spendable=0, tier=None, rate=Fraction(49750, 10000))
+    assert "currency_not_payable_with_stored_value" in [p.code for p in problems]
+    _, problems = price_sale(lines, [payment], make_rules(), spendable=0, tier=None)
+    assert "currency_not_payable_with_stored_value" not in [p.code for p in problems]
