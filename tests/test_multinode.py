@@ -37,17 +37,22 @@ def wait_for(predicate, timeout: float = 20, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.fixture
-def brand(tmp_path):
+def two_shops(tmp_path, rules: dict):
+    """Central with shops S001 and S002, each with an enrolled edge, under ``rules`` (version 1)."""
     central = CentralNode(tmp_path / "central")
     central.store("S001", "Main street")
     central.store("S002", "Station")
-    assert central.publish(RULES) == 1
+    assert central.publish(rules) == 1
     edges = [EdgeNode(tmp_path / code, central.url, central.enrolment_token(code)) for code in ("S001", "S002")]
     yield central, edges
     for edge in edges:
         edge.stop()
     central.stop()
+
+
+@pytest.fixture
+def brand(tmp_path):
+    yield from two_shops(tmp_path, RULES)
 
 
 def test_offline_double_spend_is_bounded_recorded_and_converges(brand):

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from nodes import CentralNode, EdgeNode
-from test_multinode import cash_sale, wait_for
+from test_multinode import cash_sale, two_shops, wait_for
 
 RULES = {
     "earn": {"rate": "0.1"},
@@ -24,15 +23,7 @@ def paid_by(method: str, code: str, amount: int) -> dict:
 
 @pytest.fixture
 def brand(tmp_path):
-    central = CentralNode(tmp_path / "central")
-    central.store("S001", "Main street")
-    central.store("S002", "Station")
-    assert central.publish(RULES) == 1
-    edges = [EdgeNode(tmp_path / code, central.url, central.enrolment_token(code)) for code in ("S001", "S002")]
-    yield central, edges
-    for edge in edges:
-        edge.stop()
-    central.stop()
+    yield from two_shops(tmp_path, RULES)
 
 
 def test_a_gift_card_and_a_voucher_spent_at_two_offline_shops_are_exceptions_at_central(brand):

@@ -12,21 +12,13 @@ import time
 
 import pytest
 
-from nodes import CentralNode, EdgeNode
-from test_multinode import RULES, cash_sale, points_sale, wait_for
+from nodes import EdgeNode
+from test_multinode import RULES, cash_sale, points_sale, two_shops, wait_for
 
 
 @pytest.fixture
 def brand(tmp_path):
-    central = CentralNode(tmp_path / "central")
-    central.store("S001", "Main street")
-    central.store("S002", "Station")
-    assert central.publish(RULES) == 1
-    edges = [EdgeNode(tmp_path / code, central.url, central.enrolment_token(code)) for code in ("S001", "S002")]
-    yield central, edges
-    for edge in edges:
-        edge.stop()
-    central.stop()
+    yield from two_shops(tmp_path, RULES)
 
 
 def card_sale(card: str, amount: int) -> dict:

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from nodes import CentralNode, EdgeNode
-from test_multinode import wait_for
+from test_multinode import two_shops, wait_for
 
 CAP = 6000
 RULES = {
@@ -26,15 +25,7 @@ def wallet_sale(customer_id: str, amount: int, sku: str = "A1") -> dict:
 
 @pytest.fixture
 def brand(tmp_path):
-    central = CentralNode(tmp_path / "central")
-    central.store("S001", "Main street")
-    central.store("S002", "Station")
-    assert central.publish(RULES) == 1
-    edges = [EdgeNode(tmp_path / code, central.url, central.enrolment_token(code)) for code in ("S001", "S002")]
-    yield central, edges
-    for edge in edges:
-        edge.stop()
-    central.stop()
+    yield from two_shops(tmp_path, RULES)
 
 
 def balance_at(edge, customer_id: str) -> int:
