@@ -51,3 +51,36 @@ def test_points_never_pay_in_another_currency_whatever_the_basket(rules, basket,
                                  rate=Fraction(rate))
     assert "currency_not_payable_with_points" in [p.code for p in problems]
     assert quote.max_points_redeemable == 0
+
+
+MONEY_METHODS = ["cash", "card", "wallet", "gift_card", "voucher"]
+
+
+@given(data=st.data(), rules=rule_sets(), basket=st.lists(lines(), min_size=1, max_size=6),
+       methods=st.lists(st.sampled_from(MONEY_METHODS), min_size=1, max_size=4))
+@FAST
+def test_every_payment_method_is_priced_and_derived_alike(data, rules, basket, methods) -> None:
+    """However the total is split between cash, card, wallet, gift cards and vouchers, the till
+    takes the payments and central derives the same points from the body the edge writes."""
+    tier = data.draw(tiers_of(rules))
+    total = price_sale(basket, None, rules, spendable=0, tier=tier)[0].total
+    cuts = sorted(data.draw(st.lists(st.integers(0, total), min_size=len(methods) - 1,
+                                     max_size=len(methods) - 1)))
+    amounts = [high - low for low, high in zip([0, *cuts], [*cuts, total])]
+    payments = [Payment(method, amount=amount, code=f"CODE{n:04d}" if method in ("gift_card", "voucher") else None)
+                for n, (method, amount) in enumerate(zip(methods, amounts))]
+    priced, problems = price_sale(basket, payments, rules, spendable=0, tier=tier)
+    assert not {"payment_mismatch", "currency_not_payable_with_stored_value"} & {p.code for p in problems}
+    body = {
+        "sale_id": "s1", "customer_id": "c1", "rules_version": 1, "tier": tier.name if tier else None,
+        "lines": [{"sku": line.sku, "qty": line.qty, "unit_price": line.unit_price, "discount": line.discount,
+                   "tier_discount": discount, **({"category": line.category} if line.category else {})}
+                  for line, discount in zip(basket, priced.tier_discounts)],
+        "payments": [{"method": p.method, "amount": p.amount, **({"code": p.code} if p.code else {})}
+                     for p in payments],
+        "total": priced.total, "eligible_amount": priced.eligible_amount, "points_earned": priced.points_to_earn,
+    }
+    facts = bodies.sale(body)
+    central = earning_of(rules, facts, facts.vip_percent)
+    assert (central.points, central.eligible_amount) == (priced.points_to_earn, priced.eligible_amount)
+    assert central.points >= 0
