@@ -221,9 +221,11 @@ def authorize(device_id: str, body: WalletAuthorizeRequest, now: datetime) -> di
     Asking again for the same sale replaces its hold; the sale's entry settles it; an unsettled
     hold lapses after ``settings.HOLD_TTL``. Too little is ``422 insufficient_wallet``.
     """
-    customer_id, amount, sale_id = body.customer_id, body.amount, body.sale_id
+    amount, sale_id = body.amount, body.sale_id
     stamp = format_time(now)
-    with db.database.atomic():
+
+    def hold() -> tuple[str, int, str]:  # rerun whole on a serialization failure (``db.retrying``)
+        customer_id = body.customer_id
         found = db.rows("SELECT merged_into FROM customer WHERE id = ?", (customer_id,))
         if found and found[0][0] is not None:
             customer_id = found[0][0]
@@ -248,12 +250,16 @@ def authorize(device_id: str, body: WalletAuthorizeRequest, now: datetime) -> di
             db.insert_rows("wallethold", ("id", "customer_id", "sale_id", "device_id", "amount", "created_at",
                                           "expires_at"),
                            [(hold_id, customer_id, sale_id, device_id, amount, stamp, expires_at)])
+        return hold_id, available, expires_at
+
+    hold_id, available, expires_at = db.retrying(hold)
     return {"authorized": True, "hold_id": hold_id, "available": available - amount, "expires_at": expires_at}
 
 
 def release(device_id: str, sale_id: str) -> dict[str, Any]:
     """Give back the wallet hold of a sale the edge did not record; only its own device may."""
-    with db.database.atomic():
+
+    def give_back() -> dict[str, Any]:  # rerun whole on a serialization failure (``db.retrying``)
         found = db.rows(f"SELECT id, device_id, settled_at FROM wallethold WHERE sale_id = ?{db.for_update()}",
                         (sale_id,))
         if not found:
@@ -264,7 +270,9 @@ def release(device_id: str, sale_id: str) -> dict[str, Any]:
         if settled_at is not None:
             raise conflict("hold_settled", f"the wallet hold for sale {sale_id} is already settled by its sale")
         db.execute("DELETE FROM wallethold WHERE id = ?", (hold_id,))
-    return {"sale_id": sale_id, "released": True}
+        return {"sale_id": sale_id, "released": True}
+
+    return db.retrying(give_back)
 
 
 def _settle(sale_entries: dict[str, str], now: datetime) -> None:
