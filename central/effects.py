@@ -18,6 +18,7 @@ from shared.times import format_time
 from shared.vip import with_vip
 from sync import bodies, kinds
 from sync.bodies import BodyError
+from sync.sale_bodies import SaleCompleted, SaleReturned
 
 from . import db, feed, figure_tables, giftcards, ledger, reach, traffic, vip, vouchers
 from . import exceptions as queue
@@ -232,8 +233,8 @@ class Batch:
         return None
 
     def _sale_completed(self, entry: dict, body: dict) -> str | None:
-        facts = bodies.sale(body)
-        paid = wallet.WalletEffects.read_sale(body)
+        facts = SaleCompleted.read(body)
+        paid = facts.pockets()
         if facts.sale_id in self.sales:
             self._conflict(queue.DUPLICATE_SALE, entry, customer_id=facts.customer_id, sale_id=facts.sale_id)
             return queue.DUPLICATE_SALE
@@ -279,7 +280,7 @@ class Batch:
         kinds.check(entry["kind"], body)
         return None
 
-    def _recalculate(self, entry: dict, facts: bodies.SaleFacts) -> Earning | None:
+    def _recalculate(self, entry: dict, facts: SaleCompleted) -> Earning | None:
         """Re-derive the sale's points and tier discounts from its lines under its own rule version
         (None: unknown version)."""
         rules = self._ruleset(facts.rules_version)
@@ -303,7 +304,7 @@ class Batch:
                            central_tier_discounts=list(derived))
         return earning
 
-    def _vip_percent(self, entry: dict, facts: bodies.SaleFacts) -> int:
+    def _vip_percent(self, entry: dict, facts: SaleCompleted) -> int:
         """The discount of the sale's VIP card as central issued it: 0 when the card is unknown,
         another customer's or past its last day at the sale (the edge's discount then differs)."""
         if facts.vip_code is None:
@@ -313,7 +314,7 @@ class Batch:
             return 0
         return card.discount_percent if card.valid_at(bodies.entry_time(entry["at"], self.now)) else 0
 
-    def _enrolled(self, entry: dict, facts: bodies.SaleFacts) -> bool:
+    def _enrolled(self, entry: dict, facts: SaleCompleted) -> bool:
         """Whether the sale's customer earns under its rules' enrolment window (nobody earns on an
         anonymous sale): from the customer's registration and the sale's time, as the edge decides."""
         if facts.customer_id is None:
@@ -334,8 +335,8 @@ class Batch:
         return self.published[version]
 
     def _sale_returned(self, entry: dict, body: dict) -> str | None:
-        facts = bodies.sale_return(body)
-        back = wallet.WalletEffects.read_return(body)
+        facts = SaleReturned.read(body)
+        back = facts.pockets()
         if facts.return_id in self.returns:
             self._conflict(DUPLICATE_RETURN, entry, customer_id=facts.customer_id, return_id=facts.return_id)
             return DUPLICATE_RETURN

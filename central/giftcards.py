@@ -14,6 +14,7 @@ from typing import Any
 
 from shared import giftcards
 from sync import bodies
+from sync.sale_bodies import GiftCardIssued, SaleCompleted
 
 from . import db
 
@@ -84,7 +85,7 @@ class Book:
 
     def issued(self, entry: dict, body: dict) -> str | None:
         """``gift_card.issued``: a new card; a code already sold elsewhere keeps its first sale."""
-        facts = bodies.gift_card_issued(body)
+        facts = GiftCardIssued.read(body)
         if self._card(facts.code) is not None:
             self.batch._conflict(INVALID, entry, code=facts.code, problem="a gift card with this code already exists")
             return None
@@ -92,7 +93,7 @@ class Book:
         self._announce(card)
         return None
 
-    def sale(self, entry: dict, facts: bodies.SaleFacts, customer_id: str | None) -> None:
+    def sale(self, entry: dict, facts: SaleCompleted, customer_id: str | None) -> None:
         """The gift cards a sale paid with: used now, or an exception when they cannot have been."""
         for code, amount in facts.coded_payments("gift_card").items():
             card = self._card(code)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from shared.engine import Earning, earn
 from shared.rules import RuleSet
 from shared.vip import with_vip
-from sync import bodies
+from sync.sale_bodies import SaleCompleted
 
 from . import db, ledger, search
 from . import exceptions as queue
@@ -73,7 +73,7 @@ class CustomerRow:
 _earnings: dict[tuple, tuple[RuleSet, Earning]] = {}
 
 
-def earning_of(rules: RuleSet, facts: bodies.SaleFacts, vip_percent: int = 0) -> Earning:
+def earning_of(rules: RuleSet, facts: SaleCompleted, vip_percent: int = 0) -> Earning:
     """``shared.engine.earn`` for a sale, remembered: the same basket under the same rules
     earns the same, and shops sell the same few baskets over and over. ``vip_percent`` is the
     discount of the VIP card central finds valid for the sale (``shared.vip``)."""

@@ -20,6 +20,7 @@ from shared.engine import basket_total
 from shared.rules import RuleSet
 from shared.times import format_time
 from sync import bodies
+from sync.sale_bodies import SaleCompleted, SaleReturned
 
 from . import audit, db, feed, giftcards
 from . import exceptions as queue
@@ -46,7 +47,7 @@ class _Voucher:
     changed: bool = False
 
 
-def derived(facts: bodies.SaleFacts, rules: RuleSet, store: str, at: datetime) -> list[tuple[str, int]]:
+def derived(facts: SaleCompleted, rules: RuleSet, store: str, at: datetime) -> list[tuple[str, int]]:
     """``[(code, amount)]`` of the vouchers the sale issues under its own rules at its shop."""
     total = basket_total(facts.engine_lines()) - sum(facts.tier_discounts())
     return [(v.code, v.amount) for v in vouchers.issue_at_sale(facts.sale_id, total, rules.vouchers_at_sale, store, at)]
@@ -72,7 +73,7 @@ class Book:
             self.vouchers[code] = _Voucher(code, *found[0]) if found else None
         return self.vouchers[code]
 
-    def sale(self, entry: dict, facts: bodies.SaleFacts, customer_id: str | None, rules: RuleSet | None,
+    def sale(self, entry: dict, facts: SaleCompleted, customer_id: str | None, rules: RuleSet | None,
              at: datetime) -> None:
         """Check the vouchers the sale issued against central's own derivation; keep them;
         mark the vouchers it paid with used."""
@@ -125,7 +126,7 @@ class Book:
             self.vouchers[voucher.code] = voucher
             self._announce(voucher)
 
-    def returned(self, facts: bodies.ReturnFacts) -> None:
+    def returned(self, facts: SaleReturned) -> None:
         """A full return voided these vouchers of its sale (a voucher already spent stays spent)."""
         for code in facts.vouchers_voided:
             voucher = self._voucher(code)

@@ -94,11 +94,11 @@ class WalletEffects:
 
     def loaded(self, entry: dict, body: dict) -> str | None:
         """``wallet.loaded``: the load as the edge made it; a typed load is held to its type."""
-        facts = bodies.wallet_load(body)
+        facts = bodies.WalletLoaded.read(body)
         cid = self._customer(entry, facts.customer_id)
         if cid is None:
             return queue.UNKNOWN_CUSTOMER
-        version = body.get("rules_version")
+        version = facts.rules_version
         rules = self.batch._ruleset(version) if type(version) is int else None
         if rules is not None and facts.type is not None:
             kind = rules.wallet.type(facts.type)
@@ -113,7 +113,7 @@ class WalletEffects:
 
     def converted(self, entry: dict, body: dict) -> str | None:
         """``wallet.converted``: points leave the ledger, credit comes onto the wallet."""
-        facts = bodies.wallet_conversion(body)
+        facts = bodies.WalletConverted.read(body)
         cid = self._customer(entry, facts.customer_id)
         if cid is None:
             return queue.UNKNOWN_CUSTOMER
@@ -127,21 +127,6 @@ class WalletEffects:
         self.batch.settle[facts.conversion_id] = entry["id"]  # central's points hold, if one was taken
         self._row(f"{facts.conversion_id}:convert", cid, purse.CONVERT, facts.amount, None, at, entry)
         return None
-
-    @staticmethod
-    def read_sale(body: dict) -> dict[str | None, int]:
-        """A sale's wallet pockets, checked before anything of the sale applies (``BodyError``)."""
-        if "wallet" not in body:
-            return {}
-        bodies.sale_with_wallet(body)
-        return bodies.pockets(body)
-
-    @staticmethod
-    def read_return(body: dict) -> dict[str | None, int]:
-        if "wallet" not in body:
-            return {}
-        bodies.return_with_wallet(body)
-        return bodies.pockets(body)
 
     def sale(self, entry: dict, facts: Any, paid: dict[str | None, int], cid: str, at: str) -> None:
         """A sale paid from the wallet: one movement per pocket; a category pocket pays its lines only."""

@@ -82,7 +82,7 @@ def register(box: EdgeBox, fields: dict[str, Any], now: datetime) -> Customer:
 def _welcome(box: EdgeBox, customer: Customer, rules, now: datetime) -> dict[str, Any]:
     """The registration's welcome voucher, for its log entry (with the rules that gave it)."""
     issued = vouchers.welcome(customer.id, customer.email, rules, box.store_code, now)
-    return {"vouchers_issued": issued, "rules_version": rules.version} if issued else {}
+    return {"vouchers_issued": tuple(issued), "rules_version": rules.version} if issued else {}
 
 
 def get(customer_id: str, box: EdgeBox | None = None) -> Customer:
@@ -114,8 +114,7 @@ def register_provisional(box: EdgeBox, card: str, now: datetime) -> Customer:
     stamp = format_time(now)
     customer = Customer.create(id=str(uuid.uuid4()), card_number=card, first_name="", last_name="", tier=None,
                                qualifying_spend=0, created_at=stamp, updated_at=stamp, provisional=True)
-    box.changelog.append("customer.registered", {"customer_id": customer.id, "card_number": card,
-                                                 "provisional": True})
+    box.changelog.write(bodies.Registration(customer.id, card, "", "", None, None, None, None, provisional=True))
     return customer
 
 

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 from shared import giftcards
 from shared.engine import Payment
 from shared.times import format_time, parse_time
+from sync.sale_bodies import GiftCardIssued
 
 from . import rulebook
 from .box import EdgeBox
@@ -51,8 +52,7 @@ def issue(box: EdgeBox, body: Any, till_id: str | None, now: datetime) -> dict[s
         stamp = format_time(now)
         expires = format_time(giftcards.expiry(now, rules.gift_card_valid_days))
         row = GiftCard.create(code=code, amount=wanted.amount, expires_at=expires, issued_at=stamp, updated_at=stamp)
-        box.changelog.append("gift_card.issued", {"code": code, "amount": wanted.amount, "expires_at": expires,
-                                                  "till_id": till_id})
+        box.changelog.write(GiftCardIssued(code, wanted.amount, expires, till_id))
     return view(row, now)
 
 

@@ -14,6 +14,7 @@ from shared.tiers import spend_returned
 from shared.times import format_time
 from shared.vip import with_vip
 from sync.bodies import SKU_MAX
+from sync.sale_bodies import SaleReturned
 
 from . import accounts, rulebook, sales, vouchers, walletledger
 from .box import EdgeBox
@@ -100,7 +101,6 @@ def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime
         # cards and vouchers it was paid with stay used (docs/rules.md "Returns").
         whole = not any(line.qty for line in kept_after if not line.reward)
         voided = vouchers.void_issued_by(sale.id, now) if whole else []
-        extra = {"vouchers_voided": voided} if voided else {}
         if points_reversed and sale.customer_id:
             PointMovement.create(
                 id=f"{return_id}:reverse",
@@ -127,21 +127,11 @@ def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime
             eligible_reversed=eligible_reversed,
             log_seq=log_seq,
         )
-        box.changelog.append(
-            "sale.returned",
-            {
-                "return_id": return_id,
-                "sale_id": sale.id,
-                "customer_id": sale.customer_id,
-                "lines": returned,
-                "amount_refunded": refund,
-                "points_reversed": points_reversed,
-                "eligible_reversed": eligible_reversed,
-                "rules_version": sale.rules_version,
-                **({"wallet": recredited} if recredited else {}),
-                **extra,
-            },
-        )
+        box.changelog.write(SaleReturned(
+            return_id=return_id, sale_id=sale.id, customer_id=sale.customer_id, lines=tuple(returned),
+            amount_refunded=refund, points_reversed=points_reversed, eligible_reversed=eligible_reversed,
+            rules_version=sale.rules_version, wallet=tuple(recredited), vouchers_voided=tuple(voided),
+        ))
         result = {
             "id": return_id,
             "sale_id": sale.id,

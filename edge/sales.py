@@ -19,6 +19,7 @@ from shared.rules import RuleSet
 from shared.times import format_time, parse_time
 from shared.vip import with_vip
 from sync.client import Refused
+from sync.sale_bodies import SaleCompleted
 
 from . import accounts, checkpoints, customers, giftcards, rulebook, schemas, syncer, vip, vouchers, wallet, walletledger
 from .box import EdgeBox
@@ -249,11 +250,9 @@ def commit(
         vouchers.spend(request.payments, box.store_code, sale_id, now)
         earned = priced.points_to_earn if _enrolled(customer, rules, now) else 0
         log_seq = box.changelog.next_seq()
-        movement_body = _write_movements(
-            sale_id, customer, priced, earned, rules, now, acct.local, log_seq
-        ) if customer else {}
+        parts = _write_movements(sale_id, customer, priced, earned, rules, now, acct.local, log_seq) if customer else {}
         if split:
-            movement_body["wallet"] = walletledger.write_spend(customer.id, sale_id, split, stamp, log_seq)
+            parts["wallet"] = tuple(walletledger.write_spend(customer.id, sale_id, split, stamp, log_seq))
         tier_before = customer.tier if customer else None
         if customer is not None:
             _add_qualifying_spend(customer, priced.eligible_amount, rules, stamp)
@@ -281,29 +280,17 @@ def commit(
             vip_percent=_vip_percent(request, customer, now),
         )
         issued = vouchers.issue(sale_id, customer.id if customer else None, priced.total, rules, box.store_code, now)
-        if issued:
-            movement_body["vouchers_issued"] = issued
-        box.changelog.append(
-            "sale.completed",
-            {
-                "sale_id": sale_id,
-                "customer_id": customer.id if customer else None,
-                "till_id": till_id,
-                "lines": lines,
-                "payments": payments,
-                "total": priced.total,
-                "eligible_amount": priced.eligible_amount,
-                "rules_version": rules.version,
-                "tier": tier_before,
-                "tier_after": customer.tier if customer else None,
-                "points_earned": earned,
-                "points_paid": priced.points_paid,
-                "reward_points": priced.reward_points,
-                **movement_body,
-                **_currency_json(request, priced),
-                **_vip_json(request, customer, now),
-            },
-        )
+        conversion = request.conversion
+        box.changelog.write(SaleCompleted(
+            sale_id=sale_id, customer_id=customer.id if customer else None, till_id=till_id, lines=tuple(lines),
+            payments=tuple(payments), total=priced.total, eligible_amount=priced.eligible_amount,
+            rules_version=rules.version, tier=tier_before, tier_after=customer.tier if customer else None,
+            points_earned=earned, points_paid=priced.points_paid, reward_points=priced.reward_points,
+            vouchers_issued=tuple(issued), conversion=conversion,
+            converted_total=conversion.to_brand(priced.total) if conversion else None,
+            original_eligible_amount=priced.earning.original_eligible if conversion else None,
+            vip_code=request.vip_code or None, vip_percent=_vip_percent(request, customer, now), **parts,
+        ))
         view = {
             "id": sale_id, "customer_id": customer.id if customer else None, "till_id": till_id,
             "created_at": stamp, "lines": lines, "payments": payments, "tier_discount": priced.tier_discount,
@@ -323,7 +310,8 @@ def _write_movements(
     sale_id: str, customer: Customer, priced: Quote, earned: int, rules: RuleSet, now: datetime,
     ledger: list[Movement], log_seq: int,
 ) -> dict[str, Any]:
-    """Ledger rows for the sale, also appended to ``ledger``; returns what the log entry says."""
+    """Ledger rows for the sale, also appended to ``ledger``; returns the entry's points dates
+    (``SaleCompleted``'s ``available_at`` and ``expires_at``, only when the sale earned)."""
     stamp = format_time(now)
     body: dict[str, Any] = {}
     if earned:

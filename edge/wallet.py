@@ -18,7 +18,7 @@ from shared import wallet as purse
 from shared.rules import RuleSet
 from shared.times import format_time
 from sync.client import Offline, Refused
-from sync.wallet import WALLET_CONVERTED, WALLET_LOADED
+from sync.wallet import WalletConverted, WalletLoaded
 
 from . import accounts, customers, rulebook, schemas, syncer
 from .box import EdgeBox
@@ -49,13 +49,8 @@ def load(box: EdgeBox, customer_id: str, body: Any, till_id: str | None, now: da
         load_id, stamp, log_seq = str(uuid.uuid4()), format_time(now), box.changelog.next_seq()
         write_movement(f"{load_id}:load", customer.id, purse.LOAD, request.amount, category, stamp, None, log_seq)
         acct.local.append(purse.WalletMovement(purse.LOAD, request.amount, f"{load_id}:load", category))
-        body_out = {"load_id": load_id, "customer_id": customer.id, "amount": request.amount, "till_id": till_id,
-                    "rules_version": rules.version}
-        if request.type is not None:
-            body_out["type"] = request.type
-        if category is not None:
-            body_out["category"] = category
-        box.changelog.append(WALLET_LOADED, body_out)
+        box.changelog.write(WalletLoaded(load_id, customer.id, request.amount, till_id, rules.version, request.type,
+                                         category))
         return {"id": load_id, "customer_id": customer.id, "amount": request.amount, "type": request.type,
                 "created_at": stamp, "wallet": view(customer.id, rules, acct),
                 "customer": accounts.customer_view(customer, rules, now)}
@@ -129,9 +124,7 @@ def commit_conversion(box: EdgeBox, request: schemas.WalletConversion, hold: Hol
                              at=stamp, sale=hold.id, log_seq=log_seq)
         write_movement(f"{hold.id}:convert", customer.id, purse.CONVERT, amount, None, stamp, None, log_seq)
         acct.local.append(purse.WalletMovement(purse.CONVERT, amount, f"{hold.id}:convert"))
-        box.changelog.append(WALLET_CONVERTED, {"conversion_id": hold.id, "customer_id": customer.id,
-                                                "points": request.points, "amount": amount,
-                                                "rules_version": rules.version})
+        box.changelog.write(WalletConverted(hold.id, customer.id, request.points, amount, rules.version))
         return {"id": hold.id, "customer_id": customer.id, "points": request.points, "amount": amount,
                 "created_at": stamp, "wallet": view(customer.id, rules, acct),
                 "customer": accounts.customer_view(customer, rules, now)}

@@ -1,11 +1,12 @@
 """Every kind of change-log entry an edge writes, and the one check of a body before it is signed.
 
-A kind's body is one class (``sync.bodies.EntryBody``) where that is done: the edge builds it
-and writes ``body()``, central reads it back with ``read``; ``BODIES`` lists them.
+Each kind's body is one class (``sync.bodies.EntryBody``): the edge builds it and writes
+``body()``, central reads it back with ``read``; ``BODIES`` lists them all. The classes of
+the customer and the rules are in ``sync.bodies``, a sale's in ``sync.sale_bodies``, the
+wallet's in ``sync.wallet``; the box's own facts (its key, its tills, a shop's visits) are here.
 
 ``check(kind, body)`` is what the edge's change log runs before signing and what central's
-apply holds each body to (``sync.bodies`` has the readers of the kinds central applies with
-effects; the kinds below it keeps as facts, such as a till's name or a shop's visits).
+apply holds each body to.
 """
 
 from __future__ import annotations
@@ -15,12 +16,7 @@ from datetime import date
 from typing import Any, Callable, ClassVar
 
 from sync.bodies import (
-    CUSTOMER_REGISTERED,
-    GIFT_CARD_ISSUED,
     ID_MAX,
-    RULES_INSTALLED,
-    SALE_COMPLETED,
-    SALE_RETURNED,
     STORE_MAX,
     TILL_NAME_MAX,
     URL_MAX,
@@ -28,21 +24,12 @@ from sync.bodies import (
     EntryBody,
     Registration,
     RulesInstalled,
-    gift_card_issued,
     normal_time,
-    sale,
-    sale_return,
     usable_key,
 )
 from sync.canonical import MAX_SAFE_INTEGER
-from sync.wallet import (
-    WALLET_CONVERTED,
-    WALLET_LOADED,
-    return_with_wallet,
-    sale_with_wallet,
-    wallet_conversion,
-    wallet_load,
-)
+from sync.sale_bodies import GiftCardIssued, SaleCompleted, SaleReturned
+from sync.wallet import WalletConverted, WalletLoaded
 
 DEVICE_INITIALISED = "device.initialised"
 DEVICE_PROVISIONED = "device.provisioned"
@@ -56,46 +43,46 @@ def _texts(body: dict, *fields: tuple[str, int]) -> None:
             raise BodyError(f"{name} must be a string of 1-{limit} characters without control characters")
 
 
+class _TwoTexts(EntryBody):
+    """A body of two text fields, each 1 to its limit characters: ``TEXTS`` names them in order."""
+
+    __slots__ = ()
+    TEXTS: ClassVar[tuple[tuple[str, int], tuple[str, int]]]
+
+    @classmethod
+    def read(cls, body: dict) -> "_TwoTexts":
+        _texts(body, *cls.TEXTS)
+        return cls(*(body[name] for name, _ in cls.TEXTS))
+
+
 @dataclass(frozen=True, slots=True)
-class DeviceInitialised(EntryBody):
+class DeviceInitialised(_TwoTexts):
     """``device.initialised``: the store code and the device's public key."""
 
     KIND: ClassVar[str] = DEVICE_INITIALISED
+    TEXTS: ClassVar = (("store", STORE_MAX), ("public_key", ID_MAX))
     store: str
     public_key: str
 
-    @classmethod
-    def read(cls, body: dict) -> "DeviceInitialised":
-        _texts(body, ("store", STORE_MAX), ("public_key", ID_MAX))
-        return cls(body["store"], body["public_key"])
-
 
 @dataclass(frozen=True, slots=True)
-class DeviceProvisioned(EntryBody):
+class DeviceProvisioned(_TwoTexts):
     """``device.provisioned``: the store central enrolled the box in, and central's URL."""
 
     KIND: ClassVar[str] = DEVICE_PROVISIONED
+    TEXTS: ClassVar = (("store", STORE_MAX), ("central", URL_MAX))
     store: str
     central: str
 
-    @classmethod
-    def read(cls, body: dict) -> "DeviceProvisioned":
-        _texts(body, ("store", STORE_MAX), ("central", URL_MAX))
-        return cls(body["store"], body["central"])
-
 
 @dataclass(frozen=True, slots=True)
-class TillAdded(EntryBody):
+class TillAdded(_TwoTexts):
     """``till.added``: the till's id and name."""
 
     KIND: ClassVar[str] = TILL_ADDED
+    TEXTS: ClassVar = (("till_id", ID_MAX), ("name", TILL_NAME_MAX))
     till_id: str
     name: str
-
-    @classmethod
-    def read(cls, body: dict) -> "TillAdded":
-        _texts(body, ("till_id", ID_MAX), ("name", TILL_NAME_MAX))
-        return cls(body["till_id"], body["name"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,42 +117,25 @@ class TrafficVisits(EntryBody):
         return cls(body["store"], day, body["hour"], body["visits"], body.get("counted_at"))
 
 
-# The readers by their earlier names (each returns the body's class now).
-device_initialised = DeviceInitialised.read
-device_provisioned = DeviceProvisioned.read
-till_added = TillAdded.read
-traffic_visits = TrafficVisits.read
-
-
-KINDS: dict[str, Callable[[dict], Any]] = {
-    CUSTOMER_REGISTERED: Registration.read,
-    RULES_INSTALLED: RulesInstalled.read,
-    SALE_COMPLETED: sale_with_wallet,  # ``sync.bodies.sale`` and the wallet's pockets
-    SALE_RETURNED: return_with_wallet,
-    DEVICE_INITIALISED: device_initialised,
-    DEVICE_PROVISIONED: device_provisioned,
-    TILL_ADDED: till_added,
-    TRAFFIC_VISITS: traffic_visits,
-    WALLET_LOADED: wallet_load,
-    WALLET_CONVERTED: wallet_conversion,
-    GIFT_CARD_ISSUED: gift_card_issued,
-}
-"""The reader of each kind's body: the one definition of what a body of that kind may hold."""
-
 BODIES: dict[str, type[EntryBody]] = {cls.KIND: cls for cls in (
-    Registration, RulesInstalled, DeviceInitialised, DeviceProvisioned, TillAdded, TrafficVisits)}
-"""The kinds whose body is one class, written by the edge and read by central with the same code."""
+    Registration, RulesInstalled, SaleCompleted, SaleReturned, GiftCardIssued, WalletLoaded, WalletConverted,
+    DeviceInitialised, DeviceProvisioned, TillAdded, TrafficVisits)}
+"""Every kind an edge writes, by its body's class: the one definition of what a body of that
+kind may hold, written by the edge and read by central with the same code."""
+
+KINDS: dict[str, Callable[[dict], EntryBody]] = {kind: cls.read for kind, cls in BODIES.items()}
+"""The reader of each kind's body (``BODIES``' ``read``)."""
 
 
 def check(kind: str, body: Any) -> None:
     """Raise ``BodyError`` unless ``body`` is a body of ``kind`` that central applies.
 
-    Every kind an edge writes has a reader in ``KINDS``; any other kind is refused here
+    Every kind an edge writes has a class in ``BODIES``; any other kind is refused here
     (central keeps entries of kinds it does not know as no-ops, without calling this).
     """
-    reader = KINDS.get(kind)
-    if reader is None:
+    cls = BODIES.get(kind)
+    if cls is None:
         raise BodyError(f"{kind} is not an entry kind this version defines")
     if type(body) is not dict:
         raise BodyError("the body must be an object")
-    reader(body)
+    cls.read(body)

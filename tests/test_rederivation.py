@@ -1,5 +1,5 @@
 """The edge's quote and central's re-derivation agree for generated baskets: the sale's log
-body as the edge writes it, read by ``sync.bodies`` and priced again as central does, gives the
+body as the edge writes it, read by ``sync.sale_bodies`` and priced again as central does, gives the
 same points and the same line discounts, in the brand currency or another, with or without a
 VIP card."""
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from central.pushrows import earning_of
 from shared.engine import Payment, price_sale, tier_discounts
 from shared.vip import with_vip
-from sync import bodies
+from sync.sale_bodies import SaleCompleted
 from test_shared_currency import rates
 from test_shared_engine import FAST, lines, rule_sets, tiers_of
 
@@ -36,7 +36,7 @@ def test_quote_and_central_agree(data, rules, basket, rate, vip) -> None:
         **({"currency": "EUR", "rate": rate} if rate else {}),
         **({"vip": {"code": "#VIP#1", "discount_percent": vip}} if vip else {}),
     }
-    facts = bodies.sale(body)
+    facts = SaleCompleted.read(body)
     central = earning_of(rules, facts, facts.vip_percent)
     assert (central.points, central.eligible_amount) == (priced.points_to_earn, priced.eligible_amount)
     assert tier_discounts(facts.engine_lines(), with_vip(rules.tier(facts.tier), facts.vip_percent)) == \
@@ -80,7 +80,7 @@ def test_every_payment_method_is_priced_and_derived_alike(data, rules, basket, m
                      for p in payments],
         "total": priced.total, "eligible_amount": priced.eligible_amount, "points_earned": priced.points_to_earn,
     }
-    facts = bodies.sale(body)
+    facts = SaleCompleted.read(body)
     central = earning_of(rules, facts, facts.vip_percent)
     assert (central.points, central.eligible_amount) == (priced.points_to_earn, priced.eligible_amount)
     assert central.points >= 0
