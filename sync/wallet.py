@@ -2,7 +2,8 @@
 
 Two kinds of their own — ``wallet.loaded`` and ``wallet.converted`` — and the optional
 ``wallet`` list a ``sale.completed`` (what each pocket paid) or ``sale.returned`` (what
-each pocket got back) carries: ``[{"category": str | null, "amount": int > 0}]``.
+each pocket got back) carries: ``[{"category": str | null, "amount": int > 0}]``, read by
+``pockets`` and held to the sale's wallet payments by ``sync.sale_bodies``.
 """
 
 from __future__ import annotations
