@@ -117,7 +117,7 @@ class Book:
         stores = json.dumps(sorted(welcome.stores)) if welcome is not None and welcome.stores is not None else None
         self._keep(facts.vouchers_issued, stores, None, facts.customer_id)
 
-    def _keep(self, issued: list, stores: str | None, sale_id: str | None, customer_id: str | None) -> None:
+    def _keep(self, issued: tuple, stores: str | None, sale_id: str | None, customer_id: str | None) -> None:
         for raw in issued:
             if self._voucher(raw["code"]) is not None:
                 continue  # the same code again is the same sale or customer again
