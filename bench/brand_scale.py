@@ -4,9 +4,11 @@ Run with ``make bench-scale`` (or ``python bench/brand_scale.py``). ``FIDELIS_BE
 (default 1,000,000) and ``FIDELIS_BENCH_MOVEMENTS`` (default ten per customer) shrink it for a
 quick check. Central gets a schema of its own on ``FIDELIS_TEST_PG_URL``, dropped afterwards.
 
-The bulk goes in with ``INSERT … SELECT generate_series`` (no HTTP): customers with their
-ledger summary, ten earn movements each that expire (so every balance is a real fold, not the
-summary's short cut) and today's brand-wide ``customer.state`` feed item per customer. Then,
+The bulk goes in with ``INSERT … SELECT generate_series`` (no HTTP): ``FIDELIS_BENCH_STORES``
+shops (default 1,000), customers with their ledger summary, each registered at one of the shops
+(which therefore knows it, docs/sync-protocol.md "Customers across shops"), ten earn movements
+each that expire (so every balance is a real fold, not the summary's short cut) and one
+``customer.state`` feed item per customer, delivered to the shop that knows the customer. Then,
 against ``fidelis-central serve`` on loopback, through the real interfaces:
 
 - customer lookup by card, ``GET /api/v1/customers?card=…`` (target p99 < 10 ms);
@@ -46,8 +48,20 @@ def _uuid(prefix: str, number: str) -> str:
     return f"'{prefix}-0000-4000-8000-' || lpad(({number})::text, 12, '0')"
 
 
-def bulk_load(cursor, customers: int, per_customer: int, device: str) -> None:
-    """Customers, their movements and their feed items, in order of customer id."""
+def store_code(number: int) -> str:
+    return f"S{number:04d}"
+
+
+def bulk_load(cursor, customers: int, per_customer: int, device: str, stores: int) -> None:
+    """Shops, customers, their movements and their feed items, in order of customer id.
+
+    Customer ``k`` was registered at shop ``(k - 1) % stores + 1``: that shop knows it and its
+    ``customer.state`` is delivered to that shop's feed only."""
+    cursor.execute(f"""
+        INSERT INTO store (code, name, created_at)
+        SELECT 'S' || lpad(n::text, 4, '0'), 'Shop ' || n, to_char(now() AT TIME ZONE 'UTC', {STAMP})
+        FROM generate_series(1, {stores}) AS n ON CONFLICT (code) DO NOTHING""")
+    home = f"'S' || lpad((((k - 1) % {stores}) + 1)::text, 4, '0')"
     base = "(now() - interval '200 days')"
     at = f"{base} + ((k - 1) * {per_customer} + j) * interval '1 second'"
     cid = _uuid("c0000000", "k")
@@ -75,8 +89,8 @@ def bulk_load(cursor, customers: int, per_customer: int, device: str) -> None:
            f"'available_at', to_char(({last}) AT TIME ZONE 'UTC', {STAMP}), "
            f"'expires_at', to_char(({last} + interval '730 days') AT TIME ZONE 'UTC', {STAMP}))")
     cursor.execute(f"""
-        INSERT INTO feeditem (store_code, kind, body, created_at)
-        SELECT NULL, 'customer.state', json_build_object(
+        INSERT INTO feeditem (store_code, customer_id, kind, body, created_at)
+        SELECT NULL, {cid}, 'customer.state', json_build_object(
                  'customer', json_build_object('id', {cid}, 'card_number', '26' || lpad(k::text, 11, '0'),
                    'first_name', 'Member', 'last_name', 'No ' || k, 'email', 'member' || k || '@example.com',
                    'phone', '+4073' || lpad(k::text, 7, '0'), 'birth_date', NULL, 'tier', 'Basic'),
@@ -84,7 +98,14 @@ def bulk_load(cursor, customers: int, per_customer: int, device: str) -> None:
                  'lots', json_build_array({lot}), 'debt', 0, 'qualifying_spend', 0, 'balance_negative', false,
                  'applied', json_build_object())::text,
                to_char(now() AT TIME ZONE 'UTC', {STAMP})
-        FROM generate_series(1, {customers}) AS k""")
+        FROM generate_series(1, {customers}) AS k ORDER BY k""")
+    cursor.execute(f"""
+        INSERT INTO storecustomer (store_code, customer_id)
+        SELECT {home}, {cid} FROM generate_series(1, {customers}) AS k""")
+    cursor.execute("""
+        INSERT INTO feeddelivery (store_code, cursor)
+        SELECT k.store_code, f.cursor FROM feeditem f JOIN storecustomer k ON k.customer_id = f.customer_id
+        WHERE f.kind = 'customer.state'""")
 
 
 def p99(samples: list[float]) -> float:
@@ -135,13 +156,14 @@ def timed(call) -> float:
 
 
 def new_edge(central: Central, url: str, workdir: Path, card: str, cap: float) -> tuple[float, str]:
-    """Seconds from ``provision`` to the first 201 sale at a new edge; whether it knew a brand card.
+    """Seconds from ``provision`` to the first 201 sale at a new edge (a replacement box for a shop
+    that knows its share of the brand); whether a card of another shop's customer is then found.
 
     Gives up after ``cap`` seconds (``provision`` ends with a first sync of the store's feed).
     """
     edge = [str(BIN / "fidelis-edge")]
     data = ["--data-dir", str(workdir / "edge")]
-    token = central.cli("enroll", "create", "--store", "S001")
+    token = central.cli("enroll", "create", "--store", store_code(2))
     started = time.perf_counter()
     try:
         subprocess.run([*edge, "provision", "--central", url, "--token", token, *data], check=True,
@@ -188,6 +210,7 @@ def main() -> int:
     customers = int(os.environ.get("FIDELIS_BENCH_CUSTOMERS") or 1_000_000)
     movements = int(os.environ.get("FIDELIS_BENCH_MOVEMENTS") or customers * 10)
     per_customer = max(1, movements // customers)
+    stores = int(os.environ.get("FIDELIS_BENCH_STORES") or 1000)
     schema = f"scale_{uuid.uuid4().hex[:10]}"
     url = f"{pg}{'&' if '?' in pg else '?'}search_path={schema}"
     workdir = Path(tempfile.mkdtemp(prefix="fidelis-scale-"))
@@ -196,14 +219,13 @@ def main() -> int:
     try:
         central.cli("init")
         token = central.cli("token", "create", "--name", "bench")
-        central.cli("store", "create", "--code", "S001", "--name", "Main street")
         rules = workdir / "rules.json"
         shutil.copy(ROOT / "demo" / "rules.json", rules)
         central.cli("rules", "publish", str(rules))
         started = time.perf_counter()
         with psycopg2.connect(pg) as connection, connection.cursor() as cursor:
             cursor.execute(f'SET search_path TO "{schema}"')
-            bulk_load(cursor, customers, per_customer, str(uuid.uuid4()))
+            bulk_load(cursor, customers, per_customer, str(uuid.uuid4()), stores)
         connection.close()
         with psycopg2.connect(pg) as connection:
             connection.autocommit = True
@@ -213,8 +235,8 @@ def main() -> int:
                 cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
                 size = cursor.fetchone()[0]
         connection.close()
-        print(f"bulk load: {customers:,} customers, {customers * per_customer:,} movements, {customers:,} feed items "
-              f"in {time.perf_counter() - started:.0f} s (database now {size})", flush=True)
+        print(f"bulk load: {stores:,} shops, {customers:,} customers, {customers * per_customer:,} movements, "
+              f"{customers:,} feed items in {time.perf_counter() - started:.0f} s (database now {size})", flush=True)
         base = central.serve()
 
         auth = {"Authorization": f"Bearer {token}"}
@@ -226,7 +248,7 @@ def main() -> int:
                                                      timeout=10).raise_for_status()))
         print(figure("lookup by card (API)", lookups, 0.010), flush=True)
 
-        shop = LightEdge(base, central.cli("enroll", "create", "--store", "S001"), "S001", timeout=120)
+        shop = LightEdge(base, central.cli("enroll", "create", "--store", store_code(1)), store_code(1), timeout=120)
         pushes = []
         for _ in range(int(os.environ.get("FIDELIS_BENCH_PUSHES") or 30)):
             for _ in range(500):

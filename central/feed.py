@@ -103,6 +103,12 @@ _PAGE = (
 )
 
 
+def _page(store_code: str, since: int, limit: int) -> tuple[list[tuple], bool]:
+    take = limit + 1
+    found = db.rows(_PAGE, (since, take, store_code, since, take, store_code, since, take, take))
+    return found[:limit], len(found) > limit
+
+
 def read(store_code: str, since: int, limit: int) -> dict[str, Any]:
     """Items after ``since`` for one store, oldest first: ``{"items", "cursor", "more"}``.
 
@@ -110,12 +116,18 @@ def read(store_code: str, since: int, limit: int) -> dict[str, Any]:
     ``feeddelivery``'s key) stopped after ``limit + 1`` rows: one page costs O(limit)
     whatever the number of customers, stores or items before ``since``.
     """
-    take = limit + 1
-    found = db.rows(_PAGE, (since, take, store_code, since, take, store_code, since, take, take))
-    more = len(found) > limit
-    found = found[:limit]
+    found, more = _page(store_code, since, limit)
     items = [{"cursor": cursor, "kind": kind, "body": json.loads(body)} for cursor, kind, body in found]
     return {"items": items, "cursor": items[-1]["cursor"] if items else since, "more": more}
+
+
+def read_text(store_code: str, since: int, limit: int) -> str:
+    """``read`` as JSON text, each item's stored body spliced in as it is: a page of 500
+    customer states is not parsed and encoded again on its way out."""
+    found, more = _page(store_code, since, limit)
+    items = ",".join(f'{{"cursor":{cursor},"kind":{dumps(kind)},"body":{body}}}' for cursor, kind, body in found)
+    last = found[-1][0] if found else since
+    return f'{{"items":[{items}],"cursor":{last},"more":{"true" if more else "false"}}}'
 
 
 CUSTOMER_FIELDS = ("id", "card_number", "first_name", "last_name", "email", "phone", "birth_date", "tier")

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 import peewee
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from shared.times import format_time
 from sync.bodies import usable_key
@@ -138,10 +138,10 @@ def push():
 def pull():
     since = int_arg("since", 0)
     limit = int_arg("limit", settings.PULL_DEFAULT_LIMIT, 1, settings.PULL_MAX_LIMIT)
-    page = feed.read(g.device.store_code, since, limit)
+    page = feed.read_text(g.device.store_code, since, limit)
     db.execute("UPDATE device SET last_sync_at = ?, clock_skew_ms = ? WHERE id = ?",
                (format_time(clock()), g.clock_skew_ms, g.device.id))
-    return jsonify(page)
+    return Response(page, mimetype="application/json")
 
 
 @sync.get("/customers")

@@ -6,13 +6,19 @@ central. Writes take ``BEGIN IMMEDIATE`` so a read-then-write transaction never 
 "database is locked" half-way, and a process-wide lock funnels writers so waiting threads
 queue in Python instead of spinning in SQLite's busy handler. A database marked corrupt
 (``edge.storage``) refuses every write transaction before it starts.
+
+Group commit (``grouped``): the tills' writes that queue while one transaction commits go in
+the next one together, each in a savepoint of its own, so one ``COMMIT`` (one fsync) makes
+them all durable; each caller is answered only after that ``COMMIT``, and a write that fails
+rolls back its own savepoint only. The log's order is the order the writes ran in.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from peewee import DatabaseError, SqliteDatabase
 
@@ -30,6 +36,8 @@ database = SqliteDatabase(None, pragmas=PRAGMAS, lock_type="IMMEDIATE")
 """The edge database, bound to a file by ``edge.migrations.open_database``."""
 
 _write_lock = threading.RLock()
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -49,3 +57,77 @@ def write_transaction() -> Iterator[None]:
             if storage.classify(exc) == storage.DATABASE_CORRUPT:
                 storage.mark_corrupt(None, f"SQLite: {exc}")
             raise
+
+
+class _Write:
+    """One caller's work in a group: run in the caller's context, on whichever thread commits."""
+
+    __slots__ = ("context", "work", "done", "result", "error")
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self.context = contextvars.copy_context()  # Flask's request and app context ride along
+        self.work = work
+        self.done = False
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with database.atomic():  # a savepoint: a failure undoes this write only
+                self.result = self.context.run(self.work)
+        except BaseException as exc:  # handed to the caller, whatever it is
+            if isinstance(exc, DatabaseError) and storage.classify(exc) == storage.DATABASE_CORRUPT:
+                storage.mark_corrupt(None, f"SQLite: {exc}")
+            self.error = exc
+
+    def outcome(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+_queue: list[_Write] = []
+_group = threading.Condition()
+_leading = False
+
+
+def grouped(work: Callable[[], T]) -> T:
+    """Run ``work`` inside a write transaction shared with the writes queued beside it.
+
+    ``work`` runs in a savepoint of that transaction, in this thread's context variables (so
+    ``flask.g`` and ``current_app`` are this request's) but maybe on another thread: it must
+    not rely on thread-local state. Returns once the transaction holding it has committed;
+    raises what ``work`` raised (its savepoint rolled back, the others kept) or, when the
+    ``COMMIT`` itself fails, that error (nothing of the group was written).
+    """
+    global _leading
+    mine = _Write(work)
+    with _group:
+        _queue.append(mine)
+        while _leading and not mine.done:
+            _group.wait()
+        if mine.done:
+            return mine.outcome()
+        _leading = True
+        batch = _queue[:]
+        _queue.clear()
+    try:
+        _commit_together(batch)
+    finally:
+        with _group:
+            _leading = False
+            _group.notify_all()
+    return mine.outcome()
+
+
+def _commit_together(batch: list[_Write]) -> None:
+    try:
+        with write_transaction():
+            for write in batch:
+                write.run()
+    except BaseException as exc:  # the COMMIT (or BEGIN) failed: none of the group is durable
+        for write in batch:
+            write.error = write.error or exc
+    finally:
+        for write in batch:
+            write.done = True

@@ -17,7 +17,7 @@ from shared.times import format_time
 from sync.client import Offline, Refused
 from sync.entry import load_public_key_b64
 
-from . import care, syncer
+from . import care, feedapply, syncer
 from .box import EdgeBox
 from .db import write_transaction
 from .errors import ApiError
@@ -60,7 +60,7 @@ def ask_central(box: EdgeBox, card: str | None = None, customer_id: str | None =
     merged = reply.get("found_by", {}).get("status") == care.MERGED
     stamp = format_time(datetime.now(timezone.utc))
     with write_transaction():
-        syncer.apply_customer(box, state, only_new=True)
+        feedapply.apply_customer(box, state, only_new=True)
         if merged and card is not None:
             RetiredCard.replace(card_number=card, customer_id=found, status=care.MERGED, at=stamp).execute()
         elif merged and customer_id is not None:

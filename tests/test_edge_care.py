@@ -1,6 +1,6 @@
 """The edge obeys head office's signed acts from the feed: blocked cards, merges, locked tiers.
 
-Feed items are applied as a pull applies them (``edge.syncer._apply``) and signed with a key
+Feed items are applied as a pull applies them (``edge.feedapply.apply_item``) and signed with a key
 playing central's, so each test controls exactly what central said.
 """
 
@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from conftest import sale_body
-from edge import syncer
+from edge import feedapply
 from edge.db import database, write_transaction
 from sync.acts import sign_act
 from sync.entry import generate_private_key
@@ -24,7 +24,7 @@ def _pull(app, *items: dict, key=CENTRAL) -> None:
     box = app.extensions["fidelis_edge"]
     with write_transaction():
         for item in items:
-            syncer._apply(box, item, key.public_key())
+            feedapply.apply_item(box, item, key.public_key())
 
 
 def _act(kind: str, customer_id: str, body: dict, key=CENTRAL) -> dict:

@@ -1,7 +1,9 @@
 """``Idempotency-Key`` for POSTs that create: a repeat returns the first response again.
 
 The key is scoped to the till. The final check, the work and the stored response share one
-write transaction, so two concurrent requests with one key cannot both apply. A view that
+write transaction, so two concurrent requests with one key cannot both apply. That
+transaction is a group commit (``edge.db.grouped``): tills writing at the same moment share
+one ``COMMIT``, each answered once it is on disk. A view that
 must talk to the network first (sales ask central to authorize redemptions) calls
 ``replayed()`` before and ``run()`` after, so no lock is held across the network.
 """
@@ -18,7 +20,7 @@ from flask import Response, g, jsonify
 from shared.times import format_time
 from sync.web import IdempotencyKey, idempotency_key, replay
 
-from ..db import write_transaction
+from ..db import grouped
 from ..models import IdempotencyRecord
 
 
@@ -40,9 +42,10 @@ def run(work: Callable[[], tuple[dict[str, Any], int]]) -> tuple[Response, int]:
     """Do ``work`` and store its response under the request's key, in one transaction."""
     asked = idempotency_key()
     if asked is None:
-        payload, status = work()
+        payload, status = grouped(work)
         return jsonify(payload), status
-    with write_transaction():
+
+    def recorded() -> tuple[dict[str, Any], int] | tuple[Response, int]:
         earlier = _lookup(asked)
         if earlier is not None:
             return earlier
@@ -55,7 +58,10 @@ def run(work: Callable[[], tuple[dict[str, Any], int]]) -> tuple[Response, int]:
             response=json.dumps(payload),
             created_at=format_time(datetime.now(timezone.utc)),
         )
-    return jsonify(payload), status
+        return payload, status
+
+    answer, status = grouped(recorded)
+    return (answer, status) if isinstance(answer, Response) else (jsonify(answer), status)
 
 
 def idempotent(view):
