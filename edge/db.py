@@ -123,9 +123,12 @@ def grouped(work: Callable[[], T]) -> T:
 def _commit_together(batch: list[_Write]) -> None:
     try:
         with write_transaction():
-            for write in batch:
-                write.run()
-    except BaseException as exc:  # the COMMIT (or BEGIN) failed: none of the group is durable
+            if len(batch) == 1:  # alone in its transaction: no savepoint, a failure rolls it back
+                batch[0].result = batch[0].context.run(batch[0].work)
+            else:
+                for write in batch:
+                    write.run()
+    except BaseException as exc:  # BEGIN or COMMIT failed, or a lone write: nothing of it is durable
         for write in batch:
             write.error = write.error or exc
     finally:

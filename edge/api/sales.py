@@ -33,10 +33,11 @@ def commit_sale():
     except BaseException:
         sales.release(box(), ticket)  # nothing was recorded: give central's hold back now
         raise
-    if response.get_json().get("id") != ticket.sale_id:
+    answer = response.get_json()
+    if answer.get("id") != ticket.sale_id:
         sales.release(box(), ticket)  # a concurrent repeat of this request was recorded instead
     if status == 201:
-        notify_sale(current_app, response.get_json())  # after the commit; never raises
+        notify_sale(current_app, answer)  # after the commit; never raises
     return response, status
 
 
