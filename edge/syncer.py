@@ -12,6 +12,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any, Callable
 
 import requests
 from peewee import fn
@@ -201,25 +202,49 @@ def first_sync(box: EdgeBox) -> str | None:
     return None
 
 
-def authorize(box: EdgeBox, customer_id: str, points: int, sale_id: str) -> int | None:
-    """Ask central to hold ``points``: what this sale may spend, or None when offline.
+def ask_central(box: EdgeBox, ask: Callable[[SyncClient], dict[str, Any]], final: str) -> dict[str, Any] | None:
+    """Ask central for a hold (``ask(client)``): its reply, or None when offline or standalone.
 
-    Raises ``Refused`` (``insufficient_points``) when central says no.
+    Central's refusal ``final`` is final only once central has every entry of this box: when
+    the box still had entries to push (a customer's points or wallet load made here moments
+    ago), they are pushed and central is asked once more. Raises ``Refused`` with ``final``;
+    any other refusal falls back to the offline allowance (None).
     """
     client = client_for(box, timeout=AUTHORIZE_TIMEOUT)
     if client is None or setting("sync_state") in ("device_revoked", "fork"):
         return None
+    for last in (False, True):
+        try:
+            return ask(client)
+        except Offline:
+            return None
+        except Refused as exc:
+            if exc.code != final:
+                log.warning("authorization refused (%s); falling back to the offline allowance", exc.code)
+                return None
+            if last or not _caught_up(box, client):
+                raise
+    return None  # pragma: no cover - the loop returns or raises
+
+
+def _caught_up(box: EdgeBox, client: SyncClient) -> bool:
+    """Push what central has not acknowledged yet; True when that was something."""
     try:
-        reply = client.authorize(customer_id, points, sale_id, timeout=AUTHORIZE_TIMEOUT)
-    except Offline:
-        return None
-    except Refused as exc:
-        if exc.code == "insufficient_points":
-            raise
-        log.warning("authorization refused (%s); falling back to the offline allowance", exc.code)
-        return None
+        pushed, _, _ = _push(box, client)
+    except (SyncError, SyncStopped):
+        return False
+    return pushed > 0
+
+
+def authorize(box: EdgeBox, customer_id: str, points: int, sale_id: str) -> int | None:
+    """Ask central to hold ``points``: what this sale may spend, or None when offline.
+
+    Raises ``Refused`` (``insufficient_points``) when central says no (``ask_central``).
+    """
+    reply = ask_central(box, lambda client: client.authorize(customer_id, points, sale_id, timeout=AUTHORIZE_TIMEOUT),
+                        "insufficient_points")
     # Central answers what is left beside the hold; this sale may spend the hold itself too.
-    return int(reply.get("available", 0)) + points
+    return None if reply is None else int(reply.get("available", 0)) + points
 
 
 def release(box: EdgeBox, sale_id: str) -> bool:

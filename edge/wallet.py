@@ -17,7 +17,7 @@ from typing import Any
 from shared import wallet as purse
 from shared.rules import RuleSet
 from shared.times import format_time
-from sync.client import Offline, Refused
+from sync.client import Refused
 from sync.wallet import WalletConverted, WalletLoaded
 
 from . import accounts, customers, rulebook, schemas, syncer
@@ -135,20 +135,14 @@ def authorize(box: EdgeBox, customer_id: str, amount: int, sale_id: str) -> int 
 
     Raises 422 ``insufficient_wallet`` when central says no.
     """
-    client = syncer.client_for(box, timeout=syncer.AUTHORIZE_TIMEOUT)
-    if client is None or syncer.setting("sync_state") in ("device_revoked", "fork"):
-        return None
     try:
-        reply = client.authorize_wallet(customer_id, amount, sale_id, timeout=syncer.AUTHORIZE_TIMEOUT)
-    except Offline:
-        return None
+        reply = syncer.ask_central(
+            box, lambda client: client.authorize_wallet(customer_id, amount, sale_id, timeout=syncer.AUTHORIZE_TIMEOUT),
+            "insufficient_wallet")
     except Refused as exc:
-        if exc.code == "insufficient_wallet":
-            raise ApiError(422, "insufficient_wallet", f"central refused: {exc}",
-                           {"spendable": max(0, int((exc.details or {}).get("available", 0)))}) from None
-        log.warning("wallet authorization refused (%s); falling back to the offline allowance", exc.code)
-        return None
-    return int(reply.get("available", 0)) + amount
+        raise ApiError(422, "insufficient_wallet", f"central refused: {exc}",
+                       {"spendable": max(0, int((exc.details or {}).get("available", 0)))}) from None
+    return None if reply is None else int(reply.get("available", 0)) + amount
 
 
 def release(box: EdgeBox, sale_id: str) -> None:

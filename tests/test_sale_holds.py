@@ -132,3 +132,30 @@ def test_a_commit_that_fails_after_authorization_releases_the_hold(shop, member)
     again = edge.post("/sales", sale(member["id"], [A1], [{"method": "points", "points": 500},
                                                           {"method": "cash", "amount": 1500}]))
     assert again.status_code == 201, again.text
+
+
+def test_points_and_wallet_money_made_moments_ago_at_this_shop_spend_online_before_the_sync_loop_pushes(shop):
+    """Central is the judge of a balance only once it has the shop's entries: the edge pushes
+    what it had not yet before taking central's refusal as final."""
+    central, _ = shop
+    central.store("S002", "Side street")
+    root = central.workdir.parent / "S002"
+    quiet = EdgeNode(root, central.url, central.enrolment_token("S002"), sync_interval=3600)
+    try:
+        customer = quiet.post("/customers", {"first_name": "Dan", "last_name": "Pop"}).json()
+        assert quiet.sync().returncode == 0  # central knows the customer, with no points yet
+        earned = quiet.post("/sales", {"customer_id": customer["id"], "lines": [{"sku": "A1", "qty": 1,
+                                       "unit_price": 200_000}], "payments": [{"method": "cash", "amount": 200_000}]})
+        assert earned.json()["points_earned"] == 200
+        loaded = quiet.post(f"/customers/{customer['id']}/wallet/loads", {"amount": 5000})
+        assert loaded.status_code == 201, loaded.text
+        assert quiet.status()["pending_entries"] == 2  # neither is at central yet
+
+        spent = quiet.post("/sales", {"customer_id": customer["id"], "lines": [{"sku": "A1", "qty": 1, "unit_price": 10000}],
+                                      "payments": [{"method": "points", "points": 100}, {"method": "wallet", "amount": 5000},
+                                                   {"method": "cash", "amount": 4900}]})
+        assert spent.status_code == 201, spent.text
+        assert quiet.status()["pending_entries"] == 1  # the two before it went to central first
+        assert central.api(f"/customers/{customer['id']}").json()["held"] == 100  # central's hold, online
+    finally:
+        quiet.stop()
