@@ -13,7 +13,6 @@ from shared.engine import Line, basket_total, points_to_reverse
 from shared.tiers import spend_returned
 from shared.times import format_time
 from shared.vip import with_vip
-from sync.bodies import SKU_MAX
 from sync.sale_bodies import SaleReturned
 
 from . import accounts, rulebook, saleviews, vouchers, walletledger
