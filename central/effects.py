@@ -4,6 +4,12 @@
 applies entry after entry in memory, then writes everything with one bulk insert per table:
 no per-entry SELECT. It runs inside the push's transaction (``central.ingest``), whose
 ``logentry`` rows key every effect to its entry, so nothing applies twice.
+
+This module owns the batch itself: what it reads, how an entry is dispatched to its kind's
+effects (``HANDLERS``) and what ``flush`` and ``finish`` write. The effects of a sale and a
+return are in ``central.saleeffects``, of a registration in ``central.registrations``; the
+wallet, gift cards and vouchers keep their own parts (``central.wallet``,
+``central.giftcards``, ``central.vouchers``).
 """
 
 from __future__ import annotations
@@ -11,36 +17,33 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
-from shared.engine import Earning, tier_discounts
 from shared.rules import RuleSet
 from shared.tiers import decided_tier, window_start
 from shared.times import format_time
-from shared.vip import with_vip
 from sync import bodies, kinds
 from sync.bodies import BodyError
-from sync.sale_bodies import SaleCompleted, SaleReturned
 
-from . import db, feed, figure_tables, giftcards, ledger, reach, traffic, vip, vouchers
+from . import db, feed, figure_tables, giftcards, ledger, reach, traffic, vouchers
 from . import exceptions as queue
 from . import rules as rulebook
 from . import wallet
+from .registrations import RegistrationEffects
+from .saleeffects import SaleEffects
 
 from .pushrows import (  # noqa: F401  (column lists re-exported for bench/ and ingest)
     CUSTOMER_FIELDS,
-    DUPLICATE_RETURN,
     LOG_COLUMNS,
     NAME_KEYS,
     RETURN_COLUMNS,
     SALE_COLUMNS,
     CustomerRow,
     DeviceState,
-    earning_of,
     first_column,
     select_in,
 )
 
 
-class Batch:
+class Batch(SaleEffects, RegistrationEffects):
     """The effects of one push's new entries, gathered in memory and written in bulk by ``flush``."""
 
     def __init__(self, device: DeviceState, now: datetime) -> None:
@@ -184,45 +187,6 @@ class Batch:
         self.customers[customer_id].summary.add(points, at, available_at, expires_at)
         self.changed.add(customer_id)
 
-    def _registered(self, entry: dict, body: dict) -> str | None:
-        facts = bodies.Registration.read(body)
-        cid, card = facts.customer_id, facts.card_number
-        if cid in self.merged:
-            return None  # registered again after head office merged it away: the merge stands
-        owner = self._live(self.card_owner.get(card)) if card is not None else None
-        if facts.provisional and owner is not None and owner != cid and owner in self.customers:
-            # An offline shop's record of a card it did not know: the card's customer, not a new one.
-            self.merged[cid] = owner
-            self.links.append((cid, owner, card))
-            self.touched[owner] = entry["seq"]
-            return None
-        known = self.customers.get(cid)
-        if card is not None and self.card_owner.get(card, cid) != cid:
-            self._conflict(queue.CARD_CONFLICT, entry, customer_id=cid, card_number=card,
-                           held_by=self.card_owner[card])
-            card = None
-        if known is None:
-            self.customers[cid] = CustomerRow(cid, card, facts.first_name, facts.last_name, facts.email, facts.phone,
-                                              facts.birth_date, facts.tier,
-                                              registered_at=format_time(bodies.entry_time(entry["at"], self.now)))
-            self.new_customers.append(cid)
-        else:
-            # Registered again (an edge re-enrolled, or a repeat from another device): the
-            # newest contact details win; a card is only added, never swapped; the tier is
-            # central's to decide, never an entry's.
-            known.first_name, known.last_name = facts.first_name, facts.last_name
-            known.email, known.phone, known.birth_date = facts.email, facts.phone, facts.birth_date
-            if known.card_number is None and card is not None:
-                known.card_number = card
-            self.changed.add(cid)
-        if card is not None:
-            self.card_owner[card] = cid
-        if facts.vouchers_issued or facts.rules_version:
-            self.vouchers.welcome(entry, facts, self._ruleset(facts.rules_version),
-                                  bodies.entry_time(entry["at"], self.now))
-        self.touched[cid] = entry["seq"]
-        return None
-
     def _rules_installed(self, entry: dict, body: dict) -> str | None:
         installed = bodies.RulesInstalled.read(body)
         version, document = installed.version, installed.document
@@ -230,44 +194,6 @@ class Batch:
             text = feed.dumps(document)
             self.device_rules[version] = text
             self.rules_rows.append((self.device.id, version, text, entry["id"]))
-        return None
-
-    def _sale_completed(self, entry: dict, body: dict) -> str | None:
-        facts = SaleCompleted.read(body)
-        paid = facts.pockets()
-        if facts.sale_id in self.sales:
-            self._conflict(queue.DUPLICATE_SALE, entry, customer_id=facts.customer_id, sale_id=facts.sale_id)
-            return queue.DUPLICATE_SALE
-        cid = self._live(facts.customer_id)
-        if cid is not None and cid not in self.customers:
-            self._conflict(queue.UNKNOWN_CUSTOMER, entry, customer_id=cid, sale_id=facts.sale_id)
-            return queue.UNKNOWN_CUSTOMER
-        at = format_time(bodies.entry_time(entry["at"], self.now))
-        earning = self._recalculate(entry, facts)
-        # Tiers follow the spend central derives itself; the edge's figure only when central
-        # cannot price the sale (an unknown rules version, already queued as an exception).
-        qualifying = earning.eligible_amount if earning is not None else facts.eligible_amount
-        self.sales[facts.sale_id] = cid
-        self.qualifying[facts.sale_id] = qualifying
-        self.gift_cards.sale(entry, facts, cid)
-        self.vouchers.sale(entry, facts, cid, self._ruleset(facts.rules_version), bodies.entry_time(entry["at"], self.now))
-        total = facts.conversion.to_brand(facts.total) if facts.conversion else facts.total  # in the brand currency
-        self.sale_rows.append((facts.sale_id, entry["id"], self.device.id, cid, facts.till_id, total,
-                               facts.eligible_amount, facts.points_earned, facts.points_paid, facts.reward_points,
-                               facts.rules_version, facts.tier, at, qualifying))
-        if cid is None:
-            return None
-        if facts.points_earned:
-            self._movement(f"{facts.sale_id}:earn", cid, "earn", facts.points_earned, at, entry, facts.sale_id,
-                           available_at=facts.available_at or at, expires_at=facts.expires_at)
-        redeemed = facts.points_paid + facts.reward_points
-        if redeemed:
-            self._movement(f"{facts.sale_id}:redeem", cid, "redeem", -redeemed, at, entry, facts.sale_id)
-        self.settle[facts.sale_id] = entry["id"]
-        self.wallet.sale(entry, facts, paid, cid, at)
-        self.customers[cid].qualifying_spend += qualifying
-        self.changed.add(cid)
-        self.touched[cid] = entry["seq"]
         return None
 
     def _visits(self, entry: dict, body: dict) -> str | None:
@@ -280,92 +206,14 @@ class Batch:
         kinds.check(entry["kind"], body)
         return None
 
-    def _recalculate(self, entry: dict, facts: SaleCompleted) -> Earning | None:
-        """Re-derive the sale's points and tier discounts from its lines under its own rule version
-        (None: unknown version)."""
-        rules = self._ruleset(facts.rules_version)
-        if rules is None:
-            self._conflict(queue.UNKNOWN_RULES_VERSION, entry, customer_id=facts.customer_id, sale_id=facts.sale_id,
-                           rules_version=facts.rules_version)
-            return None
-        percent = self._vip_percent(entry, facts)
-        earning = earning_of(rules, facts, percent)
-        recorded = facts.tier_discounts()
-        tier = with_vip(rules.tier(facts.tier), percent)
-        derived = recorded
-        if any(recorded) or (tier is not None and tier.discount_percent):
-            derived = tier_discounts(facts.engine_lines(), tier)
-        points = earning.points if self._enrolled(entry, facts) else 0
-        if points != facts.points_earned or derived != recorded:
-            self._conflict(queue.RECALCULATION_MISMATCH, entry, customer_id=facts.customer_id, sale_id=facts.sale_id,
-                           rules_version=facts.rules_version, edge_points=facts.points_earned,
-                           central_points=points, edge_eligible=facts.eligible_amount,
-                           central_eligible=earning.eligible_amount, edge_tier_discounts=list(recorded),
-                           central_tier_discounts=list(derived))
-        return earning
-
-    def _vip_percent(self, entry: dict, facts: SaleCompleted) -> int:
-        """The discount of the sale's VIP card as central issued it: 0 when the card is unknown,
-        another customer's or past its last day at the sale (the edge's discount then differs)."""
-        if facts.vip_code is None:
-            return 0
-        card = vip.card_for(facts.vip_code)
-        if card is None or card.customer_id != self._live(facts.customer_id):
-            return 0
-        return card.discount_percent if card.valid_at(bodies.entry_time(entry["at"], self.now)) else 0
-
-    def _enrolled(self, entry: dict, facts: SaleCompleted) -> bool:
-        """Whether the sale's customer earns under its rules' enrolment window (nobody earns on an
-        anonymous sale): from the customer's registration and the sale's time, as the edge decides."""
-        if facts.customer_id is None:
-            return False
-        rules = self._ruleset(facts.rules_version)
-        customer = self.customers.get(self._live(facts.customer_id) or "")
-        if rules is None or rules.enrolment is None or customer is None or customer.registered_at is None:
-            return True
-        return rules.enrolment.earns(bodies.normal_time(customer.registered_at),
-                                     bodies.entry_time(entry["at"], self.now))
-
     def _ruleset(self, version: int) -> RuleSet | None:
+        """The rules an entry names (None: unknown): version 0 is the device's own, read once per push."""
         if version == 0:
             text = self.device_rules.get(0)
             return rulebook.ruleset_of(text, 0) if text else None
         if version not in self.published:
             self.published[version] = rulebook.published_ruleset(version)
         return self.published[version]
-
-    def _sale_returned(self, entry: dict, body: dict) -> str | None:
-        facts = SaleReturned.read(body)
-        back = facts.pockets()
-        if facts.return_id in self.returns:
-            self._conflict(DUPLICATE_RETURN, entry, customer_id=facts.customer_id, return_id=facts.return_id)
-            return DUPLICATE_RETURN
-        if facts.sale_id not in self.sales:
-            self._conflict(queue.UNKNOWN_SALE, entry, customer_id=facts.customer_id, sale_id=facts.sale_id)
-            return queue.UNKNOWN_SALE
-        cid = self._live(facts.customer_id or self.sales[facts.sale_id])
-        if cid is not None and cid not in self.customers:
-            self._conflict(queue.UNKNOWN_CUSTOMER, entry, customer_id=cid, sale_id=facts.sale_id)
-            return queue.UNKNOWN_CUSTOMER
-        at = format_time(bodies.entry_time(entry["at"], self.now))
-        self.returns.add(facts.return_id)
-        self.vouchers.returned(facts)
-        self.return_rows.append((facts.return_id, entry["id"], facts.sale_id, self.device.id, cid,
-                                 facts.amount_refunded, facts.points_reversed, at))
-        taken = min(facts.eligible_reversed, self.qualifying.get(facts.sale_id, 0))
-        if taken:
-            self.qualifying[facts.sale_id] -= taken
-            self.reduced_sales.add(facts.sale_id)
-        if cid is not None:
-            if taken:
-                self.customers[cid].qualifying_spend -= taken
-                self.changed.add(cid)
-            if facts.points_reversed:
-                self._movement(f"{facts.return_id}:reverse", cid, "reverse", -facts.points_reversed, at, entry,
-                               facts.sale_id, lot=f"{facts.sale_id}:earn")
-            self.wallet.returned(entry, facts, back, cid, at)
-            self.touched[cid] = entry["seq"]
-        return None
 
     # --- writing ----------------------------------------------------------------------------
 

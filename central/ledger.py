@@ -7,7 +7,6 @@ unexpired holds: points promised to a sale whose entry has not arrived yet.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -16,8 +15,8 @@ from shared.summary import Summary
 from shared.times import format_time
 from sync.bodies import usable_key
 
-from . import db, settings
-from .errors import CentralError, conflict, not_found
+from . import db, holds
+from .errors import CentralError
 from .schemas import AuthorizeRequest
 
 MOVEMENT_COLUMNS = ("id", "customer_id", "kind", "points", "at", "available_at", "expires_at", "lot",
@@ -128,9 +127,7 @@ def rebuild_summaries() -> int:
 
 def held(customer_id: str, now: datetime, except_sale: str | None = None) -> int:
     """Points held by open, unexpired authorizations of this customer."""
-    found = db.rows("SELECT COALESCE(SUM(points), 0) FROM hold WHERE customer_id = ? AND settled_at IS NULL "
-                    "AND expires_at > ? AND sale_id <> ?", (customer_id, format_time(now), except_sale or ""))
-    return int(found[0][0])
+    return holds.held(holds.POINTS, customer_id, now, except_sale)
 
 
 def customer_points(customer_id: str, now: datetime) -> dict[str, int]:
@@ -143,39 +140,11 @@ def authorize(device_id: str, body: AuthorizeRequest, now: datetime) -> dict[str
     """Hold ``points`` of a customer for ``sale_id`` if the brand-wide balance allows it.
 
     Asking again for the same sale replaces its hold. The sale's ``sale.completed`` entry
-    settles the hold; an unsettled hold lapses after ``settings.HOLD_TTL``.
+    settles the hold; an unsettled hold lapses after ``settings.HOLD_TTL``. Too few points is
+    ``422 insufficient_points`` (``central.holds``).
     """
-    customer_id, points, sale_id = body.customer_id, body.points, body.sale_id
-    stamp = format_time(now)
-
-    def hold() -> tuple[str, int, str]:
-        """The hold, in one transaction (rerun whole on a serialization failure)."""
-        found = db.rows("SELECT merged_into FROM customer WHERE id = ?", (customer_id,))
-        # Merged by head office: the edge has not heard yet.
-        cid = found[0][0] if found and found[0][0] is not None else customer_id
-        if not db.rows(f"SELECT id FROM customer WHERE id = ?{db.for_update()}", (cid,)):
-            raise not_found("customer_not_found", f"central has no customer with id {cid}")
-        if db.rows("SELECT 1 FROM sale WHERE id = ?", (sale_id,)):
-            raise conflict("sale_already_recorded", f"sale {sale_id} is already recorded; nothing to authorize")
-        existing = db.rows("SELECT id, settled_at FROM hold WHERE sale_id = ?", (sale_id,))
-        if existing and existing[0][1] is not None:
-            raise conflict("hold_settled", f"the hold for sale {sale_id} is already settled")
-        available = balances([cid], now)[cid].available - held(cid, now, except_sale=sale_id)
-        if points > available:
-            raise CentralError(422, "insufficient_points", f"{points} points requested, {max(available, 0)} available",
-                               {"available": available})
-        hold_id = existing[0][0] if existing else str(uuid.uuid4())
-        expires_at = format_time(now + settings.HOLD_TTL)
-        if existing:
-            db.execute("UPDATE hold SET customer_id = ?, device_id = ?, points = ?, created_at = ?, expires_at = ? "
-                       "WHERE id = ?", (cid, device_id, points, stamp, expires_at, hold_id))
-        else:
-            db.insert_rows("hold", ("id", "customer_id", "sale_id", "device_id", "points", "created_at", "expires_at"),
-                           [(hold_id, cid, sale_id, device_id, points, stamp, expires_at)])
-        return hold_id, available, expires_at
-
-    hold_id, available, expires_at = db.retrying(hold)
-    return {"authorized": True, "hold_id": hold_id, "available": available - points, "expires_at": expires_at}
+    return holds.take(holds.POINTS, device_id, body.customer_id, body.sale_id, body.points, now,
+                      lambda cid: balances([cid], now)[cid].available)
 
 
 def release(device_id: str, sale_id: Any) -> dict[str, Any]:
@@ -187,21 +156,7 @@ def release(device_id: str, sale_id: Any) -> dict[str, Any]:
     if not usable_key(sale_id):
         raise CentralError(422, "validation_error", "sale_id: must be the id of the sale",
                            {"problems": [{"path": "sale_id", "message": "must be the id of the sale"}]})
-
-    def give_back() -> bool:
-        """Delete the hold, in one transaction (rerun whole on a serialization failure)."""
-        found = db.rows(f"SELECT id, device_id, settled_at FROM hold WHERE sale_id = ?{db.for_update()}", (sale_id,))
-        if not found:
-            return False
-        hold_id, holder, settled_at = found[0]
-        if holder != device_id:
-            raise CentralError(403, "hold_not_yours", f"the hold for sale {sale_id} was made by another device")
-        if settled_at is not None:
-            raise conflict("hold_settled", f"the hold for sale {sale_id} is already settled by its sale")
-        db.execute("DELETE FROM hold WHERE id = ?", (hold_id,))
-        return True
-
-    return {"sale_id": sale_id, "released": db.retrying(give_back)}
+    return holds.give_back(holds.POINTS, device_id, sale_id)
 
 
 def settle_holds(sale_entries: dict[str, str], now: datetime) -> int:

@@ -12,18 +12,17 @@ hold first (``authorize``); the sale's entry settles it.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
 from shared import wallet as purse
 from shared.times import format_time
 from sync import wallet as bodies
-from sync.bodies import entry_time, usable_key
+from sync.bodies import entry_time
+from sync.sale_bodies import SaleCompleted, SaleReturned
 
-from . import db, settings
+from . import db, holds
 from . import exceptions as queue
-from .errors import CentralError, conflict, not_found
 from .pushrows import select_in
 from .schemas import WalletAuthorizeRequest
 
@@ -53,14 +52,8 @@ def state(held: dict[str | None, int]) -> dict[str, Any]:
 def customer_wallet(customer_id: str, now: datetime) -> dict[str, Any]:
     """The brand-wide wallet of one customer, with what open holds reserve (``held``)."""
     found = state(pockets_of({customer_id}).get(customer_id, {}))
-    found["held"] = _held(customer_id, now)
+    found["held"] = holds.held(holds.WALLET, customer_id, now)
     return found
-
-
-def _held(customer_id: str, now: datetime, except_sale: str | None = None) -> int:
-    found = db.rows("SELECT COALESCE(SUM(amount), 0) FROM wallethold WHERE customer_id = ? AND settled_at IS NULL "
-                    "AND expires_at > ? AND sale_id <> ?", (customer_id, format_time(now), except_sale or ""))
-    return int(found[0][0])
 
 
 class WalletEffects:
@@ -128,7 +121,7 @@ class WalletEffects:
         self._row(f"{facts.conversion_id}:convert", cid, purse.CONVERT, facts.amount, None, at, entry)
         return None
 
-    def sale(self, entry: dict, facts: Any, paid: dict[str | None, int], cid: str, at: str) -> None:
+    def sale(self, entry: dict, facts: SaleCompleted, paid: dict[str | None, int], cid: str, at: str) -> None:
         """A sale paid from the wallet: one movement per pocket; a category pocket pays its lines only."""
         if not paid:
             return
@@ -144,7 +137,7 @@ class WalletEffects:
                       facts.sale_id)
         self.settle[facts.sale_id] = entry["id"]
 
-    def returned(self, entry: dict, facts: Any, back: dict[str | None, int], cid: str | None, at: str) -> None:
+    def returned(self, entry: dict, facts: SaleReturned, back: dict[str | None, int], cid: str | None, at: str) -> None:
         """A return's re-credit: never more per pocket than the sale took from it."""
         if not back or cid is None:
             return
@@ -204,60 +197,15 @@ def authorize(device_id: str, body: WalletAuthorizeRequest, now: datetime) -> di
     """Hold ``amount`` of a customer's wallet for ``sale_id`` if the brand-wide balance allows it.
 
     Asking again for the same sale replaces its hold; the sale's entry settles it; an unsettled
-    hold lapses after ``settings.HOLD_TTL``. Too little is ``422 insufficient_wallet``.
+    hold lapses after ``settings.HOLD_TTL``. Too little is ``422 insufficient_wallet`` (``central.holds``).
     """
-    amount, sale_id = body.amount, body.sale_id
-    stamp = format_time(now)
-
-    def hold() -> tuple[str, int, str]:  # rerun whole on a serialization failure (``db.retrying``)
-        customer_id = body.customer_id
-        found = db.rows("SELECT merged_into FROM customer WHERE id = ?", (customer_id,))
-        if found and found[0][0] is not None:
-            customer_id = found[0][0]
-        if not db.rows(f"SELECT id FROM customer WHERE id = ?{db.for_update()}", (customer_id,)):
-            raise not_found("customer_not_found", f"central has no customer with id {customer_id}")
-        if db.rows("SELECT 1 FROM sale WHERE id = ?", (sale_id,)):
-            raise conflict("sale_already_recorded", f"sale {sale_id} is already recorded; nothing to authorize")
-        existing = db.rows("SELECT id, settled_at FROM wallethold WHERE sale_id = ?", (sale_id,))
-        if existing and existing[0][1] is not None:
-            raise conflict("hold_settled", f"the wallet hold for sale {sale_id} is already settled")
-        balance = sum(pockets_of({customer_id}).get(customer_id, {}).values())
-        available = balance - _held(customer_id, now, except_sale=sale_id)
-        if amount > available:
-            raise CentralError(422, "insufficient_wallet", f"{amount} requested, {max(available, 0)} in the wallet",
-                               {"available": available})
-        hold_id = existing[0][0] if existing else str(uuid.uuid4())
-        expires_at = format_time(now + settings.HOLD_TTL)
-        if existing:
-            db.execute("UPDATE wallethold SET customer_id = ?, device_id = ?, amount = ?, created_at = ?, "
-                       "expires_at = ? WHERE id = ?", (customer_id, device_id, amount, stamp, expires_at, hold_id))
-        else:
-            db.insert_rows("wallethold", ("id", "customer_id", "sale_id", "device_id", "amount", "created_at",
-                                          "expires_at"),
-                           [(hold_id, customer_id, sale_id, device_id, amount, stamp, expires_at)])
-        return hold_id, available, expires_at
-
-    hold_id, available, expires_at = db.retrying(hold)
-    return {"authorized": True, "hold_id": hold_id, "available": available - amount, "expires_at": expires_at}
+    return holds.take(holds.WALLET, device_id, body.customer_id, body.sale_id, body.amount, now,
+                      lambda cid: sum(pockets_of({cid}).get(cid, {}).values()))
 
 
 def release(device_id: str, sale_id: str) -> dict[str, Any]:
     """Give back the wallet hold of a sale the edge did not record; only its own device may."""
-
-    def give_back() -> dict[str, Any]:  # rerun whole on a serialization failure (``db.retrying``)
-        found = db.rows(f"SELECT id, device_id, settled_at FROM wallethold WHERE sale_id = ?{db.for_update()}",
-                        (sale_id,))
-        if not found:
-            return {"sale_id": sale_id, "released": False}
-        hold_id, holder, settled_at = found[0]
-        if holder != device_id:
-            raise CentralError(403, "hold_not_yours", f"the wallet hold for sale {sale_id} was made by another device")
-        if settled_at is not None:
-            raise conflict("hold_settled", f"the wallet hold for sale {sale_id} is already settled by its sale")
-        db.execute("DELETE FROM wallethold WHERE id = ?", (hold_id,))
-        return {"sale_id": sale_id, "released": True}
-
-    return db.retrying(give_back)
+    return holds.give_back(holds.WALLET, device_id, sale_id)
 
 
 def _settle(sale_entries: dict[str, str], now: datetime) -> None:

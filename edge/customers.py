@@ -13,7 +13,7 @@ from typing import Any
 
 from shared.times import format_time
 from sync import bodies
-from sync.bodies import NAME_MAX, text_problem
+from sync.bodies import text_problem
 
 from . import care, reach, rulebook, vouchers
 from .box import EdgeBox

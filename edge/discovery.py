@@ -31,7 +31,7 @@ from typing import Any
 import ifaddr
 from zeroconf import InterfaceChoice, IPVersion, ServiceBrowser, ServiceInfo, ServiceListener, Zeroconf
 
-from .serving import Listener, is_loopback
+from .serving import Listener
 
 __all__ = ["API_VERSION", "SERVICE_TYPE", "Advertiser", "discover", "txt_record"]
 

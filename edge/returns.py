@@ -13,10 +13,9 @@ from shared.engine import Line, basket_total, points_to_reverse
 from shared.tiers import spend_returned
 from shared.times import format_time
 from shared.vip import with_vip
-from sync.bodies import SKU_MAX
 from sync.sale_bodies import SaleReturned
 
-from . import accounts, rulebook, sales, vouchers, walletledger
+from . import accounts, rulebook, saleviews, vouchers, walletledger
 from .box import EdgeBox
 from .db import database, write_transaction
 from .errors import unprocessable
@@ -65,7 +64,7 @@ def _kept(lines: list[dict], returned: Counter[str]) -> tuple[list[Line], int]:
 def return_lines(box: EdgeBox, sale_id: str, wanted: Counter[str], now: datetime) -> dict[str, Any]:
     """Record a return; 422 ``return_exceeds_sale`` when more would come back than was sold."""
     with write_transaction():
-        sale = sales.get(sale_id)
+        sale = saleviews.get(sale_id)
         lines = json.loads(sale.lines)
         sold = Counter()
         for raw in lines:

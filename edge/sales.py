@@ -1,7 +1,9 @@
-"""Quoting and committing sales on the edge.
+"""Quoting and committing sales on the edge: the request read, the basket priced, central's
+holds asked for, the sale committed.
 
 A committed sale, its point movements, the customer's qualifying spend and its change-log
-entry are written in one transaction: all of it or none of it.
+entry are written in one transaction: all of it or none of it. How a sale reads as JSON
+(answered, stored, logged) is ``edge.saleviews``.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from shared.vip import with_vip
 from sync.client import Refused
 from sync.sale_bodies import SaleCompleted
 
-from . import accounts, checkpoints, customers, giftcards, rulebook, schemas, syncer, vip, vouchers, wallet, walletledger
+from . import (accounts, checkpoints, customers, giftcards, rulebook, saleviews, schemas, syncer, vip, vouchers, wallet,
+               walletledger)
 from .box import EdgeBox
 from .db import database, write_transaction
-from .errors import ApiError, not_found
-from .models import Customer, PointMovement, Sale, SaleReturn, fast_insert
+from .errors import ApiError
+from .models import Customer, PointMovement, Sale, fast_insert
 from .validation import read_body
 
 MAX_LINES, MAX_QTY = schemas.MAX_LINES, schemas.MAX_QTY
@@ -113,7 +116,7 @@ def quote(request: SaleRequest, now: datetime, box: EdgeBox | None = None) -> di
     acct = accounts.account(customer.id) if customer else None
     priced, problems = _price(request, customer, rules, acct, now)
     return {
-        "lines": _lines_json(request, priced),
+        "lines": saleviews.lines_json(request.lines, request.names, priced.tier_discounts),
         "tier": customer.tier if customer else None,
         "tier_discount": priced.tier_discount,
         "total": priced.total,
@@ -125,8 +128,8 @@ def quote(request: SaleRequest, now: datetime, box: EdgeBox | None = None) -> di
         ],
         "rules_version": rules.version,
         "problems": [{"code": p.code, "message": p.message} for p in problems if p.code != "payment_mismatch"],
-        **_currency_json(request, priced),
-        **_vip_json(request, customer, now),
+        **saleviews.currency_json(request.conversion, priced),
+        **saleviews.vip_json(request.vip_code, _vip_percent(request, customer, now)),
     }
 
 
@@ -257,8 +260,8 @@ def commit(
         if customer is not None:
             _add_qualifying_spend(customer, priced.eligible_amount, rules, stamp)
             checkpoints.save(customer.id, acct, log_seq, now)
-        lines = _lines_json(request, priced)
-        payments = [_payment_json(p) for p in request.payments or ()]
+        lines = saleviews.lines_json(request.lines, request.names, priced.tier_discounts)
+        payments = [saleviews.payment_json(p) for p in request.payments or ()]
         fast_insert(
             Sale,
             id=sale_id,
@@ -298,8 +301,8 @@ def commit(
             "eligible_amount": priced.eligible_amount, "points_earned": earned,
             "points_redeemed": priced.points_redeemed, "rules_version": rules.version, "tier": tier_before,
             "returns": [], "gift_cards": cards_spent, "vouchers_issued": issued,
-            **_currency_json(request, priced),
-            **_vip_json(request, customer, now),
+            **saleviews.currency_json(request.conversion, priced),
+            **saleviews.vip_json(request.vip_code, _vip_percent(request, customer, now)),
         }
         if customer is not None:
             view["customer"] = accounts.customer_view(customer, rules, now, acct)
@@ -361,91 +364,3 @@ def _add_qualifying_spend(customer: Customer, amount: int, rules: RuleSet, stamp
         "UPDATE customer SET qualifying_spend = ?, tier = ?, updated_at = ? WHERE id = ?",
         (customer.qualifying_spend, customer.tier, stamp, customer.id),
     )
-
-
-def _lines_json(request: SaleRequest, priced: Quote) -> list[dict[str, Any]]:
-    """The lines as stored, logged and answered: each with the tier discount it was given."""
-    return [_line_json(line, name, discount)
-            for line, name, discount in zip(request.lines, request.names, priced.tier_discounts)]
-
-
-def _line_json(line: Line, name: str | None, tier_discount: int = 0) -> dict[str, Any]:
-    data: dict[str, Any] = {"sku": line.sku, "qty": line.qty, "unit_price": line.unit_price, "discount": line.discount,
-                            "tier_discount": tier_discount}
-    if name:
-        data["name"] = name
-    if line.category:
-        data["category"] = line.category
-    if line.reward:
-        data["reward"] = True
-    return data
-
-
-def _vip_json(request: SaleRequest, customer: Customer | None, now: datetime) -> dict[str, Any]:
-    """``{"vip": {"code", "discount_percent"}}`` for a sale with a VIP card (nothing otherwise)."""
-    if not request.vip_code:
-        return {}
-    return {"vip": {"code": request.vip_code, "discount_percent": _vip_percent(request, customer, now)}}
-
-
-def _currency_json(request: SaleRequest, priced: Quote) -> dict[str, Any]:
-    """A foreign-currency sale's code, rate and amounts in both currencies (nothing otherwise):
-    ``total`` and the lines stay in the sale's currency, ``eligible_amount`` is the brand's."""
-    if request.conversion is None:
-        return {}
-    return {
-        "currency": request.conversion.currency,
-        "rate": request.conversion.text,
-        "converted_total": request.conversion.to_brand(priced.total),
-        "original_eligible_amount": priced.earning.original_eligible,
-    }
-
-
-def _payment_json(payment: Payment) -> dict[str, Any]:
-    if payment.is_points:
-        return {"method": "points", "points": payment.points}
-    if payment.code:
-        return {"method": payment.method, "code": payment.code, "amount": payment.amount}
-    return {"method": payment.method, "amount": payment.amount}
-
-
-def get(sale_id: str) -> Sale:
-    sale = Sale.get_or_none(Sale.id == sale_id)
-    if sale is None:
-        raise not_found("sale_not_found", f"no sale with id {sale_id}")
-    return sale
-
-
-def sale_view(sale: Sale) -> dict[str, Any]:
-    """The sale as committed, with its returns."""
-    returns = SaleReturn.select().where(SaleReturn.sale == sale).order_by(SaleReturn.created_at)
-    lines = [{"tier_discount": 0, **line} for line in json.loads(sale.lines)]  # older sales had none
-    return {
-        "id": sale.id,
-        "customer_id": sale.customer_id,
-        "till_id": sale.till,
-        "created_at": sale.created_at,
-        "lines": lines,
-        "payments": json.loads(sale.payments),
-        "tier_discount": sum(line["tier_discount"] for line in lines),
-        "total": sale.total,
-        "eligible_amount": sale.eligible_amount,
-        "points_earned": sale.points_earned,
-        "points_redeemed": sale.points_paid + sale.reward_points,
-        "rules_version": sale.rules_version,
-        "tier": sale.tier,
-        **({"currency": sale.currency, "rate": sale.rate} if sale.currency else {}),
-        "returns": [
-            {
-                "id": r.id,
-                "lines": json.loads(r.lines),
-                "amount_refunded": r.amount_refunded,
-                "points_reversed": r.points_reversed,
-                "wallet_refunded": walletledger.refunded(r.id),
-                "created_at": r.created_at,
-            }
-            for r in returns
-        ],
-        "gift_cards": giftcards.spent_by(sale.id),
-        "vouchers_issued": vouchers.issued_by(sale.id),
-    }

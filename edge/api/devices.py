@@ -8,7 +8,7 @@ from flask import current_app, g, jsonify, request
 
 from sync.web import error_response, idempotency_key
 
-from .. import customers, rulebook, sales
+from .. import customers, rulebook, saleviews
 from ..schemas import SCAN_TIMEOUT_DEFAULT, SCAN_TIMEOUT_MAX
 from ..accounts import customer_view
 from ..errors import ApiError, not_found
@@ -33,7 +33,7 @@ def print_sale_receipt(sale_id: str):
     key = asked.key if asked else None
     queue = _peripherals().print_queue
     if queue is None:
-        sales.get(sale_id)  # an unknown sale is 404 whatever the printer
+        saleviews.get(sale_id)  # an unknown sale is 404 whatever the printer
         raise ApiError(503, "printer_unavailable",
                        'no printer configured: set FIDELIS_PRINTER or "printer" in the edge\'s config.json',
                        {"job_id": None})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, g, jsonify
 
-from .. import returns, sales
+from .. import returns, sales, saleviews
 from ..peripherals import notify_quote, notify_sale
 from . import idempotency
 from .blueprint import api
@@ -43,7 +43,7 @@ def commit_sale():
 
 @api.get("/sales/<sale_id>")
 def get_sale(sale_id: str):
-    return jsonify(sales.sale_view(sales.get(sale_id)))
+    return jsonify(saleviews.sale_view(saleviews.get(sale_id)))
 
 
 @api.post("/sales/<sale_id>/returns")

@@ -29,7 +29,7 @@ from devices import DeviceUnavailable
 from shared.times import format_time, parse_time
 from sync.backoff import Backoff
 
-from .. import sales
+from .. import saleviews
 from ..box import EdgeBox
 from ..db import database, write_transaction
 from ..errors import ApiError
@@ -140,7 +140,7 @@ class PrintQueue:
         last look. ``unavailable``: the printer failed since this request came in (or is
         known down); the job stays queued. ``failed``: the receipt cannot be laid out.
         """
-        sales.get(sale_id)  # 404 sale_not_found before anything is written
+        saleviews.get(sale_id)  # 404 sale_not_found before anything is written
         stamp = format_time(self.clock())
         replayed = False
         with write_transaction():

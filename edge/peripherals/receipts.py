@@ -9,7 +9,7 @@ from devices import DeviceConfigError, DeviceUnavailable
 from shared.money import format_minor
 from shared.times import parse_time
 
-from .. import accounts, rulebook, sales
+from .. import accounts, rulebook, saleviews
 from ..models import Customer
 
 # printer_status()'s error when the printer gave no status reply: some printers (and print
@@ -79,8 +79,8 @@ def build_receipt(sale_id: str, settings, store: str, kind: str, now: datetime, 
     """
     from devices.printer import Payment, Receipt, ReceiptLine
 
-    sale = sales.get(sale_id)
-    view = sales.sale_view(sale)
+    sale = saleviews.get(sale_id)
+    view = saleviews.sale_view(sale)
     rules = rulebook.version(sale.rules_version)
     customer = Customer.get_or_none(Customer.id == sale.customer_id) if sale.customer_id else None
     balance = accounts.account(customer.id).points(now).available if customer else None

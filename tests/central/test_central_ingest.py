@@ -230,6 +230,7 @@ def test_an_authorization_holds_points_until_the_sale_settles_it(central, edge):
     refused = edge.authorize(customer, 50, str(uuid.uuid4()))
     assert (refused.status_code, refused.json["error"]["code"]) == (422, "insufficient_points")
     assert refused.json["error"]["details"]["available"] == 40
+    assert refused.json["error"]["message"] == "50 points requested, 40 available"
     assert central.customer(customer)["held"] == 60
     edge.sell(customer, [{"sku": "B1", "qty": 1, "unit_price": 600}], points_paid=60, points_earned=0,
               sale_id=sale_id)

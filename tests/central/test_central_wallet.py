@@ -176,6 +176,31 @@ def test_a_released_hold_gives_the_money_back(central):
     assert bad.status_code == 422 and bad.json["error"]["code"] == "validation_error"
 
 
+def test_a_wallet_hold_answers_in_the_wallets_own_words(central):
+    edge = central.edge(rules_document=RULES)
+    cid = edge.register()
+    load(edge, cid, 3000)
+    edge.push()
+    sale_id = str(uuid.uuid4())
+    short = edge.request("POST", "/sync/v1/wallet/authorize", {"customer_id": cid, "amount": 5000, "sale_id": sale_id})
+    assert (short.status_code, short.json["error"]["code"]) == (422, "insufficient_wallet")
+    assert short.json["error"]["message"] == "5000 requested, 3000 in the wallet"
+    assert short.json["error"]["details"]["available"] == 3000
+    first = edge.request("POST", "/sync/v1/wallet/authorize", {"customer_id": cid, "amount": 1000, "sale_id": sale_id})
+    again = edge.request("POST", "/sync/v1/wallet/authorize", {"customer_id": cid, "amount": 2000, "sale_id": sale_id})
+    assert again.json["hold_id"] == first.json["hold_id"] and again.json["available"] == 1000  # replaced, not added
+    stranger = central.edge("S002").request("DELETE", f"/sync/v1/wallet/holds/{sale_id}")
+    assert (stranger.status_code, stranger.json["error"]["code"]) == (403, "hold_not_yours")
+    assert stranger.json["error"]["message"] == f"the wallet hold for sale {sale_id} was made by another device"
+    pay(edge, cid, 2000, sale_id=sale_id)
+    edge.push()
+    settled = edge.request("DELETE", f"/sync/v1/wallet/holds/{sale_id}")
+    assert (settled.status_code, settled.json["error"]["code"]) == (409, "hold_settled")
+    assert settled.json["error"]["message"] == f"the wallet hold for sale {sale_id} is already settled by its sale"
+    nothing = edge.request("DELETE", f"/sync/v1/wallet/holds/{uuid.uuid4()}")
+    assert (nothing.status_code, nothing.json["released"]) == (200, False)
+
+
 def test_a_merge_moves_the_wallet_to_the_customer_kept(central):
     edge = central.edge(rules_document=RULES)
     keep, absorb = edge.register(), edge.register(first_name="Ann")

@@ -1,11 +1,12 @@
-"""Peewee models of central's database (SQLite or PostgreSQL).
+"""The brand's records: rules versions, customers, sales and returns, ledger movements and
+points holds, what each push leaves (entries verbatim, the exceptions queue, the pull feed,
+each device's last seq per customer), head office's care acts and retired cards, gift cards
+and vouchers.
 
-Times are RFC 3339 UTC text in ``shared.times.format_time``'s fixed width, so they sort
-as text on both backends. The tables a push fills (``LogEntry``, ``Sale``, ``Movement``)
-carry no foreign keys: on PostgreSQL each would cost a trigger per row, and the push only
-writes rows for the device, customers and sales it has just read and locked. Balances are
-never stored: they are folds of ``Movement`` rows (``central.ledger``). Every accepted
-change-log entry is kept verbatim in ``LogEntry``.
+The tables a push fills (``LogEntry``, ``Sale``, ``Movement``) carry no foreign keys: on
+PostgreSQL each would cost a trigger per row, and the push only writes rows for the device,
+customers and sales it has just read and locked. Balances are never stored: they are folds of
+``Movement`` rows (``central.ledger``).
 """
 
 from __future__ import annotations
@@ -20,99 +21,10 @@ from peewee import (
     CompositeKey,
     ForeignKeyField,
     IntegerField,
-    Model,
     TextField,
 )
 
-from .db import database
-
-ID = 64  # a UUID, a store code or an entry-derived id such as "<sale id>:earn"
-
-
-class BaseModel(Model):
-    class Meta:
-        database = database
-
-
-class SchemaVersion(BaseModel):
-    """One row per applied migration (``central.migrations``)."""
-
-    version = IntegerField(primary_key=True)
-    applied_at = CharField()
-
-    class Meta:
-        table_name = "schema_version"
-
-
-class Store(BaseModel):
-    code = CharField(primary_key=True, max_length=16)
-    name = CharField(max_length=200)
-    created_at = CharField()
-
-
-class Device(BaseModel):
-    """An enrolled edge: its key, its store and the head of its log as central holds it."""
-
-    id = CharField(primary_key=True, max_length=ID)
-    store = ForeignKeyField(Store, column_name="store_code", backref="devices", on_delete="RESTRICT")
-    public_key = CharField(max_length=64)
-    enrolled_at = CharField()
-    head_seq = BigIntegerField(default=0)
-    head_hash = CharField(max_length=64)
-    last_sync_at = CharField(null=True)
-    revoked = BooleanField(default=False)
-    revoked_at = CharField(null=True)
-    frozen = BooleanField(default=False)
-    frozen_at = CharField(null=True)
-    # What the device last said of itself (migration 3): the last seq of its own log, and how
-    # far its clock was from central's (its signed request time minus central's, in ms).
-    reported_seq = BigIntegerField(null=True)
-    clock_skew_ms = BigIntegerField(null=True)
-
-
-class EnrolmentToken(BaseModel):
-    """A one-time enrolment token; only its SHA-256 is kept."""
-
-    token_hash = CharField(primary_key=True, max_length=64)
-    store = ForeignKeyField(Store, column_name="store_code", on_delete="CASCADE")
-    created_at = CharField()
-    expires_at = CharField()
-    used_at = CharField(null=True)
-    device_id = CharField(null=True, max_length=ID)
-
-
-class User(BaseModel):
-    """A head-office user; the password is kept as a ``werkzeug.security`` hash (salted scrypt)."""
-
-    id = CharField(primary_key=True, max_length=ID)
-    email = CharField(unique=True, max_length=254)
-    role = CharField(max_length=16)
-    password_hash = CharField(max_length=255)
-    created_at = CharField()
-
-    class Meta:
-        table_name = "central_user"  # "user" is reserved in PostgreSQL
-
-
-class ApiToken(BaseModel):
-    """A bearer token for the JSON API; only its SHA-256 is kept."""
-
-    id = CharField(primary_key=True, max_length=ID)
-    name = CharField(max_length=200)
-    token_hash = CharField(unique=True, max_length=64)
-    created_at = CharField()
-    revoked = BooleanField(default=False)
-
-
-class Nonce(BaseModel):
-    """A request nonce seen recently; the primary key refuses a second use of it."""
-
-    device_id = CharField(max_length=ID)
-    nonce = CharField(max_length=64)
-    expires_at = CharField(index=True)
-
-    class Meta:
-        primary_key = CompositeKey("device_id", "nonce")
+from .base import ID, BaseModel
 
 
 class RulesVersion(BaseModel):
@@ -291,97 +203,7 @@ class CustomerDeviceSeq(BaseModel):
         primary_key = CompositeKey("customer_id", "device_id")
 
 
-class IdempotencyRecord(BaseModel):
-    """The first response to a JSON API POST carrying an ``Idempotency-Key``."""
-
-    token_id = CharField(max_length=ID)
-    key = CharField(max_length=200)
-    request_hash = CharField(max_length=64)
-    status = IntegerField()
-    response = TextField()
-    created_at = CharField()
-
-    class Meta:
-        primary_key = CompositeKey("token_id", "key")
-
-
-class WebSession(BaseModel):
-    """A signed-in browser: the cookie holds a random token, the table only its SHA-256."""
-
-    token_hash = CharField(primary_key=True, max_length=64)
-    user_id = CharField(max_length=ID, index=True)
-    csrf_token = CharField(max_length=64)
-    created_at = CharField()
-    seen_at = CharField()
-    address = CharField(null=True, max_length=64)
-
-    class Meta:
-        table_name = "websession"
-
-
-class SignInAttempt(BaseModel):
-    """One sign-in attempt, kept for a day to throttle failures per account and per address."""
-
-    id = BigAutoField()
-    email = CharField(max_length=254)
-    address = CharField(max_length=64)
-    ok = BooleanField()
-    at = CharField()
-
-    class Meta:
-        table_name = "signinattempt"
-        indexes = ((("email", "at"), False), (("address", "at"), False))
-
-
-class AuditLog(BaseModel):
-    """Who changed what and when (``central.audit``); ``before``/``after`` are JSON or NULL."""
-
-    id = BigAutoField()
-    at = CharField()
-    actor = CharField(max_length=300)
-    action = CharField(max_length=64)
-    target = CharField(max_length=300)
-    before = TextField(null=True)
-    after = TextField(null=True)
-
-    class Meta:
-        table_name = "auditlog"
-
-
-MODELS = [
-    SchemaVersion, Store, Device, EnrolmentToken, User, ApiToken, Nonce, RulesVersion, DeviceRules,
-    Customer, Sale, SaleReturn, Movement, Hold, LogEntry, Conflict, FeedItem, CustomerDeviceSeq,
-    IdempotencyRecord, WebSession, SignInAttempt, AuditLog,
-]
-
-
-# --- made by migration 3 (``central.migrations._pairings``), not by the initial schema ------
-
-
-class Pairing(BaseModel):
-    """A box waiting for (or given) head office's approval; only hashes of code and secret kept."""
-
-    code_hash = CharField(primary_key=True, max_length=64)
-    secret_hash = CharField(max_length=64)
-    device_id = CharField(max_length=ID)
-    public_key = CharField(max_length=64)
-    edge_store = CharField(null=True, max_length=16)
-    address = CharField(max_length=64)
-    requested_at = CharField(max_length=40)
-    expires_at = CharField(max_length=40)
-    store_code = CharField(null=True, max_length=16)
-    approved_at = CharField(null=True, max_length=40)
-    approved_by = CharField(null=True, max_length=200)
-    enrolled_at = CharField(null=True, max_length=40)
-
-
-class PairingAttempt(BaseModel):
-    """One pairing request or failed guess from an address, for rate limiting."""
-
-    id = CharField(primary_key=True, max_length=36)
-    address = CharField(max_length=64)
-    at = CharField(max_length=40)
-    kind = CharField(max_length=16)
+# --- made by later migrations (4: care; gift cards and vouchers), not by the initial schema ---
 
 
 class CareAct(BaseModel):
@@ -418,9 +240,6 @@ class RetiredCard(BaseModel):
         table_name = "retiredcard"
 
 
-MODELS += [CareAct, RetiredCard]
-
-
 class GiftCard(BaseModel):
     """A gift card a shop sold (``gift_card.issued``); ``used_sale`` once a sale spent it."""
 
@@ -454,6 +273,3 @@ class Voucher(BaseModel):
 
     class Meta:
         table_name = "voucher"
-
-
-MODELS += [GiftCard, Voucher]
