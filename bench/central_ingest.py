@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from central import db, migrations  # noqa: E402
 from central.enrolment import create_token, enroll  # noqa: E402
 from central.ingest import apply_push  # noqa: E402
+from central.schemas import EnrollRequest  # noqa: E402
 from central.stores import create_store  # noqa: E402
 from central.verify import warm_up  # noqa: E402
 from shared.times import format_time  # noqa: E402
@@ -102,7 +103,7 @@ def ingest(url: str, key, device: str, entries) -> float:
     now = datetime.now(timezone.utc)
     create_store("S001", "Bench", now)
     token, _ = create_token("S001", now)
-    enroll({"token": token, "device_id": device, "public_key": public_key_raw_b64(key), "store": "S001"}, now,
+    enroll(EnrollRequest(token=token, device_id=device, public_key=public_key_raw_b64(key), store="S001"), now,
            public_key_raw_b64(generate_private_key()))
     warm_up()  # the signature-checking processes start once per server, not per push
     start = time.perf_counter()
