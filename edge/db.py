@@ -89,6 +89,7 @@ class _Write:
 _queue: list[_Write] = []
 _group = threading.Condition()
 _leading = False
+_leader: int | None = None  # the thread committing the current group
 
 
 def grouped(work: Callable[[], T]) -> T:
@@ -100,7 +101,9 @@ def grouped(work: Callable[[], T]) -> T:
     raises what ``work`` raised (its savepoint rolled back, the others kept) or, when the
     ``COMMIT`` itself fails, that error (nothing of the group was written).
     """
-    global _leading
+    global _leading, _leader
+    if _leader == threading.get_ident():
+        return work()  # called from a write of the group being committed: part of that write
     mine = _Write(work)
     with _group:
         _queue.append(mine)
@@ -108,14 +111,14 @@ def grouped(work: Callable[[], T]) -> T:
             _group.wait()
         if mine.done:
             return mine.outcome()
-        _leading = True
+        _leading, _leader = True, threading.get_ident()
         batch = _queue[:]
         _queue.clear()
     try:
         _commit_together(batch)
     finally:
         with _group:
-            _leading = False
+            _leading, _leader = False, None
             _group.notify_all()
     return mine.outcome()
 

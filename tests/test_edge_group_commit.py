@@ -129,3 +129,22 @@ def _until(condition, timeout: float = 10) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("the sales did not queue")
         time.sleep(0.005)
+
+
+def test_a_write_that_asks_for_a_grouped_write_itself_becomes_part_of_it(app):
+    box = app.extensions["fidelis_edge"]
+    key = tills.add(box, "till-n")[1]
+    answer: list = []
+
+    def nested() -> None:
+        # The inner write runs inside the outer one's transaction instead of waiting for a
+        # group that cannot commit before the outer write returns.
+        with app.test_request_context():
+            answer.append(edge_db.grouped(lambda: edge_db.grouped(lambda: "inner") + " in outer"))
+
+    worker = threading.Thread(target=nested, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert answer == ["inner in outer"], "a nested write waited on its own group"
+    sale = app.test_client().post("/api/v1/sales", json=SALE, headers={"Authorization": f"Bearer {key}"})
+    assert sale.status_code == 201
