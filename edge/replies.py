@@ -138,6 +138,8 @@ class RewardOffer(Reply):
 class QuoteProblem(Reply):
     code: str
     message: str
+    details: Annotated[dict[str, Any] | None, Field(description="for a gift card or voucher the sale would refuse: "
+                                                                   "the sale's error details (its code)")] = None
 
 
 _TOTAL = "Σ(qty × unit_price − discount − tier_discount) in minor units; the payments must add up to exactly this"
