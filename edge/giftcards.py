@@ -64,9 +64,10 @@ def get(code: str, now: datetime) -> dict[str, Any]:
     return view(row, now)
 
 
-def spend(payments: Sequence[Payment] | None, sale_id: str, now: datetime) -> list[dict[str, Any]]:
-    """Use up the cards the payments name (inside the sale's transaction); 422 ``gift_card_used``
-    or ``gift_card_invalid`` before anything is written. Returns what each card gave and lost."""
+def check(payments: Sequence[Payment] | None, now: datetime) -> list[dict[str, Any]]:
+    """What each card the payments name would give and lose, when all can pay now; 422
+    ``gift_card_used`` or ``gift_card_invalid`` naming the first that cannot. Reads only: a
+    quote asks this, and the sale again inside its transaction."""
     paid = giftcards.codes_paid(payments, "gift_card")
     if not paid:
         return []
@@ -76,13 +77,19 @@ def spend(payments: Sequence[Payment] | None, sale_id: str, now: datetime) -> li
         problem = giftcards.spend_problem(_card(row) if row else None, amount, now)
         if problem:
             raise ApiError(422, problem[0], problem[1], {"code": code})
-    spent = []
+    return [{"code": rows[code.upper()].code, "value": rows[code.upper()].amount, "paid": amount,
+             "forfeited": giftcards.forfeited(rows[code.upper()].amount, amount)} for code, amount in paid.items()]
+
+
+def spend(payments: Sequence[Payment] | None, sale_id: str, now: datetime) -> list[dict[str, Any]]:
+    """Use up the cards the payments name (inside the sale's transaction); 422 ``gift_card_used``
+    or ``gift_card_invalid`` before anything is written (``check``). Returns what each card
+    gave and lost."""
+    spent = check(payments, now)
     stamp = format_time(now)
-    for code, amount in paid.items():
-        row = rows[code.upper()]
-        GiftCard.update(used_sale=sale_id, paid=amount, updated_at=stamp).where(GiftCard.code == row.code).execute()
-        spent.append({"code": row.code, "value": row.amount, "paid": amount,
-                      "forfeited": giftcards.forfeited(row.amount, amount)})
+    for card in spent:
+        GiftCard.update(used_sale=sale_id, paid=card["paid"], updated_at=stamp).where(
+            GiftCard.code == card["code"]).execute()
     return spent
 
 

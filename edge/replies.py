@@ -121,6 +121,13 @@ class VoucherIssued(Reply):
     expires_at: str
 
 
+class VoucherOffered(Reply):
+    """A voucher a quoted sale would issue; its code exists only once the sale is written."""
+
+    amount: int
+    expires_at: str
+
+
 class RewardOffer(Reply):
     sku: str
     name: str
@@ -131,6 +138,8 @@ class RewardOffer(Reply):
 class QuoteProblem(Reply):
     code: str
     message: str
+    details: Annotated[dict[str, Any] | None, Field(description="for a gift card or voucher the sale would refuse: "
+                                                                   "the sale's error details (its code)")] = None
 
 
 _TOTAL = "Σ(qty × unit_price − discount − tier_discount) in minor units; the payments must add up to exactly this"
@@ -149,6 +158,11 @@ class Quote(Reply):
     rewards: list[RewardOffer]
     rules_version: int
     problems: list[QuoteProblem]
+    gift_cards: Annotated[list[GiftCardSpent], Field(description="the gift cards the basket's payments name: what "
+                                                                 "the sale would take of each and what it would lose "
+                                                                 "(checked as the sale checks them, nothing reserved)")] = []
+    vouchers_issued: Annotated[list[VoucherOffered], Field(description="vouchers the sale would issue (rules "
+                                                                       "vouchers.at_sale), without a code")] = []
 
 
 class ReturnView(Reply):

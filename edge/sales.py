@@ -109,12 +109,24 @@ def _price(request: SaleRequest, customer: Customer | None, rules: RuleSet, acct
     return price_sale(request.lines, request.payments, rules, spendable=spendable, tier=tier, rate=request.rate)
 
 
-def quote(request: SaleRequest, now: datetime, box: EdgeBox | None = None) -> dict[str, Any]:
-    """Price a basket without committing anything (``box``: ask central about an unknown card)."""
+def quote(request: SaleRequest, now: datetime, box: EdgeBox) -> dict[str, Any]:
+    """Price a basket without committing anything (``box``: ask central about an unknown card).
+
+    Gift card and voucher payments are checked as the sale checks them, reading only: a payment
+    the sale would refuse is listed in ``problems`` with the sale's code (``gift_card_used``,
+    ``gift_card_invalid``, ``voucher_invalid``) and details; ``vouchers_issued`` previews what
+    the sale would issue, without codes (a code comes from the sale's id).
+    """
     customer = _customer_of(request, now, box)
     rules = rulebook.in_force(now)
     acct = accounts.account(customer.id) if customer else None
     priced, problems = _price(request, customer, rules, acct, now)
+    cards, refused = [], []
+    try:  # reads only; listed beside the pricing problems, as the quote always answers 200
+        cards = giftcards.check(request.payments, now)
+        vouchers.check(request.payments, box.store_code, now)
+    except ApiError as exc:
+        refused.append({"code": exc.code, "message": exc.message, "details": exc.details})
     return {
         "lines": saleviews.lines_json(request.lines, request.names, priced.tier_discounts),
         "tier": customer.tier if customer else None,
@@ -127,9 +139,12 @@ def quote(request: SaleRequest, now: datetime, box: EdgeBox | None = None) -> di
             {"sku": r.sku, "name": r.name, "cost": r.cost, "affordable": r.affordable} for r in priced.rewards
         ],
         "rules_version": rules.version,
-        "problems": [{"code": p.code, "message": p.message} for p in problems if p.code != "payment_mismatch"],
+        "problems": [{"code": p.code, "message": p.message} for p in problems if p.code != "payment_mismatch"]
+        + refused,
         **saleviews.currency_json(request.conversion, priced),
         **saleviews.vip_json(request.vip_code, _vip_percent(request, customer, now)),
+        "gift_cards": cards,
+        "vouchers_issued": vouchers.offered(priced.total, rules, box.store_code, now),
     }
 
 

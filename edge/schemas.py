@@ -198,7 +198,7 @@ class PaymentIn(Body):
 
 class Basket(Body):
     """A basket to quote: ``customer_id`` or ``card_number`` (not both), or neither for an
-    anonymous sale."""
+    anonymous sale. Gift card and voucher ``payments`` are checked as the sale checks them."""
 
     customer_id: _optional(ID_MAX)
     card_number: Card

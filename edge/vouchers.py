@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from shared import vouchers
 from shared.engine import Payment
@@ -22,21 +22,36 @@ def _voucher(row: Voucher) -> vouchers.Voucher:
     return vouchers.Voucher(row.code, row.amount, parse_time(row.expires_at), row.status, stores)
 
 
-def spend(payments: Sequence[Payment] | None, store: str, sale_id: str, now: datetime) -> None:
-    """Mark the vouchers the payments name used (inside the sale's transaction); 422
-    ``voucher_invalid`` before anything is written when one is used, expired, out of scope or
-    over its value."""
+def check(payments: Sequence[Payment] | None, store: str, now: datetime) -> Mapping[str, int]:
+    """The vouchers the payments name, ``{code: amount}``, when each can pay here now; 422
+    ``voucher_invalid`` naming the first that is used, expired, out of scope or over its value.
+    Reads only: a quote asks this, and the sale again inside its transaction."""
     paid = codes_paid(payments, "voucher")
     if not paid:
-        return
+        return paid
     rows = {row.code: row for row in Voucher.select().where(Voucher.code.in_(list(paid)))}
     for code, amount in paid.items():
         row = rows.get(code)
         problem = vouchers.spend_problem(_voucher(row) if row else None, amount, store, now)
         if problem:
             raise ApiError(422, vouchers.INVALID_CODE, problem, {"code": code})
+    return paid
+
+
+def spend(payments: Sequence[Payment] | None, store: str, sale_id: str, now: datetime) -> None:
+    """Mark the vouchers the payments name used (inside the sale's transaction); 422
+    ``voucher_invalid`` before anything is written when one cannot pay (``check``)."""
+    paid = check(payments, store, now)
+    if not paid:
+        return
     Voucher.update(status=vouchers.USED, used_sale=sale_id, updated_at=format_time(now)).where(
         Voucher.code.in_(list(paid))).execute()
+
+
+def offered(total: int, rules: RuleSet, store: str, now: datetime) -> list[dict[str, Any]]:
+    """The vouchers a sale of ``total`` would issue, as a quote's ``vouchers_issued`` (no code yet)."""
+    return [{"amount": offer.amount, "expires_at": format_time(offer.expires_at)}
+            for offer in vouchers.offered_at_sale(total, rules.vouchers_at_sale, store, now)]
 
 
 def issue(sale_id: str, customer_id: str | None, total: int, rules: RuleSet, store: str,

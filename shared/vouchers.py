@@ -94,8 +94,17 @@ def voucher_code(sale_id: str, index: int = 0) -> str:
     return "V" + hashlib.sha256(f"fidelis/voucher/{sale_id}/{index}".encode()).hexdigest()[:12].upper()
 
 
-def issue_at_sale(sale_id: str, total: Money, rules: AtSale, store: str, now: datetime) -> tuple[Issued, ...]:
-    """The vouchers a sale of ``total`` at ``store`` issues at ``now`` (none, or one)."""
+@dataclass(frozen=True)
+class Offered:
+    """A voucher a sale would issue, before the sale (and so its code) exists."""
+
+    amount: Money
+    expires_at: datetime
+
+
+def offered_at_sale(total: Money, rules: AtSale, store: str, now: datetime) -> tuple[Offered, ...]:
+    """The vouchers a sale of ``total`` at ``store`` at ``now`` would issue (none, or one): what
+    a quote shows and what ``issue_at_sale`` gives codes to, so the two cannot disagree."""
     if rules.stores is not None and store not in rules.stores:
         return ()
     tier = tier_for(total, rules.tiers)
@@ -104,8 +113,13 @@ def issue_at_sale(sale_id: str, total: Money, rules: AtSale, store: str, now: da
     amount = tier.value(total)
     if amount <= 0:
         return ()
-    expires = now.replace(microsecond=0) + timedelta(days=rules.valid_days)
-    return (Issued(voucher_code(sale_id), amount, expires),)
+    return (Offered(amount, now.replace(microsecond=0) + timedelta(days=rules.valid_days)),)
+
+
+def issue_at_sale(sale_id: str, total: Money, rules: AtSale, store: str, now: datetime) -> tuple[Issued, ...]:
+    """The vouchers a sale of ``total`` at ``store`` issues at ``now`` (none, or one)."""
+    return tuple(Issued(voucher_code(sale_id, i), offer.amount, offer.expires_at)
+                 for i, offer in enumerate(offered_at_sale(total, rules, store, now)))
 
 
 def issue_welcome(customer_id: str, email: str | None, rules: Welcome | None, store: str,
