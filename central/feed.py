@@ -26,7 +26,7 @@ from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 from shared.ledger import Holdings
 from shared.times import format_time
 
-from . import db
+from . import db, settings
 
 RULES_VERSION = "rules.version"
 CUSTOMER_STATE = "customer.state"
@@ -104,8 +104,16 @@ _PAGE = (
 
 
 def _page(store_code: str, since: int, limit: int) -> tuple[list[tuple], bool]:
+    """Up to ``limit`` items after ``since``, and whether more follow. A page also stops once
+    its bodies reach ``settings.PULL_PAGE_BYTES`` (never before its first item), so a page of
+    large customer states stays as quick to send and to apply as one of small ones."""
     take = limit + 1
     found = db.rows(_PAGE, (since, take, store_code, since, take, store_code, since, take, take))
+    size = 0
+    for index, (_, _, body) in enumerate(found[:limit]):
+        size += len(body)
+        if size > settings.PULL_PAGE_BYTES and index > 0:
+            return found[:index], True
     return found[:limit], len(found) > limit
 
 

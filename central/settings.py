@@ -40,6 +40,8 @@ MAX_PUSH_ENTRIES = 500
 """Most entries one push may carry (docs/sync-protocol.md)."""
 PULL_DEFAULT_LIMIT = 500
 PULL_MAX_LIMIT = 1000
+PULL_PAGE_BYTES = 256 * 1024
+"""A pull page also stops once its items' bodies reach this size (``more`` is then true)."""
 EXCEPTIONS_DEFAULT_LIMIT = 500
 EXCEPTIONS_MAX_LIMIT = 5000
 """``GET /api/v1/exceptions?limit=``: 1 to this many exceptions in one answer."""

@@ -174,3 +174,24 @@ def test_one_feed_page_reads_by_index_whatever_the_brand_size(central, edge):
                                                                                    2, 2)))
     assert "feeditem_audience" in plan and "feeddelivery" in plan
     assert "SCAN feeditem" not in plan.replace("SCAN feeditem USING", "")
+
+
+def test_a_page_of_large_customer_states_stops_at_its_size_and_the_next_page_goes_on(central, edge, monkeypatch):
+    from central import settings
+
+    for n in range(12):
+        edge.sell(edge.register(first_name=f"Big{n}"), _spend(10000 + n))
+    assert edge.push().status_code == 200
+    whole = edge.pull(0, limit=1000).json
+    assert not whole["more"]
+    sizes = sorted(len(str(item["body"])) for item in whole["items"])
+    monkeypatch.setattr(settings, "PULL_PAGE_BYTES", sizes[-1] * 3)  # about three states a page
+    pages, cursor = [], 0
+    while True:
+        page = edge.pull(cursor, limit=1000).json
+        pages.append(page["items"])
+        cursor = page["cursor"]
+        if not page["more"]:
+            break
+    assert len(pages) > 3 and all(0 < len(items) < 12 for items in pages)
+    assert [item["cursor"] for items in pages for item in items] == [item["cursor"] for item in whole["items"]]
