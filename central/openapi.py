@@ -34,8 +34,8 @@ def _errors(*codes: str) -> dict[str, Any]:
         "401": "Missing or invalid credentials (unauthorized; for sync: unknown_device, bad_signature, "
                "stale_request, replayed_request)",
         "403": "Refused (device_revoked, enrollment_token_invalid, pairing_invalid)",
-        "404": "Not found (customer_not_found, store_not_found, device_not_found, exception_not_found, gift_card_not_found, "
-               "voucher_not_found)",
+        "404": "Not found (customer_not_found, store_not_found, device_not_found, exception_not_found, "
+               "gift_card_not_found, voucher_not_found)",
         "409": "Conflict (idempotency_conflict: this Idempotency-Key was used with another request; store_exists, "
                "store_mismatch, device_conflict, fork_detected, device_frozen, seq_gap, exception_resolved, "
                "sale_already_recorded, hold_settled, pairing_used, card_blocked: a card reported lost, card_in_use, "

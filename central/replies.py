@@ -380,6 +380,6 @@ class CustomerLookup(Reply):
     found_by: FoundBy
 
 
-RESPONSES = (VipCard, GiftCard, Voucher, CustomerLookup, Error, Health, Customer, Device, Store, Enrolment, RulesVersion, Published, Exception, Head,
+RESPONSES = (VipCard, CustomerLookup, Error, Health, Customer, Device, Store, Enrolment, RulesVersion, Published, Exception, Head,
              EnrollResponse, PairingCode, PairingState, ApprovedPairing, PushResponse, Feed, Authorization,
-             Release, Dashboard, LiabilityReport, CustomerPage, Activity, AdjustmentResult)
+             Release, Dashboard, LiabilityReport, CustomerPage, Activity, AdjustmentResult, GiftCard, Voucher)

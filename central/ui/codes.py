@@ -20,7 +20,8 @@ from .web import area, requires
 
 pages = area("ui_codes", url_prefix="/customers")
 
-STATUS_TEXT = {"active": "Good to use", "used": "Used", "expired": "Expired", "voided": "Voided (its sale was returned)"}
+STATUS_TEXT = {"active": "Good to use", "used": "Used", "expired": "Expired",
+               "voided": "Voided (its sale was returned)"}
 """A status in words: the page never says it with colour alone."""
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
+from test_central_wallet import RULES as WALLET_RULES, load
 
 from central import db
 
@@ -150,9 +152,6 @@ def test_support_merges_a_duplicate_after_the_review_screen(central, person, edg
 
 
 def test_the_customer_page_shows_wallet_expiring_points_and_the_vip_card_masked(central, person):
-    from datetime import timedelta
-    from test_central_wallet import RULES as WALLET_RULES, load
-
     edge = central.edge(rules_document=WALLET_RULES)
     ana = edge.register()
     now = central.clock()
