@@ -16,8 +16,8 @@ from shared.times import format_time
 from sync.bodies import usable_key
 from sync.web import idempotency_key, replay, require_bearer
 
-from . import (activity, auth, care, customers, dashboard, enrolment, pairing, reports, schemas, search,
-               settings, stores, traffic, vip)
+from . import (activity, auth, care, customers, dashboard, enrolment, giftcards, pairing, reports, schemas, search,
+               settings, stores, traffic, vip, vouchers)
 from . import exceptions as queue
 from . import rules as rulebook
 from .db import database
@@ -142,6 +142,18 @@ def merge_customers():
     def produce():
         return care.merge(declared_body(schemas.Merge), _actor(), state().key, clock()), 200
     return _idempotent(produce)
+
+
+@api.get("/gift-cards/<code>")
+def get_gift_card(code: str):
+    """A gift card by code, upper-cased as the tills read it: is it still good, where was it sold."""
+    return jsonify(giftcards.look_up(code, clock()))
+
+
+@api.get("/vouchers/<code>")
+def get_voucher(code: str):
+    """A voucher by code, upper-cased as the tills read it: is it still good, whose is it."""
+    return jsonify(vouchers.look_up(code, clock()))
 
 
 @api.get("/stores")

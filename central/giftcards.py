@@ -10,13 +10,16 @@ Every change goes to every shop as a ``gift_card.state`` feed item.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from shared import giftcards
+from shared.times import parse_time
 from sync import bodies
 from sync.sale_bodies import GiftCardIssued, SaleCompleted
 
 from . import db
+from .errors import not_found
 
 GIFT_CARD_STATE = "gift_card.state"
 DOUBLE_USE, INVALID = "gift_card_double_use", "gift_card_invalid"
@@ -123,3 +126,20 @@ class Book:
              device.id if c.used_sale else None, c.paid, stamp) for c in cards if c.new])
         db.update_many("giftcard", "code", ("used_sale", "used_device", "paid"),
                        [(c.code, c.used_sale, device.id, c.paid) for c in cards if c.changed and not c.new])
+
+
+def look_up(code: str, now: datetime) -> dict[str, Any]:
+    """The gift card with ``code`` (upper-cased, as the till API reads it) as central knows it:
+    amount, expiry, status now, the shop that sold it and the sale that used it; 404
+    ``gift_card_not_found``."""
+    code = code.strip().upper()
+    found = db.rows("SELECT amount, expires_at, store_code, used_sale, paid FROM giftcard WHERE code = ?", (code,)) \
+        if bodies.usable_key(code, bodies.CODE_MAX) else []
+    if not found:
+        raise not_found("gift_card_not_found", f"no gift card with code {code}")
+    amount, expires_at, store, used_sale, paid = found[0]
+    status = giftcards.GiftCard(code, amount, parse_time(expires_at), used_sale is not None).status(now)
+    card = {"code": code, "amount": amount, "expires_at": expires_at, "status": status, "store": store}
+    if used_sale is not None:
+        card.update(used_sale=used_sale, paid=paid)
+    return card

@@ -34,7 +34,8 @@ def _errors(*codes: str) -> dict[str, Any]:
         "401": "Missing or invalid credentials (unauthorized; for sync: unknown_device, bad_signature, "
                "stale_request, replayed_request)",
         "403": "Refused (device_revoked, enrollment_token_invalid, pairing_invalid)",
-        "404": "Not found (customer_not_found, store_not_found, device_not_found, exception_not_found)",
+        "404": "Not found (customer_not_found, store_not_found, device_not_found, exception_not_found, "
+               "gift_card_not_found, voucher_not_found)",
         "409": "Conflict (idempotency_conflict: this Idempotency-Key was used with another request; store_exists, "
                "store_mismatch, device_conflict, fork_detected, device_frozen, seq_gap, exception_resolved, "
                "sale_already_recorded, hold_settled, pairing_used, card_blocked: a card reported lost, card_in_use, "
@@ -138,6 +139,12 @@ PATHS: dict[str, Any] = {
     "/api/v1/customers/merge": {"post": _op(
         "Merge a duplicate customer into another: points, lots, history and the card go to the one kept",
         {"200": _json(_ref("Customer"), "the customer kept")}, body="Merge", errors=_CHANGE, idempotent=True)},
+    "/api/v1/gift-cards/{code}": {"get": _op(
+        "A gift card by its code (upper-cased): amount, expiry, status now, the shop that sold it, its use",
+        {"200": _json(_ref("GiftCard"), "found")}, params=[_path("code")], errors=("401", "404"))},
+    "/api/v1/vouchers/{code}": {"get": _op(
+        "A voucher by its code (upper-cased): amount, expiry, status now, its customer, shops and sales",
+        {"200": _json(_ref("Voucher"), "found")}, params=[_path("code")], errors=("401", "404"))},
     "/api/v1/traffic": {
         "get": _op("Visits, sales and conversion (basis points) per shop and day",
                    {"200": _json({"type": "array", "items": {"type": "object"}}, "report")},

@@ -338,6 +338,34 @@ class VipCard(Reply):
     until: str
 
 
+class GiftCard(Reply):
+    """A gift card as central knows it; ``status`` is as of the answer (``expired`` past its date).
+    ``used_sale`` and ``paid`` (what that sale took) only once a sale has used it."""
+
+    code: str
+    amount: int
+    expires_at: str
+    status: Literal["active", "used", "expired"]
+    store: str | None = None
+    used_sale: str | None = None
+    paid: int | None = None
+
+
+class Voucher(Reply):
+    """A voucher as central knows it; ``stores`` null: good in every shop. ``sale_id``: the sale
+    that issued it (null for a welcome, birthday or campaign voucher); ``used_sale``: the one that
+    spent it."""
+
+    code: str
+    amount: int
+    expires_at: str
+    status: Literal["active", "used", "voided", "expired"]
+    customer_id: str | None = None
+    stores: list[str] | None = None
+    sale_id: str | None = None
+    used_sale: str | None = None
+
+
 class FoundBy(Reply):
     card_number: str | None = None
     customer_id: str | None = None
@@ -354,4 +382,4 @@ class CustomerLookup(Reply):
 
 RESPONSES = (VipCard, CustomerLookup, Error, Health, Customer, Device, Store, Enrolment, RulesVersion, Published, Exception, Head,
              EnrollResponse, PairingCode, PairingState, ApprovedPairing, PushResponse, Feed, Authorization,
-             Release, Dashboard, LiabilityReport, CustomerPage, Activity, AdjustmentResult)
+             Release, Dashboard, LiabilityReport, CustomerPage, Activity, AdjustmentResult, GiftCard, Voucher)

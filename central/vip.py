@@ -45,8 +45,6 @@ class VipCardRow(BaseModel):
 MODELS = [VipCardRow]
 
 
-
-
 def issue(customer_id: str, request: VipIssue, actor: str, key: Ed25519PrivateKey, now: datetime) -> dict[str, Any]:
     """Issue (or renew) a VIP card for the customer; the 201 body of the API."""
     if date.fromisoformat(request.until) < now.date():
@@ -78,3 +76,14 @@ def card_for(code: str) -> VipCard | None:
         return None
     code, customer_id, percent, until = found[0]
     return VipCard(code, customer_id, percent, date.fromisoformat(until))
+
+
+def cards_of(customer_id: str, now: datetime) -> list[dict[str, Any]]:
+    """The VIP cards of a customer (and of duplicates merged into it), the latest last day first,
+    each with ``valid``: whether it gives its discount today."""
+    found = db.rows("SELECT code, customer_id, discount_percent, until FROM vipcard WHERE customer_id = ? OR "
+                    "customer_id IN (SELECT id FROM customer WHERE merged_into = ?) ORDER BY until DESC, code",
+                    (customer_id, customer_id))
+    cards = [VipCard(code, cid, percent, date.fromisoformat(until)) for code, cid, percent, until in found]
+    return [{"code": card.code, "discount_percent": card.discount_percent, "until": card.until.isoformat(),
+             "valid": card.valid_at(now)} for card in cards]

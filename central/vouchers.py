@@ -18,13 +18,14 @@ from typing import Any
 from shared import vouchers
 from shared.engine import basket_total
 from shared.rules import RuleSet
-from shared.times import format_time
+from shared.times import format_time, parse_time
 from sync import bodies
 from sync.sale_bodies import SaleCompleted, SaleReturned
 
 from . import audit, db, feed, giftcards
 from . import exceptions as queue
 from . import rules as rulebook
+from .errors import not_found
 from .pushrows import first_column, select_in
 
 VOUCHER_STATE = "voucher.state"
@@ -148,6 +149,21 @@ class Book:
              v.used_sale, self.batch.stamp) for v in found if v.new])
         db.update_many("voucher", "code", ("status", "used_sale"),
                        [(v.code, v.status, v.used_sale) for v in found if v.changed and not v.new])
+
+
+def look_up(code: str, now: datetime) -> dict[str, Any]:
+    """The voucher with ``code`` (upper-cased, as the till API reads it) as central knows it:
+    amount, expiry, status now, its customer, the shops it is good at (None: every shop), the
+    sale that issued it and the one that spent it; 404 ``voucher_not_found``."""
+    code = code.strip().upper()
+    found = db.rows("SELECT amount, expires_at, status, stores, sale_id, customer_id, used_sale FROM voucher "
+                    "WHERE code = ?", (code,)) if bodies.usable_key(code, bodies.CODE_MAX) else []
+    if not found:
+        raise not_found("voucher_not_found", f"no voucher with code {code}")
+    amount, expires_at, status, stores, sale_id, customer_id, used_sale = found[0]
+    status = vouchers.Voucher(code, amount, parse_time(expires_at), status).state(now)
+    return {"code": code, "amount": amount, "expires_at": expires_at, "status": status, "customer_id": customer_id,
+            "stores": json.loads(stores) if stores else None, "sale_id": sale_id, "used_sale": used_sale}
 
 
 def issue_birthdays(day: date, now: datetime, actor: str = "fidelis-central") -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ def is_page_request() -> bool:
 def blueprints():
     """Every area of the UI, in the order the navigation lists them."""
     from .audit import audit
+    from .codes import pages as codes
     from .dashboard import pages as dashboard
     from .customers import pages as customers
     from .exceptions import exceptions
@@ -36,7 +37,7 @@ def blueprints():
     from .shops import shops
     from .signin import signin
 
-    return [signin, dashboard, customers, rules, shops, exceptions, finance, audit]
+    return [signin, dashboard, customers, codes, rules, shops, exceptions, finance, audit]
 
 
 def _nav_entries() -> list[dict[str, object]]:

@@ -16,7 +16,7 @@ from flask import redirect, render_template, request, url_for
 from sync.bodies import usable_key
 from sync.declared import Body, BodyProblems, read
 
-from .. import activity, care, settings
+from .. import activity, care, settings, vip
 from .. import customers as records
 from .. import rules as rulebook
 from ..db import rows
@@ -110,6 +110,11 @@ def _describe(item: dict[str, Any]) -> str:
     return kind
 
 
+def masked(code: str) -> str:
+    """A card's code as the page shows it: only its last 4 characters (``••••••••••••2345``)."""
+    return "•" * max(len(code) - 4, 0) + code[-4:]
+
+
 def _lines(customer_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
     return [{**item, "text": _describe(item)} for item in activity.feed(customer_id, limit, offset)["items"]]
 
@@ -125,8 +130,9 @@ def _detail(customer_id: str, problems: dict[str, str] | None = None, values: di
     rules = rulebook.in_force(now)
     blocked = rows("SELECT card_number, at FROM retiredcard WHERE customer_id = ? AND status = 'blocked' "
                    "ORDER BY at DESC", (customer["id"],))
+    vip_cards = [{**card, "code": masked(card["code"])} for card in vip.cards_of(customer["id"], now)]
     return render_template(
-        "customer.html", customer=customer, page=page,
+        "customer.html", customer=customer, page=page, vip_cards=vip_cards,
         tier_options=[(tier.name, tier.name) for tier in rules.tiers] if rules else [],
         blocked_cards=blocked, problems=problems or {}, values=values or {}, review=review,
         csv_url=url_for("ui_customers.activity_export", customer_id=customer["id"])), status
@@ -135,7 +141,8 @@ def _detail(customer_id: str, problems: dict[str, str] | None = None, values: di
 @pages.get("/<customer_id>")
 @requires("customers.view")
 def detail(customer_id: str):
-    """The customer: details, balance (available, pending, negative), tier, activity, care forms."""
+    """The customer: details, balance (available, pending, negative), tier, wallet, points due to
+    expire, VIP cards, activity, care forms."""
     kept = records.get(customer_id, clock())["id"]
     if kept != customer_id:  # merged into another: that one is this person now
         notify("That customer was merged into this one.")

@@ -52,6 +52,8 @@ def test_support_corrects_the_points_and_locks_a_tier(browser, shop):
     page = browser.page
     _open_customer(page, "ana p", "Ana Pop")
     expect(page.locator("#available")).to_have_text("100 points")
+    expect(page.locator("#wallet-balance")).to_have_text("0.00")
+    expect(page.locator("#expiring")).to_contain_text("None in the next 90 days.")
 
     page.get_by_label("Points (negative to take away)").fill("50")
     page.get_by_label("Reason (required)").fill("Parcel lost in the post")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
+from test_central_wallet import RULES as WALLET_RULES, load
 
 from central import db
 
@@ -147,3 +149,36 @@ def test_support_merges_a_duplicate_after_the_review_screen(central, person, edg
     moved = support.get(f"/customers/{twin}")
     assert moved.status_code == 303 and moved.headers["Location"].endswith(f"/customers/{ana}")
     assert _audit("customer.merge") == [("user:support@example.com", f"customer:{ana}")]
+
+
+def test_the_customer_page_shows_wallet_expiring_points_and_the_vip_card_masked(central, person):
+    edge = central.edge(rules_document=WALLET_RULES)
+    ana = edge.register()
+    now = central.clock()
+    load(edge, ana, 7500)
+    load(edge, ana, 5000, type="KDO", category="pants")
+    body = edge.sale_body(ana, _spend(30000))
+    edge.append("sale.completed", {**body, "expires_at": (now + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%S.000Z")})
+    assert edge.push().status_code == 200
+    auditor = person("auditor")  # reads only: the panels are not care
+    page = auditor.text(f"/customers/{ana}")
+    assert "<h2 id=\"expiring-heading\">Expiring points</h2>" in page
+    assert "None in the next 90 days" not in page
+    assert re.search(rf"<th scope=\"row\">{(now + timedelta(days=10)).date()}</th><td class=\"num\">30</td>", page)
+    assert re.search(r'id="wallet-balance">125.00<', page)
+    assert re.search(r'<th scope="row">pants</th><td class="num">50.00</td>', page)
+    assert re.search(r'<th scope="row">Any purchase</th><td class="num">75.00</td>', page)
+    assert "VIP card" not in page
+
+    until = str((now + timedelta(days=30)).date())
+    made = central.api("POST", f"/api/v1/customers/{ana}/vip", {"code": "#VIP#AB12CD34", "discount_percent": 10,
+                                                              "until": until})
+    assert made.status_code == 201, made.json
+    page = person("marketing").text(f"/customers/{ana}")
+    assert "#VIP#AB12CD34" not in page and "<code>•••••••••CD34</code>" in page
+    assert f'<td class="num">10 %</td>\n            <td>{until}</td>' in page
+
+
+def test_a_customer_with_nothing_due_to_expire_says_so(central, person, ana):
+    page = person("support").text(f"/customers/{ana}")
+    assert "None in the next 90 days." in page and re.search(r'id="wallet-balance">0.00<', page)
