@@ -265,8 +265,14 @@ def main() -> int:
             cursor.execute("SELECT max(cursor) FROM feeditem")
             top = cursor.fetchone()[0]
         connection.close()
-        pulls = [timed(lambda: shop.client.pull(rng.randint(0, top - 500), 500)) for _ in range(300)]
-        print(figure("pull feed, 500 items", pulls, 0.050), flush=True)
+        pulls, counts = [], []
+        for _ in range(300):
+            started_at = time.perf_counter()
+            page = shop.client.pull(rng.randint(0, top - 500), 500)
+            pulls.append(time.perf_counter() - started_at)
+            counts.append(len(page["items"]))
+        print(figure("pull feed, a page (limit 500)", pulls, 0.050) +
+              f" [{sorted(counts)[len(counts) // 2]} items a page at the median]", flush=True)
         caught_up = [timed(lambda: shop.client.pull(top, 500)) for _ in range(300)]
         print(figure("pull feed, caught up", caught_up, 0.050), flush=True)
 
