@@ -54,9 +54,14 @@ def write_transaction() -> Iterator[None]:
             with database.atomic():
                 yield
         except DatabaseError as exc:
-            if storage.classify(exc) == storage.DATABASE_CORRUPT:
-                storage.mark_corrupt(None, f"SQLite: {exc}")
+            _note_corruption(exc)
             raise
+
+
+def _note_corruption(exc: BaseException) -> None:
+    """Mark the database corrupt when ``exc`` is SQLite saying so (every later write refuses)."""
+    if isinstance(exc, DatabaseError) and storage.classify(exc) == storage.DATABASE_CORRUPT:
+        storage.mark_corrupt(None, f"SQLite: {exc}")
 
 
 class _Write:
@@ -76,8 +81,7 @@ class _Write:
             with database.atomic():  # a savepoint: a failure undoes this write only
                 self.result = self.context.run(self.work)
         except BaseException as exc:  # handed to the caller, whatever it is
-            if isinstance(exc, DatabaseError) and storage.classify(exc) == storage.DATABASE_CORRUPT:
-                storage.mark_corrupt(None, f"SQLite: {exc}")
+            _note_corruption(exc)
             self.error = exc
 
     def outcome(self) -> Any:
