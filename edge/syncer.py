@@ -228,12 +228,17 @@ def ask_central(box: EdgeBox, ask: Callable[[SyncClient], dict[str, Any]], final
 
 
 def _caught_up(box: EdgeBox, client: SyncClient) -> bool:
-    """Push what central has not acknowledged yet; True when that was something."""
+    """Push what central has not acknowledged yet, when that was something and fits one push;
+    True once central has it all. A longer backlog is the sync loop's to send, never a till's
+    to wait for: central's refusal then stands."""
+    backlog = (LogEntry.select(fn.MAX(LogEntry.seq)).scalar() or 0) - int(setting("acked_seq", "0"))
+    if not 0 < backlog <= PUSH_BATCH:
+        return False
     try:
-        pushed, _, _ = _push(box, client)
+        _push(box, client)
     except (SyncError, SyncStopped):
         return False
-    return pushed > 0
+    return True
 
 
 def authorize(box: EdgeBox, customer_id: str, points: int, sale_id: str) -> int | None:
