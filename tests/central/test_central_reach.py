@@ -195,3 +195,34 @@ def test_a_page_of_large_customer_states_stops_at_its_size_and_the_next_page_goe
             break
     assert len(pages) > 3 and all(0 < len(items) < 12 for items in pages)
     assert [item["cursor"] for items in pages for item in items] == [item["cursor"] for item in whole["items"]]
+
+
+@pytest.mark.parametrize("limit", [1, 3, 13, 14, 500])
+@pytest.mark.parametrize("states_a_page", [None, 4, 0])
+def test_pages_of_any_size_and_budget_send_every_item_once_in_order(central, edge, monkeypatch, limit,
+                                                                    states_a_page):
+    """A page is read a few rows at a time (here two rows first); whatever the page size and
+    byte budget, the pages together are the feed, and only the last says no more."""
+    from central import feed, settings
+
+    for n in range(14):
+        edge.sell(edge.register(first_name=f"Run{n}"), _spend(10000 + n))
+    assert edge.push().status_code == 200
+    whole = edge.pull(0, limit=1000).json["items"]
+    assert len(whole) == 14  # one customer.state each
+    monkeypatch.setattr(feed, "_FIRST_ROWS", 2)
+    if states_a_page is not None:  # 0: a budget smaller than any one item, which still goes alone
+        biggest = max(len(str(item["body"])) for item in whole)
+        monkeypatch.setattr(settings, "PULL_PAGE_BYTES", biggest * states_a_page or 1)
+    pages, cursor = [], 0
+    while True:
+        page = edge.pull(cursor, limit=limit).json
+        pages.append(page)
+        cursor = page["cursor"]
+        if not page["more"]:
+            break
+    assert [item["cursor"] for page in pages for item in page["items"]] == [item["cursor"] for item in whole]
+    assert all(0 < len(page["items"]) <= limit for page in pages[:-1])
+    assert pages[-1]["items"] or len(whole) % limit == 0
+    if states_a_page is not None:
+        assert all(len(page["items"]) <= max(1, states_a_page) for page in pages)
