@@ -20,6 +20,7 @@ from typing import Any, Callable
 import peewee
 
 from shared import vouchers as shared_vouchers
+from sync import web
 from sync.entry import public_key_raw_b64
 
 from . import auth, db, enrolment, keys, migrations, positions, settings, stores, verify, vouchers
@@ -224,6 +225,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     positions.start_refresher()  # the dashboard's figures follow the feed in the background
     _hint(f"fidelis-central serving on http://{args.host}:{args.port} (/api/v1, /sync/v1) "
           f"with {db.redact(args.database)}")
+    web.settle_heap()
     waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="fidelis-central")
 
 

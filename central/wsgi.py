@@ -7,7 +7,10 @@ side. Run ``fidelis-central init`` first: a worker refuses a schema that is behi
 
 from __future__ import annotations
 
+from sync import web
+
 from .app import create_app
 
 app = create_app()
 """The application gunicorn serves."""
+web.settle_heap()

@@ -27,6 +27,8 @@ from typing import IO, Any, Callable
 import requests
 from peewee import SqliteDatabase
 
+from sync import web
+
 from . import db as edge_db
 from . import storage
 from .serving import Listener
@@ -152,6 +154,7 @@ def run_server(app, listener: Listener, threads: int, data_dir: Path) -> None:
         watchdog = Watchdog(interval, [lambda: probe_http(url, interval),
                                        lambda: probe_database(edge_db.database, interval)])
         watchdog.start()
+    web.settle_heap()
     try:
         server.run()
     finally:
