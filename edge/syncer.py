@@ -30,6 +30,10 @@ from .settings import set_setting, setting
 
 log = logging.getLogger("fidelis.edge.sync")
 PUSH_BATCH = 500
+PULL_PAGE = 100
+"""Items asked of central per pull page. A page is applied in one write transaction, and the
+tills' sales wait for it: 500 new customers' states took 1.1 s to apply here (2.2 ms each),
+100 take about 0.2 s, while one more request costs central a few milliseconds."""
 AUTHORIZE_TIMEOUT = 1.0
 
 
@@ -181,7 +185,7 @@ def _pull(box: EdgeBox, client: SyncClient) -> int:
     cursor = int(setting("pull_cursor", "0"))
     pulled = 0
     while True:
-        reply = client.pull(cursor)
+        reply = client.pull(cursor, PULL_PAGE)
         with write_transaction():
             for item in reply["items"]:
                 feedapply.apply_item(box, item, central_key)

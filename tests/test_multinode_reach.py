@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from edge import syncer
 from nodes import EdgeNode
 from test_multinode import RULES, cash_sale, points_sale, two_shops, wait_for
 
@@ -96,7 +97,7 @@ def test_an_unknown_card_at_an_offline_shop_earns_and_is_linked_at_central(brand
     assert central.api(f"/customers/{ana['id']}").json()["points"]["available"] == 110
 
 
-def test_a_new_shop_in_a_brand_with_many_customers_does_not_download_them(brand, tmp_path):
+def test_a_new_shop_in_a_brand_with_many_customers_does_not_download_them_and_a_spare_box_downloads_its_own(brand, tmp_path):
     central, (a, _) = brand
     cards = [a.post("/customers", {"first_name": f"C{n}", "last_name": "Many"}).json()["card_number"]
              for n in range(150)]
@@ -115,3 +116,12 @@ def test_a_new_shop_in_a_brand_with_many_customers_does_not_download_them(brand,
         assert customers_held(new) == 1
     finally:
         new.stop()
+    # A replacement box for S001 takes all 150 of its shop's customers, over several pages.
+    spare = EdgeNode(tmp_path / "S001-spare", central.url, central.enrolment_token("S001"))
+    try:
+        spare.wait_synced()
+        assert customers_held(spare) == 150 > syncer.PULL_PAGE
+        found = spare.get(f"/customers/lookup?card={cards[149]}")
+        assert found.status_code == 200 and found.json()["first_name"] == "C149"
+    finally:
+        spare.stop()
