@@ -33,11 +33,12 @@ def _find(where: str, value: str) -> dict[str, Any] | None:
 def view(customer: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The customer with brand-wide ``points: {available, pending}`` (and ``held`` by authorizations)
     , ``wallet: {balance, pockets, held}`` and ``expiring``: the points due to lapse within 90 days."""
-    points = ledger.customer_points(customer["id"], now)
-    held = ledger.customer_holdings([customer["id"]], now)[customer["id"]]
+    held = ledger.customer_holdings([customer["id"]], now)[customer["id"]]  # folded once, for both below
+    points = held.balance(now)
     return {**customer, "balance_negative": bool(customer["balance_negative"]),
             "tier_locked": bool(customer["tier_locked"]),
-            "points": {"available": points["available"], "pending": points["pending"]}, "held": points["held"],
+            "points": {"available": points.available, "pending": points.pending},
+            "held": ledger.held(customer["id"], now),
             "wallet": wallet.customer_wallet(customer["id"], now),
             "expiring": [{"points": item["points"], "at": format_time(item["at"])} for item in expiring(held, now)]}
 
