@@ -15,14 +15,13 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 import requests
-from peewee import fn
 
 from shared.times import format_time
 from sync.backoff import Backoff
 from sync.client import Offline, Refused, SyncClient, SyncError, new_session
 from sync.entry import load_public_key_b64
 
-from . import feedapply, rejections
+from . import changelog, feedapply, rejections
 from .box import EdgeBox
 from .db import write_transaction
 from .models import LogEntry
@@ -118,7 +117,7 @@ def push(box: EdgeBox, client: SyncClient) -> tuple[int, int, list[rejections.Re
 
 
 def _push(box: EdgeBox, client: SyncClient) -> tuple[int, int, list[rejections.Rejection]]:
-    head = client.head(local_seq=LogEntry.select(fn.MAX(LogEntry.seq)).scalar() or 0)
+    head = client.head(local_seq=changelog.head()[0])
     seq, digest = head["seq"], head["hash"]
     local = LogEntry.get_or_none(LogEntry.seq == seq) if seq else None
     if seq and local is None:
@@ -235,7 +234,7 @@ def _caught_up(box: EdgeBox, client: SyncClient) -> bool:
     """Push what central has not acknowledged yet, when that was something and fits one push;
     True once central has it all. A longer backlog is the sync loop's to send, never a till's
     to wait for: central's refusal then stands."""
-    backlog = (LogEntry.select(fn.MAX(LogEntry.seq)).scalar() or 0) - int(setting("acked_seq", "0"))
+    backlog = changelog.head()[0] - int(setting("acked_seq", "0"))
     if not 0 < backlog <= PUSH_BATCH:
         return False
     try:
