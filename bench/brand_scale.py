@@ -21,7 +21,6 @@ against ``fidelis-central serve`` on loopback, through the real interfaces:
 
 from __future__ import annotations
 
-import gc
 import os
 import random
 import shutil
@@ -40,6 +39,7 @@ import requests  # noqa: E402
 
 from edge.syncer import PULL_PAGE  # noqa: E402
 from lightedge import LightEdge  # noqa: E402
+from sync.web import settle_heap  # noqa: E402
 from thousand_edges import _free_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -268,10 +268,7 @@ def main() -> int:
               f"{customers:,} feed items in {time.perf_counter() - started:.0f} s (database now {size})", flush=True)
         base = central.serve()
         print(machine_stalls(), flush=True)
-        # This process is the till side's client; what it built so far stays out of its own
-        # full collections, as a served edge's does (sync.web.settle_heap).
-        gc.collect()
-        gc.freeze()
+        settle_heap()  # this process plays the edge: its set-up stays out of its collections, as a served edge's
 
         auth = {"Authorization": f"Bearer {token}"}
         cards = [f"26{rng.randint(1, customers):011d}" for _ in range(1000)]
