@@ -17,7 +17,6 @@ import uuid
 from datetime import datetime
 
 from peewee import IntegrityError
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from shared.times import format_time
 from sync.bodies import usable_key
@@ -42,6 +41,8 @@ def hash_secret(secret: str) -> str:
 
 def hash_password(password: str) -> str:
     """A salted hash of ``password`` by ``werkzeug.security`` (``scrypt:N:r:p$salt$hash``)."""
+    from werkzeug.security import generate_password_hash  # loaded when needed: it loads all of werkzeug
+
     return generate_password_hash(password, method=settings.PASSWORD_METHOD)
 
 
@@ -63,6 +64,8 @@ def verify_password(password: str, stored: str) -> bool:
         return False
     if stored.startswith(_LEGACY_PREFIX):
         return _verify_legacy(password, stored)
+    from werkzeug.security import check_password_hash
+
     try:
         return check_password_hash(stored, password)
     except (ValueError, TypeError):

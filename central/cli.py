@@ -19,11 +19,9 @@ from typing import Any, Callable
 
 import peewee
 
-from shared import vouchers as shared_vouchers
-from sync import web
 from sync.entry import public_key_raw_b64
 
-from . import auth, db, enrolment, keys, migrations, positions, settings, stores, verify, vouchers
+from . import auth, db, enrolment, keys, migrations, settings, stores
 from . import exceptions as queue
 from . import rules as rulebook
 from .errors import CentralError
@@ -180,6 +178,8 @@ def cmd_vouchers_birthdays(args: argparse.Namespace) -> None:
         day = date.fromisoformat(args.date) if args.date else _now().date()
     except ValueError:
         raise CliError(f"--date must be a date as YYYY-MM-DD, not {args.date!r}") from None
+    from . import vouchers
+
     issued = vouchers.issue_birthdays(day, _now())
     _out(args, {"date": day.isoformat(), "issued": issued},
          f"{len(issued)} birthday voucher(s) issued for {day.isoformat()}")
@@ -199,6 +199,10 @@ def cmd_vouchers_turnover(args: argparse.Namespace) -> None:
         if value is not None and (value < (1 if name in ("valid_days", "percent", "amount") else 0)
                                   or (name == "percent" and value > 100)):
             raise CliError(f"--{name.replace('_', '-')} is out of range: {value}")
+    from shared import vouchers as shared_vouchers
+
+    from . import vouchers
+
     campaign = shared_vouchers.Turnover(args.min_visits, args.min_turnover, args.percent, args.amount)
     midnight = datetime.min.time().replace(tzinfo=timezone.utc)
     issued = vouchers.issue_by_turnover(campaign, datetime.combine(start, midnight),
@@ -217,6 +221,9 @@ def cmd_jobs_run(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import waitress
 
+    from sync import web
+
+    from . import positions, verify
     from .app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

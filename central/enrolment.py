@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.times import format_time
 from sync.entry import GENESIS_PREV
@@ -17,8 +17,10 @@ from . import audit, db, settings
 from .auth import hash_secret
 from .errors import CentralError, conflict
 from .models import Device, EnrolmentToken
-from .schemas import EnrollRequest
 from .stores import get_store
+
+if TYPE_CHECKING:  # the body model's module loads pydantic, which the command line does not need
+    from .schemas import EnrollRequest
 
 TOKEN_PREFIX = "fce_"
 

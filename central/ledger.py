@@ -8,7 +8,7 @@ unexpired holds: points promised to a sale whose entry has not arrived yet.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from shared.ledger import Balance, Holdings, Movement, balance, holdings
 from shared.summary import Summary
@@ -17,7 +17,9 @@ from sync.bodies import usable_key
 
 from . import db, holds
 from .errors import CentralError
-from .schemas import AuthorizeRequest
+
+if TYPE_CHECKING:  # the body models load pydantic, which the command line does not need
+    from .schemas import AuthorizeRequest
 
 MOVEMENT_COLUMNS = ("id", "customer_id", "kind", "points", "at", "available_at", "expires_at", "lot",
                     "sale_id", "device_id", "entry_id")

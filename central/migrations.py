@@ -15,7 +15,9 @@ import peewee
 
 from shared.times import format_time
 
-from . import db, figure_tables, jobs, models, positions, reach, search, settings, traffic, vip
+# A step imports the modules it reads (figures, search, jobs, …) itself: every command opens the
+# database through ``open_checked`` here, and most need none of them.
+from . import db, models, settings
 from .errors import CentralError
 
 
@@ -85,6 +87,8 @@ def _head_office_users() -> None:
 def _figures() -> None:
     """The dashboard and the liability report: figure tables (``central.positions``), filled
     from every sale and customer already held (minutes for a million movements)."""
+    from . import figure_tables, positions
+
     db.database.create_tables(figure_tables.FIGURE_MODELS, safe=True)
     figure_tables.rebuild_sales()
     positions.refresh(datetime.now(timezone.utc))
@@ -92,6 +96,8 @@ def _figures() -> None:
 
 def _customer_care() -> None:
     """Head office's care of customers: signed acts, retired cards, locked tiers, merges, search."""
+    from . import search
+
     db.database.create_tables([models.CareAct, models.RetiredCard], safe=True)
     _add_column("customer", "tier_locked", "BOOLEAN NOT NULL DEFAULT FALSE")
     _add_column("customer", "merged_into", "VARCHAR(64)")
@@ -133,16 +139,22 @@ def _gift_cards_and_vouchers() -> None:
 
 def _expiries() -> None:
     """Lots the expiry job recorded as lapsed (``central.jobs``)."""
+    from . import jobs
+
     db.database.create_tables(jobs.MODELS, safe=True)
 
 
 def _vip_cards() -> None:
     """VIP cards head office issued (``central.vip``)."""
+    from . import vip
+
     db.database.create_tables(vip.MODELS, safe=True)
 
 
 def _customer_reach() -> None:
     """Customers reach the stores that know them (``central.reach``), and the feed pages by index."""
+    from . import reach
+
     db.execute("CREATE TABLE IF NOT EXISTS storecustomer (store_code VARCHAR(16) NOT NULL, "
                "customer_id VARCHAR(64) NOT NULL, PRIMARY KEY (store_code, customer_id))")
     db.execute("CREATE INDEX IF NOT EXISTS storecustomer_customer ON storecustomer (customer_id)")
@@ -155,6 +167,8 @@ def _customer_reach() -> None:
 
 def _traffic_table() -> None:
     """Visits and accepted sales per shop, day and hour (``central.traffic``), filled from the log."""
+    from . import traffic
+
     db.execute("CREATE TABLE IF NOT EXISTS traffic (store_code VARCHAR(16) NOT NULL, day VARCHAR(10) NOT NULL, "
                "hour INTEGER NOT NULL, visits BIGINT NOT NULL DEFAULT 0, sales BIGINT NOT NULL DEFAULT 0, "
                "PRIMARY KEY (store_code, day, hour))")

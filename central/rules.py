@@ -21,20 +21,20 @@ from shared.rules import Problem, RuleSet, parse_rules, rules_in_effect
 from shared.times import format_time, parse_time
 from sync.canonical import CanonicalError, canonical_bytes
 from sync.protocol import sign_rules
+from sync.refusal import parse_body
 
 from . import audit, db, feed
 from .errors import CentralError
-from .web import read_json
 
 
 def read_document(raw: bytes | str) -> Any:
-    """Parse a rules document strictly (``web.read_json``); 400 ``malformed_json`` otherwise.
+    """Parse a rules document strictly (``sync.refusal.parse_body``); 400 ``malformed_json`` otherwise.
 
     Floats are kept so that validation can name the field that holds one.
     """
     if not raw:
         raise CentralError(400, "malformed_json", "the rules document is empty; it must be a JSON object")
-    return read_json(raw, "the rules document")
+    return parse_body(raw, "the rules document")
 
 
 def _per_item(document: Any) -> Any:

@@ -11,7 +11,6 @@ from typing import Callable
 from .backups import DAILY, PRE_UPGRADE, BackupError, sha256_file, take
 from .box import BoxError
 from .restore import restore
-from .service import AlreadyServing, lock_data_dir
 
 
 def _hint(message: str) -> None:
@@ -37,6 +36,8 @@ def cmd_backup(args: argparse.Namespace) -> None:
 
 def cmd_restore(args: argparse.Namespace) -> None:
     """Put a copy back as the box's database (the service must be stopped)."""
+    from .service import AlreadyServing, lock_data_dir  # the service module loads the web framework
+
     args.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         lock = lock_data_dir(args.data_dir)

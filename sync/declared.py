@@ -17,7 +17,9 @@ from typing import Annotated, Any, Iterable, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-__all__ = ["Body", "Reply", "BodyProblems", "Field", "Text", "Count", "Money", "components", "problems_of", "read"]
+from .refusal import invalid_body
+
+__all__ = ["Body", "Reply", "BodyProblems", "Field", "Text", "Count", "Money", "components", "problems_of", "read", "checked"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -116,6 +118,19 @@ def read(model: type[M], data: Any, context: dict[str, Any] | None = None) -> M:
         return model.model_validate(data, context=context)
     except ValidationError as exc:
         raise BodyProblems(problems_of(exc)) from None
+
+
+def checked(model: type[M], data: Any, context: dict[str, Any] | None = None) -> M:
+    """``data`` as its declared ``model``, its cross-field rules (a ``problems()`` method) checked;
+    ``422 validation_error`` (``sync.refusal``) listing every problem."""
+    try:
+        body = read(model, data, context)
+    except BodyProblems as exc:
+        raise invalid_body(exc.problems) from None
+    problems = body.problems() if hasattr(body, "problems") else []
+    if problems:
+        raise invalid_body(problems)
+    return body
 
 
 def components(*models: type[BaseModel]) -> dict[str, Any]:

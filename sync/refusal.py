@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .untrusted import MalformedJson, parse_json
+
 
 class Refusal(Exception):
     """A refusal: HTTP ``status``, snake_case ``code``, a one-line ``message`` and ``details``."""
@@ -30,3 +32,13 @@ def invalid_body(problems: list[dict[str, str]]) -> Refusal:
     first = problems[0]
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     return Refusal(422, "validation_error", f"{first['path']}: {first['message']}{more}", {"problems": problems})
+
+
+def parse_body(raw: bytes | str, what: str = "the request body") -> Any:
+    """``raw`` parsed strictly; ``400 malformed_json`` naming ``what`` when it is not one JSON document."""
+    if not raw:
+        raise Refusal(400, "malformed_json", f"{what} must be a JSON document")
+    try:
+        return parse_json(raw)
+    except MalformedJson as exc:
+        raise Refusal(400, "malformed_json", f"{what} is not valid JSON: {exc}") from None

@@ -25,9 +25,8 @@ from typing import Any, Callable, NamedTuple, TypeVar
 from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from .declared import BodyProblems, read
-from .refusal import Refusal, invalid_body
-from .untrusted import MalformedJson, parse_json
+from .declared import checked as declared
+from .refusal import Refusal, invalid_body, parse_body
 
 __all__ = ["Refusal", "IdempotencyKey", "init_app", "error_response", "json_body", "parse_body", "declared",
            "declared_body", "bearer_secret", "require_bearer", "idempotency_key", "replay", "unexpected"]
@@ -114,32 +113,9 @@ def error_response(error: Refusal) -> Response:
 # --- bodies -----------------------------------------------------------------------------------
 
 
-def parse_body(raw: bytes | str, what: str = "the request body") -> Any:
-    """``raw`` parsed strictly; ``400 malformed_json`` naming ``what`` when it is not one JSON document."""
-    if not raw:
-        raise Refusal(400, "malformed_json", f"{what} must be a JSON document")
-    try:
-        return parse_json(raw)
-    except MalformedJson as exc:
-        raise Refusal(400, "malformed_json", f"{what} is not valid JSON: {exc}") from None
-
-
 def json_body() -> Any:
     """The request's JSON body, parsed strictly (floats are kept so validation can name them)."""
     return parse_body(request.get_data(cache=True))
-
-
-def declared(model: type[B], data: Any, context: dict[str, Any] | None = None) -> B:
-    """``data`` as its declared ``model``, its cross-field rules (a ``problems()`` method) checked;
-    ``422 validation_error`` listing every problem."""
-    try:
-        body = read(model, data, context)
-    except BodyProblems as exc:
-        raise invalid_body(exc.problems) from None
-    problems = body.problems() if hasattr(body, "problems") else []
-    if problems:
-        raise invalid_body(problems)
-    return body
 
 
 def declared_body(model: type[B], context: dict[str, Any] | None = None) -> B:

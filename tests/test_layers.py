@@ -118,3 +118,19 @@ def test_imports_go_one_way(package, forbidden):
             offenders += [f"{name}: {n}" for n in names if n.split(".")[0] in forbidden
                           and n.split(".")[0] not in allowed]
     assert offenders == []
+
+
+@pytest.mark.parametrize(("program", "unneeded"), [
+    ("central.cli", ("flask", "werkzeug", "pydantic", "requests")),
+    ("edge.cli", ("flask", "werkzeug")),
+])
+def test_the_command_lines_start_without_the_web_framework(program, unneeded):
+    # A technician's and head office's commands (init, user create, till add, status …) start
+    # in a fraction of a second: the modules they load leave the web framework to `serve`.
+    import subprocess
+    import sys
+
+    probe = (f"import sys, {program}; "
+             f"print(' '.join(m for m in {unneeded!r} if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert loaded.stdout.split() == []
