@@ -21,7 +21,7 @@ from peewee import IntegrityError
 from shared.times import format_time
 from sync.bodies import usable_key
 
-from . import audit, settings
+from . import audit, db, settings
 from .db import database
 from .errors import CentralError, conflict, invalid
 from .models import ApiToken, User
@@ -129,11 +129,19 @@ def create_token(name: str, now: datetime, actor: str = "cli") -> tuple[ApiToken
     return token, secret
 
 
+_LIVE_TOKEN = f"SELECT id, name, created_at FROM {ApiToken._meta.table_name} WHERE token_hash = ? AND revoked = ?"
+
+
 def authenticate(secret: str) -> ApiToken | None:
-    """The live token with this secret, or None."""
+    """The live token with this secret, or None (one plain statement: every API call asks)."""
     if not secret or len(secret) > 200:
         return None
-    return ApiToken.get_or_none((ApiToken.token_hash == hash_secret(secret)) & (ApiToken.revoked == False))  # noqa: E712
+    token_hash = hash_secret(secret)
+    found = db.rows(_LIVE_TOKEN, (token_hash, False))
+    if not found:
+        return None
+    token_id, name, created_at = found[0]
+    return ApiToken(id=token_id, name=name, token_hash=token_hash, created_at=created_at, revoked=False)
 
 
 def revoke_token(token_id: str) -> ApiToken:

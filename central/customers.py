@@ -7,39 +7,53 @@ reported lost is ``409 card_blocked``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.expiry import expiring
+from shared.summary import Summary
 from shared.times import format_time
 from sync.bodies import usable_key
 
-from . import db, ledger, wallet
+from . import db, holds, ledger, wallet
 from .errors import CentralError, conflict, not_found
 
 _COLUMNS = ("id", "card_number", "first_name", "last_name", "email", "phone", "birth_date", "tier",
             "tier_locked", "balance_negative", "created_at", "updated_at")
 
 
-def _find(where: str, value: str) -> dict[str, Any] | None:
-    found = db.rows(f"SELECT {', '.join(_COLUMNS)}, merged_into FROM customer WHERE {where} = ?", (value,))
+class _Found(NamedTuple):
+    """A customer row's details, and the summary of its points kept beside them (``central.ledger``)."""
+
+    customer: dict[str, Any]
+    summary: Summary
+
+
+def _find(where: str, value: str) -> _Found | None:
+    found = db.rows(f"SELECT {', '.join(_COLUMNS)}, {', '.join(ledger.SUMMARY_COLUMNS)}, merged_into "
+                    f"FROM customer WHERE {where} = ?", (value,))
     if not found:
         return None
     *values, merged_into = found[0]
     if merged_into is not None:
         return _find("id", merged_into)
-    return dict(zip(_COLUMNS, values))
+    return _Found(dict(zip(_COLUMNS, values)), Summary(*values[len(_COLUMNS):]))
 
 
-def view(customer: dict[str, Any], now: datetime) -> dict[str, Any]:
+def view(found: _Found, now: datetime) -> dict[str, Any]:
     """The customer with brand-wide ``points: {available, pending}`` (and ``held`` by authorizations)
-    , ``wallet: {balance, pockets, held}`` and ``expiring``: the points due to lapse within 90 days."""
-    held = ledger.customer_holdings([customer["id"]], now)[customer["id"]]  # folded once, for both below
+    , ``wallet: {balance, pockets, held}`` and ``expiring``: the points due to lapse within 90 days.
+
+    Read in four statements: the customer row with its summary (``_find``), its movements when
+    the summary's short cut does not hold, both kinds of hold at once, the wallet's pockets."""
+    customer = found.customer
+    held = ledger.resolve({customer["id"]: found.summary}, now)[customer["id"]]  # folded once, for both below
     points = held.balance(now)
+    points_held, wallet_held = holds.held_of_kinds((holds.POINTS, holds.WALLET), customer["id"], now)
     return {**customer, "balance_negative": bool(customer["balance_negative"]),
             "tier_locked": bool(customer["tier_locked"]),
             "points": {"available": points.available, "pending": points.pending},
-            "held": ledger.held(customer["id"], now),
-            "wallet": wallet.customer_wallet(customer["id"], now),
+            "held": points_held,
+            "wallet": {**wallet.customer_pockets(customer["id"]), "held": wallet_held},
             "expiring": [{"points": item["points"], "at": format_time(item["at"])} for item in expiring(held, now)]}
 
 

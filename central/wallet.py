@@ -49,11 +49,9 @@ def state(held: dict[str | None, int]) -> dict[str, Any]:
                         for c in sorted(held, key=lambda c: (c is None, c or "")) if held[c]]}
 
 
-def customer_wallet(customer_id: str, now: datetime) -> dict[str, Any]:
-    """The brand-wide wallet of one customer, with what open holds reserve (``held``)."""
-    found = state(pockets_of({customer_id}).get(customer_id, {}))
-    found["held"] = holds.held(holds.WALLET, customer_id, now)
-    return found
+def customer_pockets(customer_id: str) -> dict[str, Any]:
+    """The brand-wide wallet of one customer: ``balance`` and ``pockets`` (``state``)."""
+    return state(pockets_of({customer_id}).get(customer_id, {}))
 
 
 class WalletEffects:
