@@ -5,7 +5,8 @@ its shop (``shared.vouchers``); the codes come from the sale's id, so the edge's
 agree or the sale is a ``recalculation_mismatch``. The vouchers the edge issued are the ones
 the customer holds, and they are kept. A voucher spent by two sales is ``voucher_double_use``;
 one central never heard of, or spent for more than its value, ``voucher_invalid``. Every change
-goes to every shop as a ``voucher.state`` feed item.
+goes out as a ``voucher.state`` feed item: to the shops of the voucher's scope, or to every
+shop when it has none (``announcements``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ VOUCHER_STATE = "voucher.state"
 DOUBLE_USE, INVALID = "voucher_double_use", "voucher_invalid"
 _COLUMNS = ("code", "amount", "expires_at", "status", "stores", "sale_id", "customer_id", "device_id", "used_sale",
             "created_at")
+
+
+def announcements(body: dict[str, Any], stores: list[str] | None) -> list[tuple]:
+    """The ``voucher.state`` feed items of one voucher: one for each shop of its scope (only
+    those accept it), or one for every shop when it has none."""
+    if stores is None:
+        return [(None, VOUCHER_STATE, body)]
+    return [(store, VOUCHER_STATE, body) for store in stores]
 
 
 @dataclass
@@ -136,10 +145,11 @@ class Book:
                 self._announce(voucher)
 
     def _announce(self, voucher: _Voucher) -> None:
+        stores = json.loads(voucher.stores) if voucher.stores is not None else None
         body = {"code": voucher.code, "amount": voucher.amount, "expires_at": voucher.expires_at,
-                "status": voucher.status, "stores": json.loads(voucher.stores) if voucher.stores else None,
-                "sale_id": voucher.sale_id, "customer_id": voucher.customer_id}
-        self.feed.append((None, VOUCHER_STATE, body))
+                "status": voucher.status, "stores": stores, "sale_id": voucher.sale_id,
+                "customer_id": voucher.customer_id}
+        self.feed += announcements(body, stores)
 
     def flush(self) -> None:
         """Write the new vouchers and the ones spent or voided."""
@@ -187,8 +197,8 @@ def issue_birthdays(day: date, now: datetime, actor: str = "fidelis-central") ->
 
 def _issue(issued: list[dict[str, Any]], stores: list[str] | None, now: datetime, actor: str, action: str,
            target: str) -> list[dict[str, Any]]:
-    """Store the vouchers head office issues that it has not issued before, send them to every
-    shop and write one audit line; return the new ones."""
+    """Store the vouchers head office issues that it has not issued before, send them to the
+    shops of ``stores`` (every shop when None) and write one audit line; return the new ones."""
     with db.database.atomic():
         known = set(first_column(select_in("SELECT code FROM voucher WHERE code IN ({marks})",
                                            {v["code"] for v in issued})))
@@ -196,8 +206,8 @@ def _issue(issued: list[dict[str, Any]], stores: list[str] | None, now: datetime
         scope = json.dumps(stores) if stores is not None else None
         db.insert_rows("voucher", _COLUMNS, [(v["code"], v["amount"], v["expires_at"], vouchers.ACTIVE, scope, None,
                                               v["customer_id"], "central", None, format_time(now)) for v in new])
-        feed.append([(None, VOUCHER_STATE, {**v, "status": vouchers.ACTIVE, "stores": stores, "sale_id": None})
-                     for v in new], now)
+        feed.append([item for v in new for item in announcements(
+            {**v, "status": vouchers.ACTIVE, "stores": stores, "sale_id": None}, stores)], now)
         audit.record(actor, action, target, None, {"issued": len(new)}, now)
     return new
 

@@ -1,5 +1,6 @@
 """Gift cards and vouchers at central: re-derived from each entry, spent once brand-wide, sent to
-every shop through the feed; what cannot have happened opens an exception."""
+every shop through the feed (a voucher of some shops to those shops only); what cannot have
+happened opens an exception."""
 
 from __future__ import annotations
 
@@ -104,6 +105,28 @@ def test_central_reaches_the_same_vouchers_and_sends_them_to_every_shop(central)
     state = feed(shop_b, "voucher.state")
     assert state == [{**voucher, "status": "active", "stores": None, "sale_id": sale["sale_id"],
                       "customer_id": customer}]
+
+
+def test_a_voucher_of_some_shops_and_its_use_reach_those_shops_and_no_other(central):
+    scoped = {**RULES, "vouchers": {"at_sale": {**RULES["vouchers"]["at_sale"], "stores": ["S001", "S002"]}}}
+    central.publish(scoped)
+    shop_a, shop_b, shop_c = (central.edge(code, rules_document=scoped) for code in ("S001", "S002", "S003"))
+    at_sale = AtSale(AT_SALE.tiers, 30, frozenset({"S001", "S002"}))
+    body = shop_a.sale_body(None, _lines(12000))
+    body["vouchers_issued"] = [{"code": v.code, "amount": v.amount, "expires_at": format_time(v.expires_at)}
+                               for v in issue_at_sale(body["sale_id"], 12000, at_sale, "S001", shop_a.harness.clock())]
+    shop_a.append("sale.completed", body)
+    shop_a.push()
+    assert central.exceptions("recalculation_mismatch") == []
+    [voucher] = body["vouchers_issued"]
+    [state] = feed(shop_b, "voucher.state")
+    assert (state["code"], state["status"], state["stores"]) == (voucher["code"], "active", ["S001", "S002"])
+    pay_with(shop_b, "voucher", voucher["code"], voucher["amount"], 5000)
+    shop_b.push()
+    assert central.exceptions("voucher_invalid") == []
+    assert [(s["code"], s["status"]) for s in feed(shop_a, "voucher.state")] == [(voucher["code"], "active"),
+                                                                                 (voucher["code"], "used")]
+    assert feed(shop_c, "voucher.state") == []
 
 
 def test_a_voucher_the_rules_do_not_give_is_a_recalculation_mismatch(central):
@@ -246,8 +269,9 @@ def test_a_turnover_campaign_rewards_customers_with_enough_visits_and_spend(cent
     [voucher] = json.loads(first.stdout)["issued"]
     assert (voucher["customer_id"], voucher["amount"]) == (regular, 1500)  # 10 % of 60.00 + 90.00
     assert json.loads(run_central(*campaign).stdout)["issued"] == []
-    [state] = feed(shop_b, "voucher.state")
+    [state] = feed(shop_a, "voucher.state")
     assert (state["code"], state["stores"]) == (voucher["code"], ["S001"])
+    assert feed(shop_b, "voucher.state") == []  # valid at S001 only: no other shop is sent it
 
     both = run_central(*campaign[:10], "--amount", "500", "--percent", "5", *campaign[12:])
     assert both.returncode == 1 and "either --percent or --amount" in both.stderr
