@@ -86,25 +86,50 @@ def _tier(body: dict[str, Any], applied_seq: int) -> tuple[str | None, int]:
     return provisional_tier(rules, record.get("tier"), spend), spend
 
 
+_CUSTOMER = Customer._meta.table_name
+_BALANCE_COLUMNS = ("customer_id", "available", "pending", "balance_negative", "applied_seq", "updated_at", "lots",
+                    "debt", "qualifying_spend")
+_BALANCE_SQL = (f"INSERT OR REPLACE INTO {CentralBalance._meta.table_name} ({', '.join(_BALANCE_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(_BALANCE_COLUMNS))})")
+
+
+def _known(customer_id: str) -> bool:
+    return database.execute_sql(f"SELECT 1 FROM {_CUSTOMER} WHERE id = ?", (customer_id,)).fetchone() is not None
+
+
 def apply_customer(box: EdgeBox, body: dict[str, Any], only_new: bool = False) -> None:
     """Store central's ``customer.state`` (``only_new``: unless the customer is known already).
 
     A provisional record holding the same card (sold to offline) is linked to this customer.
+    A pull applies a page of states in the transaction the tills' sales wait for, so each is
+    a few plain statements, not queries built afresh per item.
     """
     record = body["customer"]
     if care.kept_for(record["id"]) is not None:
         return  # merged into another customer: its state is the kept one's now
-    if only_new and Customer.get_or_none(Customer.id == record["id"]) is not None:
+    if only_new and _known(record["id"]):
         return  # the feed was first: its state is as new as this one, or newer
-    holder = Customer.get_or_none((Customer.card_number == record.get("card_number")) & (Customer.id != record["id"])
-                                  & (Customer.provisional == True))  # noqa: E712
+    holder = database.execute_sql(f"SELECT id FROM {_CUSTOMER} WHERE card_number = ? AND id <> ? AND provisional = ?",
+                                  (record.get("card_number"), record["id"], True)).fetchone()
     if holder is not None:
         # Free the card for its customer, then hand the provisional record's sales over.
-        Customer.update(card_number=f"~{holder.id}").where(Customer.id == holder.id).execute()
+        database.execute_sql(f"UPDATE {_CUSTOMER} SET card_number = ? WHERE id = ?", (f"~{holder[0]}", holder[0]))
     _store_customer(box, body)
     if holder is not None:
-        care.link(holder.id, record["id"], _now())
+        care.link(holder[0], record["id"], _now())
         _store_customer(box, body)  # again: the tier now counts the sales handed over
+
+
+def _write_customer(customer_id: str, fields: dict[str, Any], stamp: str, existing: bool) -> None:
+    """Insert or update the customer's row with ``fields`` (every column of a new one)."""
+    values = {**fields, "updated_at": stamp}
+    if existing:
+        database.execute_sql(f"UPDATE {_CUSTOMER} SET {', '.join(f'{name} = ?' for name in values)} WHERE id = ?",
+                             (*values.values(), customer_id))
+    else:
+        values = {"id": customer_id, "created_at": stamp, **values}
+        database.execute_sql(f"INSERT INTO {_CUSTOMER} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+                             tuple(values.values()))
 
 
 def _store_customer(box: EdgeBox, body: dict[str, Any]) -> None:
@@ -118,14 +143,11 @@ def _store_customer(box: EdgeBox, body: dict[str, Any]) -> None:
     if isinstance(body.get("registered_at"), str):  # when the customer joined, for the enrolment window
         fields["created_at"] = body["registered_at"]
     fields["provisional"] = False  # central knows this customer
-    existing = Customer.get_or_none(Customer.id == record["id"])
+    existing = _known(record["id"])
     for attempt in ("as sent", "without contact fields"):
         try:
             with database.atomic():
-                if existing is None:
-                    Customer.create(id=record["id"], updated_at=stamp, **{"created_at": stamp, **fields})
-                else:
-                    Customer.update(updated_at=stamp, **fields).where(Customer.id == record["id"]).execute()
+                _write_customer(record["id"], fields, stamp, existing)
             break
         except IntegrityError:
             # Another local customer holds this email or phone: keep the central record
@@ -136,15 +158,8 @@ def _store_customer(box: EdgeBox, body: dict[str, Any]) -> None:
                 return
     points = body.get("points", {})
     lots = body.get("lots")
-    CentralBalance.replace(
-        customer=record["id"],
-        available=points.get("available", 0),
-        pending=points.get("pending", 0),
-        balance_negative=bool(body.get("balance_negative")),
-        applied_seq=applied_seq,
-        updated_at=stamp,
-        lots=json.dumps(lots) if isinstance(lots, list) else None,
-        debt=int(body.get("debt", 0)),
-        qualifying_spend=int(body.get("qualifying_spend", 0)),
-    ).execute()
+    database.execute_sql(_BALANCE_SQL, (
+        record["id"], points.get("available", 0), points.get("pending", 0), bool(body.get("balance_negative")),
+        applied_seq, stamp, json.dumps(lots) if isinstance(lots, list) else None, int(body.get("debt", 0)),
+        int(body.get("qualifying_spend", 0))))
     walletledger.apply_state(record["id"], body, applied_seq, stamp)
