@@ -2,8 +2,9 @@
 
 A request body is a ``Body`` subclass. ``read`` checks untrusted JSON against it and, on
 failure, raises ``BodyProblems`` carrying every problem in the contract's shape
-(``{"path": "lines[0].qty", "message": "…"}``); each app turns that into its 422
-``validation_error``. ``components`` gives the OpenAPI schemas of the same classes, so the
+(``{"path": "lines[0].qty", "message": "…"}``); ``checked`` also runs the body's cross-field
+rules and raises the 422 ``validation_error`` both apps answer (``sync.refusal``), with no web
+framework loaded. ``components`` gives the OpenAPI schemas of the same classes, so the
 document and the validation can never drift apart.
 
 Strict mode means no coercion: ``"12"`` is not an integer, ``true`` is not ``1``, a float is
@@ -19,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from .refusal import invalid_body
 
-__all__ = ["Body", "Reply", "BodyProblems", "Field", "Text", "Count", "Money", "components", "problems_of", "read", "checked"]
+__all__ = ["Body", "Reply", "BodyProblems", "Field", "Text", "Count", "Money", "components", "problems_of", "read",
+           "checked"]
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -26,7 +26,7 @@ from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .declared import checked as declared
-from .refusal import Refusal, invalid_body, parse_body
+from .refusal import Refusal, parse_body
 
 __all__ = ["Refusal", "IdempotencyKey", "init_app", "error_response", "json_body", "parse_body", "declared",
            "declared_body", "bearer_secret", "require_bearer", "idempotency_key", "replay", "unexpected"]
