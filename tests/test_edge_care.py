@@ -118,3 +118,16 @@ def test_a_tier_head_office_locked_is_never_raised_by_the_edge(app, till, locked
     _pull(app, _state(app, customer, tier="Basic", locked=locked, applied=0))
     assert till.get(f"/api/v1/customers/{customer['id']}").json["tier"] == tier_after
 
+
+
+def test_a_customer_from_central_whose_email_a_local_customer_holds_is_kept_findable_by_card(app, till):
+    local = till.post("/api/v1/customers", json={"first_name": "Ana", "last_name": "Pop", "card_number": "2500000000076",
+                                                 "email": "ana@example.com"})
+    assert local.status_code == 201, local.json
+    other = {"id": str(uuid.uuid4()), "card_number": "2500000000083", "first_name": "Ana", "last_name": "Popa",
+             "email": "ana@example.com", "phone": None, "birth_date": None}
+    _pull(app, _state(app, other, points=30))
+    found = till.get("/api/v1/customers/lookup?card=2500000000083")
+    assert found.status_code == 200 and found.json["id"] == other["id"], found.json
+    assert found.json["email"] is None and found.json["points"]["available"] == 30
+    assert till.get("/api/v1/customers/lookup?card=2500000000076").json["email"] == "ana@example.com"
