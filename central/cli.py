@@ -215,7 +215,8 @@ def cmd_jobs_run(args: argparse.Namespace) -> None:
     done = jobs.run(_now())
     expiry = done["expiry"]
     _out(args, done, f"expiry: {expiry['points']} points of {expiry['lots']} lots recorded as expired "
-                     f"for {expiry['customers']} customers")
+                     f"for {expiry['customers']} customers; feed: {done['feed']['compacted']} superseded "
+                     "customer states dropped")
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -340,8 +341,9 @@ def _parser() -> argparse.ArgumentParser:
     turnover.add_argument("--store", action="append", help="only sales at this shop, where the voucher is then "
                                                             "valid (repeat for several; default every shop)")
     job_group = group("jobs", "head office's scheduled jobs (the fidelis-central-jobs timer runs them)")
-    add("run", cmd_jobs_run, "run every job once: record the points that expired and tell the shops; "
-        "running it again writes nothing new", "fidelis-central jobs run --json", sub=job_group)
+    add("run", cmd_jobs_run, "run every job once: record the points that expired and tell the shops, drop "
+        "the customer states a later one supersedes from the feed; running it again writes nothing new",
+        "fidelis-central jobs run --json", sub=job_group)
     serve = add("serve", cmd_serve, "serve the JSON API and the sync API",
                 "fidelis-central serve --host 0.0.0.0 --port 8700")
     serve.add_argument("--host", default=settings.DEFAULT_HOST,

@@ -153,6 +153,66 @@ def read_text(store_code: str, since: int, limit: int) -> str:
     return f'{{"items":[{items}],"cursor":{last},"more":{"true" if more else "false"}}}'
 
 
+def compact(upto: int, batch: int = 2000) -> int:
+    """Drop the ``customer.state`` items at or below cursor ``upto`` that a later state of the
+    same customer supersedes, and their deliveries; return how many.
+
+    A state is the customer's whole state, and a later one goes to every store the earlier one
+    went to (a store never stops knowing a customer), so a reader at any cursor still ends with
+    each customer's newest state, and a new box reads each of its customers once: the feed grows
+    with the brand's customers, not with its sales. ``upto`` is what every reader of the states
+    in between has read (``central.positions`` rebuilds tier moves from them). Each run starts
+    where the last one stopped (the ``compacted`` mark) and looks only at the customers whose
+    states came since, ``batch`` cursors a transaction.
+    """
+    dropped = 0
+    low = _compacted()
+    while low < upto:
+        high = min(upto, low + batch)
+        with db.database.atomic():
+            changed = [cid for (cid,) in db.rows(
+                "SELECT DISTINCT customer_id FROM feeditem WHERE cursor > ? AND cursor <= ? AND kind = ? "
+                "AND store_code IS NULL AND customer_id IS NOT NULL", (low, high, CUSTOMER_STATE))]
+            for start in range(0, len(changed), 500):
+                dropped += _drop_superseded(changed[start:start + 500], high)
+            _set_compacted(high)
+        low = high
+    return dropped
+
+
+def _drop_superseded(customer_ids: list[str], upto: int) -> int:
+    """Drop every state of these customers at or below ``upto`` but the newest, with its deliveries."""
+    states = db.rows(f"SELECT customer_id, cursor FROM feeditem WHERE store_code IS NULL AND customer_id IN "
+                     f"({db.marks(len(customer_ids))}) AND kind = ? AND cursor <= ?",
+                     (*customer_ids, CUSTOMER_STATE, upto))
+    newest: dict[str, int] = {}
+    for cid, cursor in states:
+        newest[cid] = max(newest.get(cid, 0), cursor)
+    superseded = [(cid, cursor) for cid, cursor in states if cursor < newest[cid]]
+    if not superseded:
+        return 0
+    stores: dict[str, list[str]] = {}
+    for store, cid in db.rows(f"SELECT store_code, customer_id FROM storecustomer WHERE customer_id IN "
+                              f"({db.marks(len(customer_ids))})", customer_ids):
+        stores.setdefault(cid, []).append(store)
+    db.update_rows("DELETE FROM feeddelivery WHERE store_code = ? AND cursor = ?",
+                   [(store, cursor) for cid, cursor in superseded for store in stores.get(cid, ())])
+    cursors = [cursor for _, cursor in superseded]
+    db.execute(f"DELETE FROM feeditem WHERE cursor IN ({db.marks(len(cursors))})", cursors)
+    return len(cursors)
+
+
+def _compacted() -> int:
+    found = db.rows("SELECT cursor FROM figure_mark WHERE name = 'compacted'")
+    return int(found[0][0]) if found else 0
+
+
+def _set_compacted(cursor: int) -> None:
+    if db.execute("UPDATE figure_mark SET cursor = ? WHERE name = 'compacted'", (cursor,)).rowcount == 0:
+        db.execute("INSERT INTO figure_mark (name, cursor, members_total, refreshed_at) VALUES ('compacted', ?, 0, ?)",
+                   (cursor, ""))
+
+
 CUSTOMER_FIELDS = ("id", "card_number", "first_name", "last_name", "email", "phone", "birth_date", "tier")
 
 

@@ -49,7 +49,8 @@ class FigureCustomer(BaseModel):
 
 
 class FigureMark(BaseModel):
-    """How far the figures have read the feed, and the members' running totals they hold."""
+    """How far the figures have read the feed (``feed``), and the members' running totals they
+    hold; also how far the feed has been compacted (``compacted``, ``central.feed.compact``)."""
 
     name = CharField(primary_key=True, max_length=32)
     cursor = BigIntegerField(default=0)

@@ -1,11 +1,13 @@
 """Head office's scheduled work: ``fidelis-central jobs run`` (a systemd timer runs it hourly).
 
-The one job today records expiry. Balances already let unspent points lapse on their lots'
-``expires_at`` (``shared.ledger``); the job writes each lapsed lot down once, in the
-``expiry`` table — the lot, the points nothing spent from it, when it expired — and tells the
-shops through the feed: a ``points.expired`` item and the customer's fresh ``customer.state``.
-Recording changes no balance, so the liability report reconciles before and after it; a lot
-is recorded once whatever the number of runs, so running the job again writes nothing new.
+Two jobs. Expiry: balances already let unspent points lapse on their lots' ``expires_at``
+(``shared.ledger``); the job writes each lapsed lot down once, in the ``expiry`` table — the
+lot, the points nothing spent from it, when it expired — and tells the shops through the feed:
+a ``points.expired`` item and the customer's fresh ``customer.state``. Recording changes no
+balance, so the liability report reconciles before and after it; a lot is recorded once
+whatever the number of runs, so running the job again writes nothing new. The feed's
+compaction (``compact_feed``): a customer's superseded states are dropped, so the feed grows
+with the brand's customers, not with its sales.
 """
 
 from __future__ import annotations
@@ -87,5 +89,15 @@ def expired_of(customer_id: str) -> list[dict[str, Any]]:
 
 
 def run(now: datetime) -> dict[str, Any]:
-    """Run every job once: ``{"expiry": …}``."""
-    return {"expiry": expire_points(now)}
+    """Run every job once: ``{"expiry": …, "feed": {"compacted"}}``."""
+    expired = expire_points(now)
+    return {"expiry": expired, "feed": {"compacted": compact_feed(now)}}
+
+
+def compact_feed(now: datetime) -> int:
+    """Bring head office's figures up to the feed, then drop the customer states they and every
+    shop no longer need (``central.feed.compact``); return how many were dropped."""
+    from . import positions  # the figures: only this job and the server's refresher need them
+
+    positions.refresh(now)
+    return feed.compact(positions.read_up_to())

@@ -135,7 +135,7 @@ def _refresh_once(now: datetime, batch: int) -> int:
             tiers: dict[str, list[tuple[str, str]]] = {}
             members = 0
         else:
-            latest = min(latest, mark[0] + batch)  # cursors are consecutive: at most ``batch`` items
+            latest = min(latest, mark[0] + batch)  # at most ``batch`` items (fewer where compacted)
             tiers = _tiers_since(mark[0], latest)
             ids = list(tiers)
             members = mark[1]
@@ -170,6 +170,12 @@ def rebuild(now: datetime) -> int:
             if model not in (FigureSaleDay, TierChange):
                 db.execute(f"DELETE FROM {model._meta.table_name}")
         return _refresh_once(now, settings.FIGURES_REFRESH_BATCH)
+
+
+def read_up_to() -> int:
+    """The feed cursor the figures have read up to (0 before their first refresh)."""
+    mark = _mark()
+    return mark[0] if mark else 0
 
 
 def backlog() -> int:

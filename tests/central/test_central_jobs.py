@@ -1,5 +1,6 @@
 """``fidelis-central jobs run``: expiry recorded once per lot, sent to the shops, the liability
-report still reconciled; the customer's ``expiring`` list. Entries go through real signed pushes."""
+report still reconciled; the customer's ``expiring`` list; the feed compacted (its own tests:
+test_central_feed_compaction.py). Entries go through real signed pushes."""
 
 from __future__ import annotations
 
@@ -23,9 +24,10 @@ def test_the_job_records_what_expired_once_and_tells_every_shop(central, autumn,
 
     done = run_central("jobs", "run", "--json", env={"FIDELIS_DATABASE_URL": central.url})
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"expiry": {"lots": 1, "points": 18, "customers": 1}}
+    first = json.loads(done.stdout)
+    assert first["expiry"] == {"lots": 1, "points": 18, "customers": 1} and first["feed"]["compacted"] > 0
     again = run_central("jobs", "run", "--json", env={"FIDELIS_DATABASE_URL": central.url})
-    assert json.loads(again.stdout) == {"expiry": {"lots": 0, "points": 0, "customers": 0}}
+    assert json.loads(again.stdout) == {"expiry": {"lots": 0, "points": 0, "customers": 0}, "feed": {"compacted": 0}}
 
     lapsed = _expired_items(north)
     assert [(body["customer_id"], [lot["points"] for lot in body["lots"]]) for body in lapsed] == [(autumn["ana"], [18])]
