@@ -18,7 +18,7 @@ from sync.sale_bodies import GiftCardIssued
 
 from . import rulebook
 from .box import EdgeBox
-from .db import write_transaction
+from .db import database, write_transaction
 from .errors import ApiError, not_found
 from .models import GiftCard
 from .schemas import GiftCardRequest
@@ -110,10 +110,13 @@ def apply_state(body: dict[str, Any], now: datetime) -> None:
         return
     stamp = format_time(now)
     used_elsewhere = body.get("status") == giftcards.USED and body.get("used_sale") or None
-    row = GiftCard.get_or_none(GiftCard.code == code)
-    if row is None:
-        GiftCard.create(code=code, amount=amount, expires_at=expires, used_sale=used_elsewhere,
-                        paid=body.get("paid"), updated_at=stamp)
-    elif row.used_sale is None and used_elsewhere:
-        GiftCard.update(used_sale=used_elsewhere, paid=body.get("paid"), updated_at=stamp).where(
-            GiftCard.code == code).execute()
+    # Plain statements: a new box's first pull applies every card of the brand (edge.feedapply).
+    table = GiftCard._meta.table_name
+    found = database.execute_sql(f"SELECT used_sale FROM {table} WHERE code = ?", (code,)).fetchone()
+    if found is None:
+        database.execute_sql(f"INSERT INTO {table} (code, amount, expires_at, used_sale, paid, updated_at) "
+                             "VALUES (?, ?, ?, ?, ?, ?)",
+                             (code, amount, expires, used_elsewhere, body.get("paid"), stamp))
+    elif found[0] is None and used_elsewhere:
+        database.execute_sql(f"UPDATE {table} SET used_sale = ?, paid = ?, updated_at = ? WHERE code = ?",
+                             (used_elsewhere, body.get("paid"), stamp, code))

@@ -13,6 +13,7 @@ from shared.giftcards import codes_paid
 from shared.rules import RuleSet
 from shared.times import format_time, parse_time
 
+from .db import database
 from .errors import ApiError
 from .models import Voucher
 
@@ -116,9 +117,13 @@ def apply_state(body: dict[str, Any], now: datetime) -> None:
     stores = body.get("stores")
     stores_text = json.dumps(sorted(stores)) if isinstance(stores, list) else None
     stamp = format_time(now)
-    row = Voucher.get_or_none(Voucher.code == code)
-    if row is None:
-        Voucher.create(code=code, amount=amount, expires_at=expires, status=status, stores=stores_text,
-                       sale=body.get("sale_id"), customer=body.get("customer_id"), updated_at=stamp)
-    elif row.status == vouchers.ACTIVE and status != vouchers.ACTIVE:
-        Voucher.update(status=status, updated_at=stamp).where(Voucher.code == code).execute()
+    # Plain statements: a new box's first pull applies every voucher good at its shop (edge.feedapply).
+    table = Voucher._meta.table_name
+    found = database.execute_sql(f"SELECT status FROM {table} WHERE code = ?", (code,)).fetchone()
+    if found is None:
+        database.execute_sql(f"INSERT INTO {table} (code, amount, expires_at, status, stores, sale, customer, "
+                             "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (
+                                 code, amount, expires, status, stores_text, body.get("sale_id"),
+                                 body.get("customer_id"), stamp))
+    elif found[0] == vouchers.ACTIVE and status != vouchers.ACTIVE:
+        database.execute_sql(f"UPDATE {table} SET status = ?, updated_at = ? WHERE code = ?", (status, stamp, code))
