@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app, request
@@ -16,7 +16,7 @@ from werkzeug.routing import BaseConverter
 
 from sync.declared import Body
 from sync.untrusted import MAX_INT64, BadCount, parse_count
-from sync.web import json_body, parse_body  # noqa: F401  (json_body: the sync API reads bodies through here)
+from sync.web import json_body  # noqa: F401  (the sync API reads bodies through here)
 
 from .errors import CentralError
 from .schemas import read_body
@@ -52,11 +52,6 @@ def declared_body(model: type[B]) -> B:
     """The request's JSON body, parsed strictly (``sync.web``), read as ``model``; 422
     ``validation_error`` listing every problem."""
     return read_body(model, json_body())
-
-
-def read_json(raw: bytes | str, what: str) -> Any:
-    """Parse ``raw`` with the strict parser; ``400 malformed_json`` naming ``what`` otherwise."""
-    return parse_body(raw, what)
 
 
 def int_arg(name: str, default: int, low: int = 0, high: int = MAX_INT64) -> int:

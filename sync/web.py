@@ -25,10 +25,10 @@ from typing import Any, Callable, NamedTuple, TypeVar
 from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from .declared import checked as declared
+from .declared import checked
 from .refusal import Refusal, parse_body
 
-__all__ = ["Refusal", "IdempotencyKey", "init_app", "error_response", "json_body", "parse_body", "declared",
+__all__ = ["Refusal", "IdempotencyKey", "init_app", "error_response", "json_body", "parse_body",
            "declared_body", "bearer_secret", "require_bearer", "idempotency_key", "replay", "unexpected"]
 
 B = TypeVar("B")
@@ -119,8 +119,9 @@ def json_body() -> Any:
 
 
 def declared_body(model: type[B], context: dict[str, Any] | None = None) -> B:
-    """The request's JSON body read as its declared ``model`` (``json_body`` then ``declared``)."""
-    return declared(model, json_body(), context)
+    """The request's JSON body read as its declared ``model`` (``json_body``, then
+    ``sync.declared.checked``)."""
+    return checked(model, json_body(), context)
 
 
 # --- bearer secrets ---------------------------------------------------------------------------

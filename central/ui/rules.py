@@ -15,10 +15,11 @@ from flask import redirect, render_template, request, url_for
 
 from shared.rules import parse_rules
 from shared.times import format_time
+from sync.refusal import parse_body
 
 from .. import rules as rulebook
 from ..errors import CentralError
-from ..web import clock, int_path, read_json, state
+from ..web import clock, int_path, state
 from . import rules_form
 from .web import actor, area, notify, requires
 
@@ -109,7 +110,7 @@ def _submitted() -> tuple[str, dict[str, str], Any, list[dict], str | None]:
     if request.form.get("mode") == "json":
         text = request.form.get("document", "")
         try:
-            document = read_json(text.encode("utf-8"), "the document")
+            document = parse_body(text.encode("utf-8"), "the document")
         except CentralError as error:
             return "json", {}, None, [{"path": "$", "message": error.message}], text
         form = rules_form.form_from_document(document) if isinstance(document, dict) else {}
