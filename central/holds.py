@@ -38,18 +38,20 @@ WALLET = HoldKind("wallethold", "amount", "wallet hold", "insufficient_wallet", 
                   "the wallet")
 
 
+_OPEN = "customer_id = ? AND settled_at IS NULL AND expires_at > ?"
+"""A customer's holds that still reserve something at a moment: neither settled nor lapsed."""
+
+
 def held(kind: HoldKind, customer_id: str, now: datetime, except_sale: str | None = None) -> int:
     """What the customer's open, unexpired holds of this kind reserve (``except_sale``'s aside)."""
-    found = db.rows(f"SELECT COALESCE(SUM({kind.column}), 0) FROM {kind.table} WHERE customer_id = ? "
-                    "AND settled_at IS NULL AND expires_at > ? AND sale_id <> ?",
+    found = db.rows(f"SELECT COALESCE(SUM({kind.column}), 0) FROM {kind.table} WHERE {_OPEN} AND sale_id <> ?",
                     (customer_id, format_time(now), except_sale or ""))
     return int(found[0][0])
 
 
 def held_of_kinds(kinds: tuple[HoldKind, ...], customer_id: str, now: datetime) -> tuple[int, ...]:
     """``held`` of each kind, in one statement (a customer's view reads them all)."""
-    where = "customer_id = ? AND settled_at IS NULL AND expires_at > ?"
-    found = db.rows("SELECT " + ", ".join(f"(SELECT COALESCE(SUM({kind.column}), 0) FROM {kind.table} WHERE {where})"
+    found = db.rows("SELECT " + ", ".join(f"(SELECT COALESCE(SUM({kind.column}), 0) FROM {kind.table} WHERE {_OPEN})"
                                          for kind in kinds), (customer_id, format_time(now)) * len(kinds))
     return tuple(int(value) for value in found[0])
 
