@@ -166,18 +166,19 @@ def compact(upto: int, batch: int = 2000) -> int:
     states came since, ``batch`` cursors a transaction.
     """
     dropped = 0
-    low = _compacted()
-    while low < upto:
-        high = min(upto, low + batch)
+    while True:
         with db.database.atomic():
+            db.lock("figures")  # the figures' lock: two runs take turns instead of racing on the mark
+            low = _compacted()
+            if low >= upto:
+                return dropped
+            high = min(upto, low + batch)
             changed = [cid for (cid,) in db.rows(
                 "SELECT DISTINCT customer_id FROM feeditem WHERE cursor > ? AND cursor <= ? AND kind = ? "
                 "AND store_code IS NULL AND customer_id IS NOT NULL", (low, high, CUSTOMER_STATE))]
             for start in range(0, len(changed), 500):
                 dropped += _drop_superseded(changed[start:start + 500], high)
             _set_compacted(high)
-        low = high
-    return dropped
 
 
 def _drop_superseded(customer_ids: list[str], upto: int) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -127,9 +129,6 @@ def test_imports_go_one_way(package, forbidden):
 def test_the_command_lines_start_without_the_web_framework(program, unneeded):
     # A technician's and head office's commands (init, user create, till add, status …) start
     # in a fraction of a second: the modules they load leave the web framework to `serve`.
-    import subprocess
-    import sys
-
     probe = (f"import sys, {program}; "
              f"print(' '.join(m for m in {unneeded!r} if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
