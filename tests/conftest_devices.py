@@ -21,7 +21,7 @@ import pytest
 SOCAT = shutil.which("socat") or "/usr/bin/socat"
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 2.0, interval: float = 0.01) -> bool:
+def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.01) -> bool:
     """Poll ``predicate`` until it is truthy or ``timeout`` passes; return its last truth."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

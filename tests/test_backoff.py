@@ -43,7 +43,7 @@ def test_every_wait_lies_between_the_floor_and_the_cap(base, cap, floor, seed, f
 def test_shops_that_failed_together_do_not_retry_together():
     # 500 shops lose central at the same moment and fail five times. Plain doubling sends all
     # of them back at 16 s; full jitter spreads them over the whole 0-16 s window.
-    shops = [Backoff(1.0, 60.0) for _ in range(500)]
+    shops = [Backoff(1.0, 60.0, rng=random.Random(shop)) for shop in range(500)]
     fifth = [[shop.failed() for _ in range(5)][-1] for shop in shops]
     assert max(fifth) <= 16.0
     assert len({round(w, 2) for w in fifth}) > 400

@@ -106,9 +106,13 @@ def test_kill_9_under_load_loses_no_acknowledged_sale(edge_dir):
                         acknowledged.add(response.json()["id"])
 
         threads = [threading.Thread(target=till) for _ in range(4)]
+        sold_before = len(acknowledged)
         for t in threads:
             t.start()
-        time.sleep(rng.uniform(0.4, 1.2))
+        deadline = time.monotonic() + 30  # sales under way on a slow machine too, then a random moment
+        while len(acknowledged) < sold_before + 10 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.8))
         edge.kill()  # SIGKILL: no cleanup, no flush
         stop.set()
         for t in threads:

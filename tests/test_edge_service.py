@@ -97,7 +97,7 @@ def test_ready_comes_after_migrations_and_the_check_then_the_watchdog_is_fed_whi
         holder = sqlite3.connect(edge_dir / "edge.db", isolation_level=None, timeout=30)
         holder.execute("BEGIN IMMEDIATE")
         try:
-            notify.drain(1.5)  # a probe already past the lock may still report
+            notify.drain(3)  # a probe already past the lock may still report
             assert "WATCHDOG=1" not in notify.drain(4)
         finally:
             holder.execute("ROLLBACK")

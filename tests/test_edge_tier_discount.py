@@ -95,7 +95,7 @@ def test_the_receipt_prints_the_tier_discount_under_its_line(edge_dir, tcp_print
         sale = till.post("/api/v1/sales", json={"customer_id": customer["id"], "lines": lines,
                                                 "payments": [{"method": "card", "amount": 2375}]}).json
         assert till.post(f"/api/v1/sales/{sale['id']}/receipt").status_code == 202
-        assert wait_for(lambda: any(f"Ref {sale['id']}".encode() in job for job in tcp_printer.jobs), 2)
+        assert wait_for(lambda: any(f"Ref {sale['id']}".encode() in job for job in tcp_printer.jobs), 10)
     finally:
         peripherals.stop()
     [received] = [job for job in tcp_printer.jobs if f"Ref {sale['id']}".encode() in job]

@@ -146,7 +146,7 @@ def test_the_receipt_prints_the_voucher(edge_dir, tcp_printer):
         till = TillClient(app.test_client(), tills.add(app.extensions["fidelis_edge"], "till-1")[1])
         sale = buy(till, 15000).json
         assert till.post(f"/api/v1/sales/{sale['id']}/receipt").status_code == 202
-        assert wait_for(lambda: any(f"Ref {sale['id']}".encode() in job for job in tcp_printer.jobs), 2)
+        assert wait_for(lambda: any(f"Ref {sale['id']}".encode() in job for job in tcp_printer.jobs), 10)
     finally:
         peripherals.stop()
     [received] = [job for job in tcp_printer.jobs if f"Ref {sale['id']}".encode() in job]

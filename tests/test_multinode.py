@@ -106,7 +106,7 @@ def test_future_rules_apply_at_their_time_even_offline(brand):
     central, (a, _) = brand
     from datetime import datetime, timedelta, timezone
 
-    start = (datetime.now(timezone.utc) + timedelta(seconds=10)).replace(microsecond=0)
+    start = (datetime.now(timezone.utc) + timedelta(seconds=20)).replace(microsecond=0)
     doubled = {**RULES, "earn": {"rate": "0.2"}, "effective_from": start.strftime("%Y-%m-%dT%H:%M:%SZ")}
     assert central.publish(doubled) == 2
     a.wait_synced()
@@ -115,7 +115,7 @@ def test_future_rules_apply_at_their_time_even_offline(brand):
     before = a.post("/sales", cash_sale(customer["id"], 10000)).json()
     assert (before["rules_version"], before["points_earned"]) == (1, 10)
     central.kill()
-    wait_for(lambda: datetime.now(timezone.utc) > start + timedelta(seconds=0.5), timeout=20, what="effective time")
+    wait_for(lambda: datetime.now(timezone.utc) > start + timedelta(seconds=0.5), timeout=40, what="effective time")
     after = a.post("/sales", cash_sale(customer["id"], 10000)).json()
     assert (after["rules_version"], after["points_earned"]) == (2, 20)
 

@@ -131,8 +131,9 @@ class Browser:
         """Save the page at 1366×768 as ``NAME.png``: into ``docs/screenshots/`` under
         ``make screenshots`` (``FIDELIS_SCREENSHOTS=1``), else into a scratch folder, so an
         ordinary test run never rewrites tracked files."""
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")  # the two backends' copies may run at once
         folder = SCREENSHOTS if os.environ.get("FIDELIS_SCREENSHOTS") == "1" else \
-            Path(tempfile.gettempdir()) / "fidelis-screenshots"
+            Path(tempfile.gettempdir()) / "fidelis-screenshots" / worker
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{name}.png"
         self.page.screenshot(path=str(path))
