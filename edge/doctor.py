@@ -20,7 +20,7 @@ from sync.protocol import MAX_SKEW
 
 from . import backups
 from . import box as boxes
-from . import rejections, storage
+from . import rejections, storage, tls
 from .changelog import head
 from .db import database
 from .syncer import client_for, setting
@@ -29,7 +29,6 @@ MIN_FREE_BYTES = 200 * 1024 * 1024
 """Below this much free space on the data directory's disk, sales will soon answer 507."""
 BACKLOG_MAX_AGE = timedelta(hours=24)
 BACKUP_MAX_AGE = timedelta(days=2)
-TLS_DIR = "tls"
 RESTORE_FIX = ("stop the service (systemctl stop fidelis-edge), then 'fidelis-edge restore {backup}', "
                "then systemctl start fidelis-edge")
 
@@ -110,7 +109,7 @@ def _keys(box: boxes.EdgeBox) -> Check:
 
 
 def _certificate(data_dir: Path) -> Check:
-    cert, key = data_dir / TLS_DIR / "cert.pem", data_dir / TLS_DIR / "key.pem"
+    key, cert = tls.paths(data_dir)  # the pair the served till API uses (edge.tls)
     if not cert.exists() and not key.exists():
         return Check("tls", True, f"certificate not created yet ({cert})")
     if not cert.exists() or not key.exists():

@@ -6,6 +6,7 @@ import json
 import os
 
 from conftest import DEMO_RULES, run_cli
+from edge import tls
 from nodes import CentralNode, EdgeNode
 
 CHECKS = ["database", "keys", "tls", "clock", "central", "rejected", "disk", "backlog", "backups",
@@ -30,11 +31,8 @@ def test_a_healthy_standalone_box_passes_every_check_in_one_line_each(edge_dir):
 
 
 def test_each_fault_fails_its_own_line_with_the_fix_and_the_exit_code(edge_dir):
-    tls = edge_dir / "tls"
-    tls.mkdir()
-    (tls / "cert.pem").write_text("certificate")
-    key = tls / "key.pem"
-    key.write_text("key")
+    tls.ensure_certificate(edge_dir)  # the pair `serve` makes
+    key, _ = tls.paths(edge_dir)
     os.chmod(key, 0o644)
     run_cli("backup", data_dir=edge_dir)
     copy = next((edge_dir / "backups").glob("*.db"))
@@ -64,6 +62,7 @@ def test_doctor_reports_clock_central_and_backlog_of_a_provisioned_box(tmp_path)
         assert code == 0, report
         assert "against central" in checks["clock"]["detail"]
         assert "reachable, enrolment valid" in checks["central"]["detail"]
+        assert "certificate and key present, key mode 600" in checks["tls"]["detail"]  # provision made them
         assert checks["backlog"]["detail"] == "nothing waiting: central has every entry"
 
         central.kill()
