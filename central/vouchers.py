@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared import vouchers
+from shared.currency import to_brand
 from shared.engine import basket_total
 from shared.rules import RuleSet
 from shared.times import format_time, parse_time
@@ -58,8 +59,9 @@ class _Voucher:
 
 
 def derived(facts: SaleCompleted, rules: RuleSet, store: str, at: datetime) -> list[tuple[str, int]]:
-    """``[(code, amount)]`` of the vouchers the sale issues under its own rules at its shop."""
-    total = basket_total(facts.engine_lines()) - sum(facts.tier_discounts())
+    """``[(code, amount)]`` of the vouchers the sale issues under its own rules at its shop; a sale
+    in another currency is measured by its total in the brand's, which vouchers hold."""
+    total = to_brand(basket_total(facts.engine_lines()) - sum(facts.tier_discounts()), facts.rate)
     return [(v.code, v.amount) for v in vouchers.issue_at_sale(facts.sale_id, total, rules.vouchers_at_sale, store, at)]
 
 

@@ -81,6 +81,11 @@ def _vip_percent(request: SaleRequest, customer: Customer | None, now: datetime)
     return vip.card(request.vip_code, customer.id if customer else None, now).discount_percent
 
 
+def _in_brand(request: SaleRequest, amount: int) -> int:
+    """``amount`` of the sale's currency in the brand's (what vouchers hold and their tiers count)."""
+    return request.conversion.to_brand(amount) if request.conversion else amount
+
+
 def _enrolled(customer: Customer | None, rules: RuleSet, now: datetime) -> bool:
     """Whether the customer earns on a sale now: known, and enrolled under the rules' window."""
     if customer is None or rules.enrolment is None:
@@ -144,7 +149,7 @@ def quote(request: SaleRequest, now: datetime, box: EdgeBox) -> dict[str, Any]:
         **saleviews.currency_json(request.conversion, priced),
         **saleviews.vip_json(request.vip_code, _vip_percent(request, customer, now)),
         "gift_cards": cards,
-        "vouchers_issued": vouchers.offered(priced.total, rules, box.store_code, now),
+        "vouchers_issued": vouchers.offered(_in_brand(request, priced.total), rules, box.store_code, now),
     }
 
 
@@ -297,7 +302,8 @@ def commit(
             rate=request.conversion.text if request.conversion else None,
             vip_percent=_vip_percent(request, customer, now),
         )
-        issued = vouchers.issue(sale_id, customer.id if customer else None, priced.total, rules, box.store_code, now)
+        issued = vouchers.issue(sale_id, customer.id if customer else None, _in_brand(request, priced.total), rules,
+                                box.store_code, now)
         conversion = request.conversion
         box.changelog.write(SaleCompleted(
             sale_id=sale_id, customer_id=customer.id if customer else None, till_id=till_id, lines=tuple(lines),

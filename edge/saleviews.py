@@ -16,7 +16,7 @@ from shared.engine import Line, Payment, Quote
 
 from . import giftcards, vouchers, walletledger
 from .errors import not_found
-from .models import Sale, SaleReturn
+from .models import LogEntry, Sale, SaleReturn
 
 
 def lines_json(lines: Sequence[Line], names: Sequence[str | None],
@@ -57,6 +57,19 @@ def currency_json(conversion: Conversion | None, priced: Quote) -> dict[str, Any
     }
 
 
+def stored_currency_json(sale: Sale) -> dict[str, Any]:
+    """``currency_json`` of a committed sale: its code and rate from the row, and the amounts in
+    both currencies as its change-log entry holds them (what the sale answered when made)."""
+    if not sale.currency:
+        return {}
+    found: dict[str, Any] = {"currency": sale.currency, "rate": sale.rate}
+    entry = LogEntry.get_or_none(LogEntry.seq == sale.log_seq) if sale.log_seq is not None else None
+    if entry is not None:
+        body = json.loads(entry.line)["body"]
+        found.update({name: body[name] for name in ("converted_total", "original_eligible_amount") if name in body})
+    return found
+
+
 def payment_json(payment: Payment) -> dict[str, Any]:
     """A payment as stored, logged and answered."""
     if payment.is_points:
@@ -92,7 +105,7 @@ def sale_view(sale: Sale) -> dict[str, Any]:
         "points_redeemed": sale.points_paid + sale.reward_points,
         "rules_version": sale.rules_version,
         "tier": sale.tier,
-        **({"currency": sale.currency, "rate": sale.rate} if sale.currency else {}),
+        **stored_currency_json(sale),
         "returns": [
             {
                 "id": r.id,

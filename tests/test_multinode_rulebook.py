@@ -37,7 +37,10 @@ def _mismatches(central: CentralNode) -> list:
 
 
 def test_a_sale_in_euros_earns_on_the_converted_amount_at_the_till_and_at_central(shop):
-    central, edge = shop({**SEED, "expiry": {"policy": "after_days", "days": 30}})
+    # Vouchers hold brand money: their tiers count the sale's total in the brand currency.
+    tiers = [{"from": 5000, "percent": 5}, {"from": 20000, "percent": 10}]
+    central, edge = shop({**SEED, "expiry": {"policy": "after_days", "days": 30},
+                          "vouchers": {"at_sale": {"tiers": tiers}}})
     customer = edge.post("/customers", {"first_name": "Eva", "last_name": "Euro"}).json()["id"]
     basket = {"customer_id": customer, "currency": "EUR", "rate": "4.9750",
               "lines": [{"sku": "A1", "qty": 1, "unit_price": 10000}]}
@@ -45,12 +48,18 @@ def test_a_sale_in_euros_earns_on_the_converted_amount_at_the_till_and_at_centra
     quote = edge.post("/baskets/quote", basket).json()
     assert (quote["total"], quote["eligible_amount"], quote["points_to_earn"]) == (10000, 49750, 49)
     assert (quote["converted_total"], quote["original_eligible_amount"]) == (49750, 10000)
+    assert [v["amount"] for v in quote["vouchers_issued"]] == [4975]  # 10 % of 497.50, not 5 % of 100.00
 
     sale = edge.post("/sales", {**basket, "payments": [{"method": "cash", "amount": 10000}]})
     assert sale.status_code == 201, sale.text
     sold = sale.json()
     assert (sold["currency"], sold["rate"], sold["total"], sold["points_earned"]) == ("EUR", "4.9750", 10000, 49)
-    assert edge.get(f"/sales/{sold['id']}").json()["rate"] == "4.9750"
+    assert [v["amount"] for v in sold["vouchers_issued"]] == [4975]
+    read_back = edge.get(f"/sales/{sold['id']}").json()
+    assert {name: read_back.get(name) for name in ("currency", "rate", "converted_total", "original_eligible_amount",
+                                                   "vouchers_issued")} == \
+        {"currency": "EUR", "rate": "4.9750", "converted_total": 49750, "original_eligible_amount": 10000,
+         "vouchers_issued": sold["vouchers_issued"]}
 
     # Points never pay a sale in another currency; a float rate is refused, naming the field.
     refused = edge.post("/sales", {**basket, "payments": [{"method": "cash", "amount": 9000},
