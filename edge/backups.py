@@ -168,6 +168,15 @@ def take_pre_upgrade(data_dir: Path, database: Path | None = None) -> Backup:
     return take(data_dir, PRE_UPGRADE, database=source)
 
 
+def read_only_uri(path: Path) -> str:
+    """The URI to read ``path`` without writing to it: ``immutable`` for a self-contained copy,
+    plain read-only for a database beside its ``-wal`` (the set-aside ``edge.db.replaced-*``),
+    whose newest entries live in the WAL until a checkpoint."""
+    if path.with_name(path.name + "-wal").exists():
+        return f"file:{path}?mode=ro"
+    return f"file:{path}?mode=ro&immutable=1"
+
+
 def verify(path: Path) -> str | None:
     """None when the copy matches the SHA-256 beside it (if any) and passes ``quick_check``."""
     if not path.is_file():
@@ -179,7 +188,7 @@ def verify(path: Path) -> str | None:
             return (f"{path.name} does not match its recorded SHA-256 ({checksum.name}): "
                     "the file was changed or damaged")
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True) as copy:
+        with sqlite3.connect(read_only_uri(path), uri=True) as copy:
             result = copy.execute("PRAGMA quick_check").fetchone()[0]
         copy.close()
     except sqlite3.Error as exc:

@@ -2,11 +2,13 @@
 
 A copy is checked before anything is touched: its recorded SHA-256, ``quick_check``, a schema
 this software can read, and that it was made by this box (its first log entry carries the
-public key of ``device_key.pem``). Then the rewind question: the log is append-only and
-central holds what it has acknowledged, so a copy that ends before that point would make the
-box sign new entries at sequence numbers central already holds, a fork that stops sync until
-head office steps in. Such a copy is refused unless ``force``. On a standalone box there is
-no one to fork from and the copy is restored.
+public key of ``device_key.pem``, and its device id is the live database's). Then the rewind
+question: the log is append-only and central holds what it has acknowledged, so a copy that
+ends before that point would make the box sign new entries at sequence numbers central already
+holds, a fork that stops sync until head office steps in. Such a copy is refused unless
+``force``, and so is a copy made before the box was provisioned onto a provisioned box (it
+would drop the enrolment). Central is the one the box is enrolled with now, else the copy's;
+on a box never provisioned there is no one to fork from and the copy is restored.
 
 The database being replaced is not deleted: it is moved aside as ``edge.db.replaced-STAMP``
 (with its ``-wal``), so even the entries a restore gives up can still be recovered.
@@ -24,7 +26,7 @@ from pathlib import Path
 from sync.entry import load_private_key, public_key_raw_b64
 
 from . import storage
-from .backups import BackupError, copy_database, verify
+from .backups import BackupError, copy_database, read_only_uri, verify
 from .box import DB_FILE, KEY_FILE
 from .migrations import MIGRATIONS
 
@@ -52,7 +54,7 @@ class _Copy:
 
 def _read_copy(path: Path) -> _Copy:
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True) as db:
+        with sqlite3.connect(read_only_uri(path), uri=True) as db:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > len(MIGRATIONS):
                 raise BackupError(f"{path.name} was made by newer software (schema {version}, this software "
@@ -70,37 +72,49 @@ def _read_copy(path: Path) -> _Copy:
                  settings.get("central_url"))
 
 
-def _live_state(db_path: Path) -> tuple[int | None, int | None]:
-    """The live database's (log head, acked seq), or Nones when it cannot be read."""
+@dataclass(frozen=True)
+class _Live:
+    """What the database being replaced says, when it can be read (a damaged one may not)."""
+
+    head_seq: int | None = None
+    acked_seq: int | None = None
+    device_id: str | None = None
+    central_url: str | None = None
+
+
+def _live_state(db_path: Path) -> _Live:
     if not db_path.exists():
-        return None, None
+        return _Live()
     try:
         with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
             head = db.execute("SELECT COALESCE(MAX(seq), 0) FROM logentry").fetchone()[0]
-            row = db.execute("SELECT value FROM setting WHERE key = 'acked_seq'").fetchone()
+            settings = dict(db.execute("SELECT key, value FROM setting WHERE key IN "
+                                       "('acked_seq', 'device_id', 'central_url')").fetchall())
         db.close()
-        return head, int(row[0]) if row else 0
+        return _Live(head, int(settings.get("acked_seq", "0")), settings.get("device_id"), settings.get("central_url"))
     except (sqlite3.Error, ValueError):
-        return None, None
+        return _Live()
 
 
-def acknowledged(copy: _Copy, device_key, live_acked: int | None) -> tuple[int | None, str]:
+def acknowledged(copy: _Copy, device_key, live: _Live) -> tuple[int | None, str]:
     """How far central has acknowledged this box's log, and who said so.
 
-    Central itself when it answers; else the acknowledgement the live database recorded;
-    else the one inside the copy. ``(None, "standalone")`` for a box never provisioned.
+    Central itself when it answers (the central the box is enrolled with now, else the copy's);
+    else the acknowledgement the live database recorded; else the one inside the copy.
+    ``(None, "standalone")`` for a box never provisioned.
     """
-    if not copy.central_url:
+    central_url = live.central_url or copy.central_url
+    if not central_url:
         return None, "standalone"
     from sync.client import Offline, Refused, SyncClient
 
     try:
-        head = SyncClient(copy.central_url, copy.device_id, device_key, timeout=5).head()
-        return int(head["seq"]), f"central ({copy.central_url})"
+        head = SyncClient(central_url, copy.device_id, device_key, timeout=5).head()
+        return int(head["seq"]), f"central ({central_url})"
     except (Offline, Refused) as exc:
         reason = f"central could not be asked: {exc}"
-    if live_acked is not None:
-        return max(live_acked, copy.acked_seq), f"this box's record ({reason})"
+    if live.acked_seq is not None:
+        return max(live.acked_seq, copy.acked_seq), f"this box's record ({reason})"
     return copy.acked_seq, f"the copy's own record ({reason})"
 
 
@@ -114,11 +128,17 @@ def restore(data_dir: Path, source: Path, *, force: bool = False) -> Outcome:
         raise BackupError(f"no device key at {key_path}: a copy can only be restored on the box that made it")
     key = load_private_key(key_path.read_bytes())
     copy = _read_copy(source)
-    if copy.public_key is not None and copy.public_key != public_key_raw_b64(key):
-        raise BackupError(f"{source.name} was made by another device ({copy.device_id}); this box's key differs")
     db_path = data_dir / DB_FILE
-    live_head, live_acked = _live_state(db_path)
-    acked, said_by = acknowledged(copy, key, live_acked)
+    live = _live_state(db_path)
+    if (copy.public_key is not None and copy.public_key != public_key_raw_b64(key)) or \
+            (live.device_id is not None and copy.device_id != live.device_id):
+        raise BackupError(f"{source.name} was made by another device ({copy.device_id}); "
+                          f"this box is {live.device_id or 'another'}")
+    if live.central_url and not copy.central_url and not force:
+        raise BackupError(f"{source.name} was made before this box was provisioned: restoring it would drop "
+                          f"its enrolment with {live.central_url}. Use a copy made since, or --force if head "
+                          "office agrees (then provision again)")
+    acked, said_by = acknowledged(copy, key, live)
     if acked is not None and copy.head_seq < acked and not force:
         raise BackupError(
             f"{source.name} ends at log entry {copy.head_seq} but central has acknowledged {acked} "
@@ -135,7 +155,7 @@ def restore(data_dir: Path, source: Path, *, force: bool = False) -> Outcome:
     finally:
         os.close(fd)
     storage.clear(data_dir)
-    lost = max(0, (live_head or 0) - copy.head_seq)
+    lost = max(0, (live.head_seq or 0) - copy.head_seq)
     return Outcome(source, copy.head_seq, acked, said_by, replaced, lost)
 
 

@@ -117,7 +117,31 @@ def test_restore_refuses_a_damaged_copy_or_one_from_another_box(edge_dir, tmp_pa
     foreign = Path(run_cli("backup", data_dir=other).stdout.strip())
     result = run_cli("restore", str(foreign), data_dir=edge_dir, check=False)
     assert result.returncode == 1 and "made by another device" in result.stderr
+    # A database whose log is still empty (a box whose first provision failed) names no key:
+    # its device id says whose it is.
+    empty = tmp_path / "empty"
+    assert run_cli("provision", "--central", "http://127.0.0.1:9", "--token", "t", data_dir=empty,
+                   check=False).returncode == 1
+    result = run_cli("restore", str(empty / "edge.db"), data_dir=edge_dir, check=False)
+    assert result.returncode == 1 and "made by another device" in result.stderr
     assert _sha256(edge_dir / "edge.db") == before
+
+
+def test_the_database_a_restore_set_aside_can_be_restored_with_its_wal(edge_dir):
+    key = run_cli("till", "add", "--name", "till-1", data_dir=edge_dir).stdout.strip()
+    copy = Path(run_cli("backup", data_dir=edge_dir).stdout.strip())
+    edge = EdgeProcess(edge_dir)
+    try:
+        later = [_sell(edge.url, key) for _ in range(3)]
+    finally:
+        edge.kill()  # no checkpoint: the three sales live in the -wal beside the database
+    head = len(run_cli("log", "export", data_dir=edge_dir).stdout.splitlines())
+    run_cli("restore", str(copy), data_dir=edge_dir)
+    [aside] = sorted(edge_dir.glob("edge.db.replaced-*[0-9]Z"))
+    assert aside.with_name(aside.name + "-wal").exists()
+    back = run_cli("restore", str(aside), data_dir=edge_dir)
+    assert f"log head seq {head}" in back.stdout
+    assert set(later) <= _sales_in(edge_dir / "edge.db")
 
 
 def test_restore_refuses_a_copy_older_than_central_acknowledged_unless_forced(tmp_path):
@@ -150,6 +174,22 @@ def test_restore_refuses_a_copy_older_than_central_acknowledged_unless_forced(tm
     finally:
         if edge is not None:
             edge.stop()
+        central.stop()
+
+
+def test_a_copy_from_before_provisioning_is_refused_on_the_provisioned_box(edge_dir, tmp_path):
+    copy = Path(run_cli("backup", data_dir=edge_dir).stdout.strip())  # standalone, as installed
+    central = CentralNode(tmp_path / "central")
+    try:
+        central.store("S001", "Main street")
+        central.publish(json.loads(DEMO_RULES.read_text()))
+        run_cli("provision", "--central", central.url, "--token", central.enrolment_token("S001"), data_dir=edge_dir)
+        before = _sha256(edge_dir / "edge.db")
+        refused = run_cli("restore", str(copy), data_dir=edge_dir, check=False)
+        assert refused.returncode == 1 and "made before this box was provisioned" in refused.stderr
+        assert _sha256(edge_dir / "edge.db") == before
+        assert run_cli("sync", data_dir=edge_dir).returncode == 0  # still enrolled, still in step
+    finally:
         central.stop()
 
 
