@@ -96,9 +96,13 @@ def _day(value: Any, name: str, default: date) -> date:
     try:
         if not (isinstance(value, str) and len(value) == 10 and value.isascii()):
             raise ValueError
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
+        if day.year < reports.EARLIEST_YEAR:
+            raise ValueError
+        return day
     except ValueError:
-        raise CentralError(400, "bad_query", f"{name} must be a day as YYYY-MM-DD", {"parameter": name}) from None
+        raise CentralError(400, "bad_query", f"{name} must be a day as YYYY-MM-DD from {reports.EARLIEST_YEAR}-01-01",
+                           {"parameter": name}) from None
 
 
 def _edge(day: date) -> str:

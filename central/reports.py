@@ -38,6 +38,8 @@ _KINDS = {"earn": "issued", "adjust": "adjusted", "redeem": "redeemed", "reverse
 _SIGN = {"issued": 1, "adjusted": 1, "redeemed": -1, "reversed": -1}  # redeemed and reversed are shown positive
 AGE_BUCKETS = ((0, 3, "0-3 months"), (3, 6, "3-6 months"), (6, 12, "6-12 months"), (12, None, "over 12 months"))
 EXPIRY_WINDOWS = (3, 6, 12)
+EARLIEST_YEAR = 2000
+"""Reports and the dashboard start no earlier (the calendar sums around a period reach back before it)."""
 
 
 def month_bounds(month: Any, now: datetime) -> tuple[date, date, bool]:
@@ -46,13 +48,14 @@ def month_bounds(month: Any, now: datetime) -> tuple[date, date, bool]:
     The month in progress runs to the end of today; a month that has not started is refused.
     """
     found = _MONTH.fullmatch(month) if isinstance(month, str) else None
-    if not found or not 1 <= int(found.group(2)) <= 12 or int(found.group(1)) < 1:
-        raise CentralError(400, "bad_query", "month must be a month as YYYY-MM, e.g. 2026-10", {"parameter": "month"})
+    if not found or not 1 <= int(found.group(2)) <= 12 or int(found.group(1)) < EARLIEST_YEAR:
+        raise CentralError(400, "bad_query", f"month must be a month as YYYY-MM from {EARLIEST_YEAR}-01, e.g. 2026-10",
+                           {"parameter": "month"})
     first = date(int(found.group(1)), int(found.group(2)), 1)
-    following = _add_months(first, 1)
     tomorrow = now.astimezone(timezone.utc).date() + timedelta(days=1)
     if first >= tomorrow:
         raise CentralError(400, "bad_query", f"month {month} has not started yet", {"parameter": "month"})
+    following = _add_months(first, 1)
     return first, min(following, tomorrow), following <= tomorrow
 
 

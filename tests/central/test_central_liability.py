@@ -138,7 +138,8 @@ def test_figures_kept_up_from_the_feed_equal_figures_rebuilt_from_scratch(centra
 
 
 @pytest.mark.parametrize("query", ["", "?month=", "?month=2026-13", "?month=2026-1", "?month=2026-00",
-                                   "?month=２０２６-10", "?month=2026-12", "?month=2027-01"])
+                                   "?month=２０２６-10", "?month=2026-12", "?month=2027-01",
+                                   "?month=9999-12", "?month=0001-01"])  # the calendar's ends
 def test_a_bad_or_future_month_is_refused_and_writes_nothing(central, edge, query):
     _at(central, 2026, 11, 5, 12)
     edge.register()
