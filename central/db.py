@@ -24,6 +24,8 @@ import peewee
 from peewee import DatabaseProxy, PostgresqlDatabase, SqliteDatabase
 from playhouse.pool import PooledPostgresqlDatabase
 
+from sync.private import create_private_file
+
 from . import settings
 
 database = DatabaseProxy()
@@ -115,7 +117,9 @@ def open_url(url: str) -> peewee.Database:
             **options,
         )
     directory = os.path.dirname(os.path.abspath(parsed.target))
-    os.makedirs(directory, exist_ok=True)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    if parsed.target != ":memory:":
+        create_private_file(parsed.target)  # password, session and token hashes, customers' data
     return SqliteDatabase(parsed.target, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE",
                           timeout=settings.SQLITE_BUSY_MS / 1000)
 

@@ -15,6 +15,8 @@ from typing import Callable
 from peewee import SqliteDatabase
 
 from . import models
+from sync.private import create_private_file
+
 from .db import PRAGMAS, database
 
 
@@ -213,6 +215,8 @@ def open_database(path: str) -> SqliteDatabase:
     """Bind the edge database to ``path``, connect, and bring the schema up to date."""
     if not database.is_closed():
         database.close()
+    if path != ":memory:" and not path.startswith("file:"):
+        create_private_file(path)  # till key hashes and customers' data
     database.init(path, pragmas=PRAGMAS)
     database.connect(reuse_if_open=True)
     migrate(database)

@@ -71,6 +71,10 @@ def test_a_tampered_export_fails_verification(edge_dir, app, till, customer):
 def test_the_device_key_is_private_and_init_is_safe_to_repeat(edge_dir):
     key_file = edge_dir / "device_key.pem"
     assert key_file.stat().st_mode & 0o777 == 0o600
+    # The database holds till key hashes and customers' data: private too, and its WAL with it.
+    assert {path.name: path.stat().st_mode & 0o777 for path in edge_dir.glob("edge.db*")} == \
+        {name: 0o600 for name in ("edge.db", "edge.db-wal", "edge.db-shm") if (edge_dir / name).exists()}
+    assert (edge_dir / "edge.db").stat().st_mode & 0o777 == 0o600
     before = key_file.read_bytes()
     again = run_cli("init", "--store", "S001", data_dir=edge_dir)
     assert "already initialised" in again.stdout

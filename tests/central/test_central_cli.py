@@ -42,6 +42,9 @@ def test_a_brand_is_set_up_from_the_command_line(database_url, tmp_path, run_cen
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["key_created"] is True
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    if database_url.startswith("sqlite:"):  # password, session and token hashes: private, as the key is
+        database = Path(database_url.removeprefix("sqlite:///"))
+        assert {stat.S_IMODE(path.stat().st_mode) for path in database.parent.glob(database.name + "*")} == {0o600}
     pem = key.read_bytes()
     again = run_central("init", env=env)
     assert again.returncode == 0 and "kept" in again.stdout
