@@ -320,7 +320,7 @@ def _parser() -> argparse.ArgumentParser:
     resolve = add("resolve", cmd_exceptions_resolve, "close an exception with a note",
                   'fidelis-central exceptions resolve --id 12 --note "customer repaid in store"', sub=exception_group)
     resolve.add_argument("--id", type=int, required=True, help="the exception's number")
-    resolve.add_argument("--note", default="", help="what was done about it")
+    resolve.add_argument("--note", required=True, help="what was done about it (as the page asks)")
     voucher_group = group("vouchers", "vouchers head office issues")
     birthdays = add("birthdays", cmd_vouchers_birthdays,
                     "give today's birthdays the rules' vouchers.birthday voucher (once a day; again is a no-op)",

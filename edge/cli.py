@@ -250,8 +250,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
         lock.close()
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line too (``--help`` shows the usage)."""
+
+    def error(self, message: str):
+        self.exit(2, f"fidelis-edge: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS,
                         help="database, keys and config (default: $FIDELIS_DATA_DIR or ./var/edge)")
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
@@ -259,7 +266,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--config", default=argparse.SUPPRESS, metavar="FILE",
                         help="settings file (default: $FIDELIS_CONFIG or /etc/fidelis/edge.toml)")
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fidelis-edge", parents=[common],
         description="Fidelis shop edge: till API, local ledger and signed change log.",
         epilog="Example: fidelis-edge init --store S001 --rules rules.json && fidelis-edge serve",

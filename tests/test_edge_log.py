@@ -99,3 +99,11 @@ def test_commands_on_an_uninitialised_dir_fail_with_one_clear_line(tmp_path):
         assert result.returncode == 1
         assert result.stderr.strip().startswith("fidelis-edge: no edge in")
         assert "Traceback" not in result.stderr
+
+
+def test_usage_errors_are_one_line_naming_the_help(tmp_path):
+    for args in (["till", "add"], ["init"], ["discover", "--timeout", "abc"], ["bogus"], ["log", "dismiss"]):
+        result = run_cli(*args, data_dir=tmp_path / "edge", check=False)
+        assert result.returncode == 2, args
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("fidelis-edge: "), result.stderr
+        assert result.stderr.rstrip().endswith("--help)") and result.stdout == ""

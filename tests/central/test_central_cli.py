@@ -178,7 +178,8 @@ def test_serve_answers_the_sync_and_json_apis_over_http(database_url, tmp_path, 
         proc.wait(timeout=10)
 
 
-@pytest.mark.parametrize("argv", [[], ["user", "create", "--email", "a@b.co", "--role", "boss"], ["store", "create"]])
+@pytest.mark.parametrize("argv", [[], ["user", "create", "--email", "a@b.co", "--role", "boss"], ["store", "create"],
+                                  ["exceptions", "resolve", "--id", "1"]])  # closing one needs a note
 def test_usage_errors_are_one_line(argv):
     err = io.StringIO()
     with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as done:
