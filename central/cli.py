@@ -149,6 +149,8 @@ def cmd_device_revoke(args: argparse.Namespace) -> None:
 
 
 def cmd_device_log(args: argparse.Namespace) -> None:
+    if args.after < 0:
+        raise CliError(f"--after must be a seq of 0 or more, not {args.after}")
     for line in stores.export_log(args.id, args.after):
         sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -203,6 +205,8 @@ def cmd_vouchers_turnover(args: argparse.Namespace) -> None:
 
     from . import vouchers
 
+    for code in args.store or ():
+        stores.get_store(code)  # a campaign for a shop that does not exist is a typo, not 0 vouchers
     campaign = shared_vouchers.Turnover(args.min_visits, args.min_turnover, args.percent, args.amount)
     midnight = datetime.min.time().replace(tzinfo=timezone.utc)
     issued = vouchers.issue_by_turnover(campaign, datetime.combine(start, midnight),

@@ -108,6 +108,11 @@ def test_failures_are_one_clear_line(tmp_path, run_central):
     assert "run 'fidelis-central init'" in _one_error_line(missing_key)
     assert "no password" in _one_error_line(
         run_central("--database", ready, "user", "create", "--email", "a@b.co", "--role", "admin", input=""))
+    assert "no store with code S999" in _one_error_line(run_central(
+        "--database", ready, "vouchers", "turnover", "--from", "2026-11-01", "--to", "2026-11-30", "--amount", "100",
+        "--store", "S999"))
+    assert "--after must be" in _one_error_line(run_central("--database", ready, "device", "log", "--id", "x",
+                                                            "--after", "-1"))
 
 
 def _commands(parser: argparse.ArgumentParser, prefix=()):
