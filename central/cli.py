@@ -235,10 +235,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
     app = create_app({"DATABASE_URL": args.database, "KEY_FILE": str(args.key_file)})
     verify.warm_up()  # start the signature-checking helpers before the first big push
     positions.start_refresher()  # the dashboard's figures follow the feed in the background
+    try:
+        server = waitress.create_server(app, host=args.host, port=args.port, threads=args.threads,
+                                        ident="fidelis-central")
+    except OSError as exc:  # the port is taken (another central?) or the address is not this host's
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     _hint(f"fidelis-central serving on http://{args.host}:{args.port} (/api/v1, /sync/v1) "
           f"with {db.redact(args.database)}")
     web.settle_heap()
-    waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="fidelis-central")
+    server.run()
 
 
 NEEDS_DATABASE = {cmd_user_create, cmd_token_create, cmd_store_create, cmd_store_list, cmd_enroll_create,

@@ -24,6 +24,7 @@ from .config import load as load_config
 from .devices_cli import add_device_commands
 from .migrations import SchemaTooNew
 from .network_cli import NetworkCommandError, add_network_commands
+from .serving import ListenError
 from .status import status
 
 DEFAULT_HOST, DEFAULT_PORT = BY_NAME["host"].default, BY_NAME["port"].default
@@ -229,16 +230,19 @@ def cmd_serve(args: argparse.Namespace) -> None:
         loop = SyncLoop(box, interval=conf.sync_interval, max_backoff=conf.sync_max_backoff)
         loop.start()
     advertiser = start_advertising(listener, box, fingerprint, conf.advertise, bool(setting("central_url")))
-    _hint(f"fidelis-edge serving the till API on {listener.url} (store {box.store_code}; "
-          f"sync {'on, every %g s' % conf.sync_interval if loop else 'off'}; "
-          f"{'announced on the LAN' if advertiser else 'not announced'})")
-    if listener.https:
-        _hint(f"TLS certificate fingerprint (tills pin it): {fingerprint}")
+
+    def bound() -> None:
+        _hint(f"fidelis-edge serving the till API on {listener.url} (store {box.store_code}; "
+              f"sync {'on, every %g s' % conf.sync_interval if loop else 'off'}; "
+              f"{'announced on the LAN' if advertiser else 'not announced'})")
+        if listener.https:
+            _hint(f"TLS certificate fingerprint (tills pin it): {fingerprint}")
+
     # systemd stops with SIGTERM: leave through the finally below so devices flush (the people
     # counter's pending visits) and the sync loop stops between exchanges.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        run_server(app, listener, conf.threads, args.data_dir)
+        run_server(app, listener, conf.threads, args.data_dir, bound)
     finally:
         if advertiser:
             advertiser.stop()
@@ -364,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _configure(args)
         args.func(args)
-    except (CliError, boxes.BoxError, ConfigError, tls.TlsError, NetworkCommandError, SchemaTooNew) as exc:
+    except (CliError, boxes.BoxError, ConfigError, tls.TlsError, NetworkCommandError, SchemaTooNew, ListenError) as exc:
         print(f"fidelis-edge: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -373,6 +377,11 @@ def main(argv: list[str] | None = None) -> int:
         # `fidelis-edge log export | head` closes the pipe early; that is not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # the contract: one clear line, never a traceback
+        text = str(exc).strip()
+        print(f"fidelis-edge: unexpected {type(exc).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": "),
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -139,11 +139,13 @@ def _loopback(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def run_server(app, listener: Listener, threads: int, data_dir: Path) -> None:
-    """Serve ``app`` until SIGTERM; tell systemd when ready, feed its watchdog while healthy."""
+def run_server(app, listener: Listener, threads: int, data_dir: Path, bound: Callable[[], None] = lambda: None) -> None:
+    """Serve ``app`` until SIGTERM; tell systemd when ready, feed its watchdog while healthy.
+    ``bound`` runs once the address is ours (``serving.ListenError`` before, when it cannot be)."""
     from .serving import bind
 
     server = bind(app, listener, threads, data_dir)
+    bound()
     problem = storage.corrupt_reason()
     notify("READY=1\nSTATUS=" + (f"READ-ONLY: database corrupt ({problem})" if problem else "serving the till API"))
     watchdog = None

@@ -71,9 +71,20 @@ class Server:
     close: Any
 
 
+class ListenError(Exception):
+    """The address cannot be listened on: the port is taken (another edge?) or not this host's."""
+
+
 def bind(app: Any, listener: Listener, threads: int, data_dir: Path) -> Server:
     """Bind ``app`` to the listener's address: waitress for HTTP, cheroot with the box's
-    certificate for HTTPS (waitress has no TLS)."""
+    certificate for HTTPS (waitress has no TLS). ``ListenError`` when the address is unusable."""
+    try:
+        return _bind(app, listener, threads, data_dir)
+    except OSError as exc:
+        raise ListenError(f"cannot listen on {listener.host}:{listener.port}: {exc.strerror or exc}") from None
+
+
+def _bind(app: Any, listener: Listener, threads: int, data_dir: Path) -> Server:
     if not listener.https:
         import waitress
 

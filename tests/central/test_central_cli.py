@@ -178,6 +178,10 @@ def test_serve_answers_the_sync_and_json_apis_over_http(database_url, tmp_path, 
         stores = requests.get(f"{url}/api/v1/stores", headers={"Authorization": f"Bearer {api_token}"}, timeout=5)
         assert stores.json()[0]["devices"][0]["id"] == device
         assert format_time(datetime.now(timezone.utc))[:4] in stores.json()[0]["devices"][0]["last_sync_at"]
+        # A second central on the same port says so in one line, and the first keeps serving.
+        second = run_central("serve", "--port", str(port), env=env)
+        assert f"cannot listen on 127.0.0.1:{port}" in _one_error_line(second)
+        assert requests.get(f"{url}/api/v1/health", timeout=5).ok
     finally:
         proc.terminate()
         proc.wait(timeout=10)
