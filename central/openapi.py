@@ -151,7 +151,7 @@ PATHS: dict[str, Any] = {
                    params=[_query("store", {"type": "string", "maxLength": 16}),
                            _query("from", {"type": "string", "format": "date"}),
                            _query("to", {"type": "string", "format": "date"})],
-                   errors=("401", "422")),
+                   errors=("400", "401")),
     },
     "/api/v1/stores": {
         "get": _op("Stores and their devices", {"200": _json(_ARRAY("Store"), "stores")}),

@@ -74,7 +74,7 @@ def _day_range(start: str | None, end: str | None) -> tuple[str, str]:
         except ValueError:
             valid = False
         if not valid:
-            raise CentralError(422, "validation_error", f"{name} must be a day as YYYY-MM-DD")
+            raise CentralError(400, "bad_query", f"{name} must be a day as YYYY-MM-DD", {"parameter": name})
     return start or "0000-01-01", end or "9999-12-31"
 
 

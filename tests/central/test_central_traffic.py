@@ -38,3 +38,13 @@ def test_visits_and_accepted_sales_are_counted_once_per_shop_day_and_hour(centra
     db.execute("DELETE FROM traffic")
     traffic.backfill()
     assert central.api("GET", f"/api/v1/traffic?from={today}&to={today}").json == report
+
+
+def test_filters_that_cannot_be_read_are_refused_as_on_the_dashboard(central, edge):
+    edge.push()  # S001 exists
+    assert central.api("GET", "/api/v1/traffic?store=S001").status_code == 200
+    for query, parameter in (("store=ZZZ", "store"), ("store=S0%00", "store"), ("from=bad", "from"),
+                             ("to=2026-02-30", "to")):
+        response = central.api("GET", f"/api/v1/traffic?{query}")
+        assert response.status_code == 400, (query, response.json)
+        assert response.json["error"]["code"] == "bad_query" and response.json["error"]["details"] == {"parameter": parameter}
