@@ -92,7 +92,7 @@ def cmd_status(args: argparse.Namespace) -> None:
           + (" (see 'fidelis-edge log rejected')" if report["rejected_entries"] else ""))
     print(f"last sync        {report['last_sync'] or 'never'}")
     print(f"rules version    {report['rules_version']}")
-    print(f"central          {report['central'] or 'none (standalone)'}  [{report['sync_state']}]")
+    print(f"central          {report['central'] or 'none (standalone)'}  [sync {report['sync_state']}]")
     print(f"online           {'yes' if report['online'] else 'no'}")
     database = report["database"]
     if database["read_only"]:
