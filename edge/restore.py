@@ -83,17 +83,26 @@ class _Live:
 
 
 def _live_state(db_path: Path) -> _Live:
+    """What the live database still says: its settings and its log head are read apart, so a
+    damaged log does not hide the enrolment (the usual reason to restore is a damaged database)."""
     if not db_path.exists():
         return _Live()
-    try:
-        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
-            head = db.execute("SELECT COALESCE(MAX(seq), 0) FROM logentry").fetchone()[0]
-            settings = dict(db.execute("SELECT key, value FROM setting WHERE key IN "
-                                       "('acked_seq', 'device_id', 'central_url')").fetchall())
-        db.close()
-        return _Live(head, int(settings.get("acked_seq", "0")), settings.get("device_id"), settings.get("central_url"))
-    except (sqlite3.Error, ValueError):
-        return _Live()
+
+    def read(query: str) -> list[tuple] | None:
+        try:
+            with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
+                rows = db.execute(query).fetchall()
+            db.close()
+            return rows
+        except sqlite3.Error:
+            return None
+
+    head = read("SELECT COALESCE(MAX(seq), 0) FROM logentry")
+    found = read("SELECT key, value FROM setting WHERE key IN ('acked_seq', 'device_id', 'central_url')")
+    settings = dict(found or ())
+    acked = settings.get("acked_seq", "0" if found is not None else None)
+    return _Live(head[0][0] if head else None, int(acked) if acked is not None and acked.isdigit() else None,
+                 settings.get("device_id"), settings.get("central_url"))
 
 
 def acknowledged(copy: _Copy, device_key, live: _Live) -> tuple[int | None, str]:
@@ -130,14 +139,17 @@ def restore(data_dir: Path, source: Path, *, force: bool = False) -> Outcome:
     copy = _read_copy(source)
     db_path = data_dir / DB_FILE
     live = _live_state(db_path)
-    if (copy.public_key is not None and copy.public_key != public_key_raw_b64(key)) or \
-            (live.device_id is not None and copy.device_id != live.device_id):
-        raise BackupError(f"{source.name} was made by another device ({copy.device_id}); "
-                          f"this box is {live.device_id or 'another'}")
+    if copy.public_key is not None and copy.public_key != public_key_raw_b64(key):
+        raise BackupError(f"{source.name} was made by another device ({copy.device_id}); this box's key differs")
+    if copy.public_key is None and live.device_id is not None and copy.device_id != live.device_id:
+        # An empty log names no key: the device id is all there is to tell whose copy it is.
+        raise BackupError(f"{source.name} was made by another device ({copy.device_id}); this box is "
+                          f"{live.device_id}")
     if live.central_url and not copy.central_url and not force:
         raise BackupError(f"{source.name} was made before this box was provisioned: restoring it would drop "
-                          f"its enrolment with {live.central_url}. Use a copy made since, or --force if head "
-                          "office agrees (then provision again)")
+                          f"its enrolment with {live.central_url}. Use a copy made since; --force restores it "
+                          "anyway (provision again afterwards; if central holds entries past the copy, sync "
+                          "then stops on a fork)")
     acked, said_by = acknowledged(copy, key, live)
     if acked is not None and copy.head_seq < acked and not force:
         raise BackupError(

@@ -127,6 +127,15 @@ def test_restore_refuses_a_damaged_copy_or_one_from_another_box(edge_dir, tmp_pa
     assert _sha256(edge_dir / "edge.db") == before
 
 
+def test_a_new_disk_with_the_key_put_back_restores_the_boxs_own_copy(edge_dir, tmp_path):
+    copy = Path(run_cli("backup", "--dir", str(tmp_path / "usb"), data_dir=edge_dir).stdout.strip())
+    for part in edge_dir.glob("edge.db*"):  # the disk is replaced; the key was kept apart
+        part.unlink()
+    run_cli("init", "--store", "S001", data_dir=edge_dir)  # a fresh database with a new device id
+    restored = run_cli("restore", str(copy), data_dir=edge_dir)
+    assert "restored" in restored.stdout
+
+
 def test_the_database_a_restore_set_aside_can_be_restored_with_its_wal(edge_dir):
     key = run_cli("till", "add", "--name", "till-1", data_dir=edge_dir).stdout.strip()
     copy = Path(run_cli("backup", data_dir=edge_dir).stdout.strip())
@@ -189,6 +198,12 @@ def test_a_copy_from_before_provisioning_is_refused_on_the_provisioned_box(edge_
         assert refused.returncode == 1 and "made before this box was provisioned" in refused.stderr
         assert _sha256(edge_dir / "edge.db") == before
         assert run_cli("sync", data_dir=edge_dir).returncode == 0  # still enrolled, still in step
+        # A damaged log (the usual reason to restore) does not hide the enrolment the settings hold.
+        with sqlite3.connect(edge_dir / "edge.db") as live:
+            live.execute("DROP TABLE logentry")
+        live.close()
+        refused = run_cli("restore", str(copy), data_dir=edge_dir, check=False)
+        assert refused.returncode == 1 and "made before this box was provisioned" in refused.stderr
     finally:
         central.stop()
 
