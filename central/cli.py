@@ -391,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # the contract: one clear line, never a traceback
+        if args.func is cmd_serve:  # a service's crash: its journal keeps the traceback
+            logging.getLogger("fidelis.central").exception("serve stopped")
         print(f"fidelis-central: unexpected {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
         return 1
     finally:

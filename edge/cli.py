@@ -225,16 +225,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
     app = create_app(args.data_dir)
     box = app.extensions["fidelis_edge"]
     listener = plan(conf.host, conf.port, conf.tls)
-    loop = None
-    if not args.no_sync and setting("central_url") and storage.corrupt_reason() is None:
-        loop = SyncLoop(box, interval=conf.sync_interval, max_backoff=conf.sync_max_backoff)
-        loop.start()
-    advertiser = start_advertising(listener, box, fingerprint, conf.advertise, bool(setting("central_url")))
+    running: dict[str, Any] = {}  # the sync loop and the LAN announcement, once the port is ours
 
     def bound() -> None:
+        if not args.no_sync and setting("central_url") and storage.corrupt_reason() is None:
+            running["loop"] = SyncLoop(box, interval=conf.sync_interval, max_backoff=conf.sync_max_backoff)
+            running["loop"].start()
+        running["advertiser"] = start_advertising(listener, box, fingerprint, conf.advertise,
+                                                  bool(setting("central_url")))
         _hint(f"fidelis-edge serving the till API on {listener.url} (store {box.store_code}; "
-              f"sync {'on, every %g s' % conf.sync_interval if loop else 'off'}; "
-              f"{'announced on the LAN' if advertiser else 'not announced'})")
+              f"sync {'on, every %g s' % conf.sync_interval if running.get('loop') else 'off'}; "
+              f"{'announced on the LAN' if running['advertiser'] else 'not announced'})")
         if listener.https:
             _hint(f"TLS certificate fingerprint (tills pin it): {fingerprint}")
 
@@ -244,10 +245,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     try:
         run_server(app, listener, conf.threads, args.data_dir, bound)
     finally:
-        if advertiser:
-            advertiser.stop()
-        if loop:
-            loop.stop()
+        if running.get("advertiser"):
+            running["advertiser"].stop()
+        if running.get("loop"):
+            running["loop"].stop()
         peripherals = app.extensions.get("fidelis_peripherals")
         if peripherals is not None:
             peripherals.stop()
@@ -378,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # the contract: one clear line, never a traceback
+        if getattr(args, "func", None) is cmd_serve:  # a service's crash: its journal keeps the traceback
+            logging.getLogger("fidelis.edge").exception("serve stopped")
         text = str(exc).strip()
         print(f"fidelis-edge: unexpected {type(exc).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": "),
               file=sys.stderr)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,24 +79,32 @@ class ListenError(Exception):
 def bind(app: Any, listener: Listener, threads: int, data_dir: Path) -> Server:
     """Bind ``app`` to the listener's address: waitress for HTTP, cheroot with the box's
     certificate for HTTPS (waitress has no TLS). ``ListenError`` when the address is unusable."""
-    try:
-        return _bind(app, listener, threads, data_dir)
-    except OSError as exc:
-        raise ListenError(f"cannot listen on {listener.host}:{listener.port}: {exc.strerror or exc}") from None
+    def refused(exc: OSError) -> ListenError:
+        # cheroot reports a failed bind as a bare socket.error whose text holds the errno's.
+        found = re.search(r"\[Errno \d+\] ([^)]+)", str(exc))
+        reason = exc.strerror or (found.group(1) if found else str(exc))
+        return ListenError(f"cannot listen on {listener.host}:{listener.port}: {reason}")
 
-
-def _bind(app: Any, listener: Listener, threads: int, data_dir: Path) -> Server:
     if not listener.https:
         import waitress
 
-        plain = waitress.create_server(app, host=listener.host, port=listener.port, threads=threads,
-                                       ident="fidelis-edge")
+        try:
+            plain = waitress.create_server(app, host=listener.host, port=listener.port, threads=threads,
+                                           ident="fidelis-edge")
+        except OSError as exc:
+            raise refused(exc) from None
         return Server(plain.effective_port, plain.run, plain.close)
     from cheroot import wsgi
     from cheroot.ssl.builtin import BuiltinSSLAdapter
 
     key_path, cert_path = tls.paths(data_dir)
     secure = wsgi.Server((listener.host, listener.port), app, numthreads=threads, server_name="fidelis-edge")
-    secure.ssl_adapter = BuiltinSSLAdapter(str(cert_path), str(key_path))
-    secure.prepare()
+    try:
+        secure.ssl_adapter = BuiltinSSLAdapter(str(cert_path), str(key_path))
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: name the pair, not the port
+        raise tls.TlsError(f"cannot load the TLS pair {cert_path}, {key_path}: {exc}") from None
+    try:
+        secure.prepare()
+    except OSError as exc:
+        raise refused(exc) from None
     return Server(secure.bind_addr[1], secure.serve, secure.stop)

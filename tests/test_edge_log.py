@@ -7,6 +7,7 @@ import hashlib
 import json
 import socket
 
+import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -110,11 +111,12 @@ def test_usage_errors_are_one_line_naming_the_help(tmp_path):
         assert result.stderr.rstrip().endswith("--help)") and result.stdout == ""
 
 
-def test_serve_on_a_port_already_taken_says_so_in_one_line(edge_dir):
+@pytest.mark.parametrize("scheme", [[], ["--tls"]], ids=["http", "https"])
+def test_serve_on_a_port_already_taken_says_so_in_one_line(edge_dir, scheme):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run_cli("serve", "--no-sync", "--port", str(port), data_dir=edge_dir, check=False)
+        result = run_cli("serve", "--no-sync", *scheme, "--port", str(port), data_dir=edge_dir, check=False)
     assert result.returncode == 1
     assert result.stderr == f"fidelis-edge: cannot listen on 127.0.0.1:{port}: Address already in use\n"
