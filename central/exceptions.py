@@ -134,6 +134,9 @@ def resolve(exception_id: int, resolution: str, now: datetime, actor: str = "cli
             raise CentralError(404, "exception_not_found", f"no exception with id {exception_id}")
         if found[0][2] != "open":
             raise CentralError(409, "exception_resolved", f"exception {exception_id} is already resolved")
+        if not (resolution or "").strip():
+            raise CentralError(422, "validation_error", "say what was done about it: the resolution is required",
+                               {"problems": [{"path": "resolution", "message": "required"}]})
         db.execute("UPDATE conflict SET status = 'resolved', resolved_at = ?, resolution = ? WHERE id = ?",
                    (format_time(now), resolution or "", exception_id))
         audit.record(actor, "exception.resolve", f"exception:{exception_id}", {"status": "open"},

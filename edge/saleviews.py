@@ -64,7 +64,7 @@ def stored_currency_json(sale: Sale) -> dict[str, Any]:
         return {}
     found: dict[str, Any] = {"currency": sale.currency, "rate": sale.rate}
     entry = LogEntry.get_or_none(LogEntry.seq == sale.log_seq) if sale.log_seq is not None else None
-    if entry is not None:
+    if entry is not None and entry.kind == "sale.completed":
         body = json.loads(entry.line)["body"]
         found.update({name: body[name] for name in ("converted_total", "original_eligible_amount") if name in body})
     return found

@@ -85,6 +85,9 @@ def test_exceptions_can_be_listed_filtered_and_resolved(central, edge):
         ("unknown_customer", edge.device_id, "S001", "ghost", 3)]
     assert set(listed[0]) >= {"id", "kind", "device_id", "store", "customer_id", "seq", "details", "created_at"}
     assert central.exceptions("overdraft") == []
+    unsaid = central.api("POST", f"/api/v1/exceptions/{listed[0]['id']}/resolve", {"resolution": " "})
+    assert (unsaid.status_code, unsaid.json["error"]["code"]) == (422, "validation_error")
+    assert central.exceptions()[0]["status"] == "open"  # nothing closed without a note
     resolved = central.api("POST", f"/api/v1/exceptions/{listed[0]['id']}/resolve", {"resolution": "typo at till"})
     assert resolved.status_code == 200 and resolved.json["status"] == "resolved"
     assert central.exceptions() == []

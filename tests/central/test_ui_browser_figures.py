@@ -68,7 +68,7 @@ def test_finance_reads_the_liability_report_and_downloads_its_csv(browser, tradi
     assert page.locator("[data-figure=issued]").inner_text() == "25"
     assert page.locator("[data-figure=closing]").inner_text() == "25"
     shown = page.locator("body").inner_text()  # what finance reads (tokens in the markup are random)
-    assert "ana@example.com" not in shown and "722 333 444" not in shown
+    assert "ana@example.com" not in shown and "722333444" not in shown.replace(" ", "")
     browser.screenshot("liability-report")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV").click()
