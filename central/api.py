@@ -17,7 +17,7 @@ from sync.bodies import usable_key
 from sync.web import idempotency_key, replay, require_bearer
 
 from . import (activity, auth, care, customers, dashboard, enrolment, giftcards, pairing, reports, schemas, search,
-               db, settings, stores, traffic, vip, vouchers)
+               settings, stores, traffic, vip, vouchers)
 from . import exceptions as queue
 from . import rules as rulebook
 from .db import database
@@ -223,11 +223,7 @@ def resolve_exception(exception_id: str):
 @api.get("/traffic")
 def traffic_report():
     """Visits, sales and conversion per shop and day (``?store=S001&from=YYYY-MM-DD&to=…``)."""
-    store = request.args.get("store")
-    # As the dashboard's filters: a shop that does not exist is a typo, not a shop without visits.
-    if store is not None and not (usable_key(store, settings.STORE_CODE_MAX)
-                                  and db.rows("SELECT 1 FROM store WHERE code = ?", (store,))):
-        raise CentralError(400, "bad_query", "store must be the code of a store, e.g. S001", {"parameter": "store"})
+    store = stores.store_filter(request.args.get("store"))  # as the dashboard's
     return jsonify(traffic.report(store, request.args.get("from"), request.args.get("to")))
 
 

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import peewee
 
+from sync.cli import OneLineParser, one_line
 from sync.entry import public_key_raw_b64
 
 from . import auth, db, enrolment, keys, migrations, settings, stores
@@ -30,13 +31,6 @@ from .migrations import open_checked
 
 class CliError(Exception):
     """Ends the command with this message on stderr and exit code 1."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line too (``--help`` shows the usage)."""
-
-    def error(self, message: str):
-        self.exit(2, f"fidelis-central: {message} (see {self.prog} --help)\n")
 
 
 def _now() -> datetime:
@@ -253,14 +247,14 @@ NEEDS_DATABASE = {cmd_user_create, cmd_token_create, cmd_store_create, cmd_store
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
+    common = OneLineParser(add_help=False)
     common.add_argument("--database", default=argparse.SUPPRESS,
                         help=f"database URL (default: ${settings.DATABASE_ENV} or {settings.DEFAULT_DATABASE_URL})")
     common.add_argument("--key-file", default=argparse.SUPPRESS,
                         help=f"central's Ed25519 key (default: ${settings.KEY_ENV} or {settings.DEFAULT_KEY_FILE})")
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="print one JSON object instead of prose")
-    parser = _Parser(
+    parser = OneLineParser(
         prog="fidelis-central", parents=[common],
         description="Fidelis central: the brand ledger, rules publishing and the sync API for edges.",
         epilog="Example: fidelis-central init && fidelis-central store create --code S001 --name 'Main street'",
@@ -364,11 +358,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``fidelis-central`` console script."""
     args = _parser().parse_args(argv)
@@ -383,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fidelis-central: {exc}", file=sys.stderr)
         return 1
     except peewee.DatabaseError as exc:
-        print(f"fidelis-central: database error ({db.redact(args.database)}): {_one_line(exc)}", file=sys.stderr)
+        print(f"fidelis-central: database error ({db.redact(args.database)}): {one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -393,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the contract: one clear line, never a traceback
         if args.func is cmd_serve:  # a service's crash: its journal keeps the traceback
             logging.getLogger("fidelis.central").exception("serve stopped")
-        print(f"fidelis-central: unexpected {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        print(f"fidelis-central: unexpected {type(exc).__name__}: {one_line(exc)}", file=sys.stderr)
         return 1
     finally:
         db.close()

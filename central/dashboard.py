@@ -17,7 +17,7 @@ from typing import Any
 
 from shared.times import format_time
 
-from . import db, positions, reports
+from . import db, positions, reports, stores
 from . import rules as rulebook
 from .errors import CentralError
 
@@ -71,10 +71,7 @@ def period(store: Any, first: Any, last: Any, now: datetime) -> tuple[str | None
     (the page's form leaves its empty fields out before it asks).
     """
     today = now.astimezone(timezone.utc).date()
-    if store is None:
-        pass
-    elif not _plain(store, 16) or not db.rows("SELECT 1 FROM store WHERE code = ?", (store,)):
-        raise CentralError(400, "bad_query", "store must be the code of a store, e.g. S001", {"parameter": "store"})
+    store = stores.store_filter(store)
     end = _day(last, "to", today)
     start = _day(first, "from", end - timedelta(days=DEFAULT_DAYS - 1))
     if start > end:
@@ -84,10 +81,6 @@ def period(store: Any, first: Any, last: Any, now: datetime) -> tuple[str | None
     if (end - start).days >= MAX_DAYS:
         raise CentralError(400, "bad_query", f"a period is at most {MAX_DAYS} days", {"parameter": "from"})
     return store, start, end
-
-
-def _plain(value: Any, length: int) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= length and value.isascii() and value.replace("-", "").isalnum()
 
 
 def _day(value: Any, name: str, default: date) -> date:

@@ -11,7 +11,7 @@ from shared.times import format_time
 from sync.bodies import usable_key
 
 from . import audit, db, feed, settings
-from .errors import conflict, invalid, not_found
+from .errors import CentralError, conflict, invalid, not_found
 from .models import Device, Store
 
 
@@ -36,6 +36,16 @@ def create_store(code: str, name: str, now: datetime, actor: str = "cli") -> Sto
             return store
     except IntegrityError:
         raise conflict("store_exists", f"store {code} already exists") from None
+
+
+def store_filter(code: Any) -> str | None:
+    """A report's ``?store=`` filter: None when absent, else the code of a store that exists;
+    ``400 bad_query`` naming the parameter otherwise (a typo is not a shop without figures)."""
+    if code is None:
+        return None
+    if not (usable_key(code, settings.STORE_CODE_MAX) and db.rows("SELECT 1 FROM store WHERE code = ?", (code,))):
+        raise CentralError(400, "bad_query", "store must be the code of a store, e.g. S001", {"parameter": "store"})
+    return code
 
 
 def get_store(code: str) -> Store:

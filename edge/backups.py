@@ -22,6 +22,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable
 
+from sync.private import create_private_file
+
 BACKUP_DIR = "backups"
 DAILY, PRE_UPGRADE = "daily", "pre-upgrade"
 KINDS = (DAILY, PRE_UPGRADE)
@@ -86,17 +88,13 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _create_private(path: Path) -> None:
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-
-
 def copy_database(source: Path | str, target: Path) -> None:
     """Copy the SQLite database ``source`` to a new file ``target`` (mode 0600) with the backup API.
 
     The copy is one step under one read transaction, so it is a consistent snapshot even while
     the server writes; it ends as a self-contained file (no ``-wal`` beside it), checked.
     """
-    _create_private(target)
+    create_private_file(target, exist_ok=False)
     try:
         with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src, sqlite3.connect(target) as dst:
             src.backup(dst)
@@ -137,7 +135,7 @@ def take(data_dir: Path, kind: str = DAILY, *, directory: Path | None = None,
     backup = Backup(final, taken, kind)
     checksum = backup.checksum_path
     checksum.unlink(missing_ok=True)
-    _create_private(checksum)
+    create_private_file(checksum, exist_ok=False)
     checksum.write_text(f"{sha256_file(partial)}  {final.name}\n", encoding="ascii")
     os.replace(partial, final)
     _fsync(directory)

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from sync.cli import OneLineParser, one_line
+
 from . import box as boxes
 from . import rejections, storage, tills, tls
 from .backup_cli import add_backup_commands
@@ -255,15 +257,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         lock.close()
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line too (``--help`` shows the usage)."""
-
-    def error(self, message: str):
-        self.exit(2, f"fidelis-edge: {message} (see {self.prog} --help)\n")
-
-
 def _parser() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
+    common = OneLineParser(add_help=False)
     common.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS,
                         help="database, keys and config (default: $FIDELIS_DATA_DIR or ./var/edge)")
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
@@ -271,7 +266,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--config", default=argparse.SUPPRESS, metavar="FILE",
                         help="settings file (default: $FIDELIS_CONFIG or /etc/fidelis/edge.toml)")
 
-    parser = _Parser(
+    parser = OneLineParser(
         prog="fidelis-edge", parents=[common],
         description="Fidelis shop edge: till API, local ledger and signed change log.",
         epilog="Example: fidelis-edge init --store S001 --rules rules.json && fidelis-edge serve",
@@ -381,9 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the contract: one clear line, never a traceback
         if getattr(args, "func", None) is cmd_serve:  # a service's crash: its journal keeps the traceback
             logging.getLogger("fidelis.edge").exception("serve stopped")
-        text = str(exc).strip()
-        print(f"fidelis-edge: unexpected {type(exc).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": "),
-              file=sys.stderr)
+        print(f"fidelis-edge: unexpected {type(exc).__name__}: {one_line(exc)}", file=sys.stderr)
         return 1
     return 0
 

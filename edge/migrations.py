@@ -14,9 +14,9 @@ from typing import Callable
 
 from peewee import SqliteDatabase
 
-from . import models
 from sync.private import create_private_file
 
+from . import models
 from .db import PRAGMAS, database
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from shared.currency import Conversion, parse_conversion
+from shared.currency import Conversion, parse_conversion, to_brand
 from shared.engine import Line, Payment, Quote, SaleProblem, price_sale
 from shared.ledger import Movement, available_from, expires_at
 from shared.rules import RuleSet
@@ -81,11 +81,6 @@ def _vip_percent(request: SaleRequest, customer: Customer | None, now: datetime)
     return vip.card(request.vip_code, customer.id if customer else None, now).discount_percent
 
 
-def _in_brand(request: SaleRequest, amount: int) -> int:
-    """``amount`` of the sale's currency in the brand's (what vouchers hold and their tiers count)."""
-    return request.conversion.to_brand(amount) if request.conversion else amount
-
-
 def _enrolled(customer: Customer | None, rules: RuleSet, now: datetime) -> bool:
     """Whether the customer earns on a sale now: known, and enrolled under the rules' window."""
     if customer is None or rules.enrolment is None:
@@ -149,7 +144,7 @@ def quote(request: SaleRequest, now: datetime, box: EdgeBox) -> dict[str, Any]:
         **saleviews.currency_json(request.conversion, priced),
         **saleviews.vip_json(request.vip_code, _vip_percent(request, customer, now)),
         "gift_cards": cards,
-        "vouchers_issued": vouchers.offered(_in_brand(request, priced.total), rules, box.store_code, now),
+        "vouchers_issued": vouchers.offered(to_brand(priced.total, request.rate), rules, box.store_code, now),
     }
 
 
@@ -302,8 +297,8 @@ def commit(
             rate=request.conversion.text if request.conversion else None,
             vip_percent=_vip_percent(request, customer, now),
         )
-        issued = vouchers.issue(sale_id, customer.id if customer else None, _in_brand(request, priced.total), rules,
-                                box.store_code, now)
+        brand_total = to_brand(priced.total, request.rate)  # what vouchers hold and their tiers count
+        issued = vouchers.issue(sale_id, customer.id if customer else None, brand_total, rules, box.store_code, now)
         conversion = request.conversion
         box.changelog.write(SaleCompleted(
             sale_id=sale_id, customer_id=customer.id if customer else None, till_id=till_id, lines=tuple(lines),
@@ -311,7 +306,7 @@ def commit(
             rules_version=rules.version, tier=tier_before, tier_after=customer.tier if customer else None,
             points_earned=earned, points_paid=priced.points_paid, reward_points=priced.reward_points,
             vouchers_issued=tuple(issued), conversion=conversion,
-            converted_total=conversion.to_brand(priced.total) if conversion else None,
+            converted_total=brand_total if conversion else None,
             original_eligible_amount=priced.earning.original_eligible if conversion else None,
             vip_code=request.vip_code or None, vip_percent=_vip_percent(request, customer, now), **parts,
         ))

@@ -11,12 +11,15 @@ from __future__ import annotations
 import os
 
 
-def create_private_file(path: str | os.PathLike[str]) -> None:
-    """Create ``path`` empty with mode 0600 unless it exists; an existing file is left as it is."""
+def create_private_file(path: str | os.PathLike[str], *, exist_ok: bool = True) -> None:
+    """Create ``path`` empty with mode 0600. An existing file is left as it is, or, without
+    ``exist_ok``, is ``FileExistsError`` (a copy must never land on one)."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     except FileExistsError:
-        return
+        if exist_ok:
+            return
+        raise
     try:
         os.fchmod(fd, 0o600)  # the umask may have removed bits; make the mode exact
     finally:
