@@ -8,6 +8,7 @@ that has shipped.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -232,8 +233,15 @@ def migrate() -> int:
 
 
 def open_checked(url: str) -> None:
-    """Bind central's database and check it has been initialised to this software's schema."""
+    """Bind central's database and check it has been initialised to this software's schema.
+
+    A SQLite file that does not exist is not made here (only ``fidelis-central init`` makes one):
+    a command run from the wrong directory would otherwise leave an empty database behind."""
     try:
+        parsed = db.parse_url(url)
+        if not parsed.is_postgres and parsed.target != ":memory:" and not os.path.exists(parsed.target):
+            raise CentralError(500, "schema_outdated", f"no database at {parsed.target}: run 'fidelis-central init' "
+                               "(or give --database)")
         db.connect(url)
         version = current_version()
     except db.DatabaseUrlError as exc:

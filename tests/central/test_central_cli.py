@@ -97,6 +97,7 @@ def test_flags_override_the_environment(database_url, tmp_path, run_central):
 def test_failures_are_one_clear_line(tmp_path, run_central):
     empty = f"sqlite:///{tmp_path / 'empty.db'}"
     assert "run 'fidelis-central init'" in _one_error_line(run_central("--database", empty, "store", "list"))
+    assert not (tmp_path / "empty.db").exists()  # a command from the wrong directory leaves nothing behind
     assert "unsupported database URL" in _one_error_line(run_central("--database", "mysql://x/y", "init"))
     down = "postgresql://postgres@127.0.0.1:1/nothing"
     assert "cannot open database" in _one_error_line(run_central("--database", down, "store", "list"))
