@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import peewee
 
-from sync.cli import OneLineParser, one_line
+from sync.cli import OneLineParser, one_line, os_problem
 from sync.entry import public_key_raw_b64
 
 from . import auth, db, enrolment, keys, migrations, settings, stores
@@ -380,6 +380,9 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # the contract: one clear line, never a traceback
+        if isinstance(exc, OSError) and exc.filename is not None:  # a file it could not make or read
+            print(f"fidelis-central: {os_problem(exc)}", file=sys.stderr)
+            return 1
         if args.func is cmd_serve:  # a service's crash: its journal keeps the traceback
             logging.getLogger("fidelis.central").exception("serve stopped")
         print(f"fidelis-central: unexpected {type(exc).__name__}: {one_line(exc)}", file=sys.stderr)

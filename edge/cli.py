@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from sync.cli import OneLineParser, one_line
+from sync.cli import OneLineParser, one_line, os_problem
 
 from . import box as boxes
 from . import rejections, storage, tills, tls
@@ -374,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # the contract: one clear line, never a traceback
+        if isinstance(exc, OSError) and exc.filename is not None:  # a file it could not make or read
+            print(f"fidelis-edge: {os_problem(exc)}", file=sys.stderr)
+            return 1
         if getattr(args, "func", None) is cmd_serve:  # a service's crash: its journal keeps the traceback
             logging.getLogger("fidelis.edge").exception("serve stopped")
         print(f"fidelis-edge: unexpected {type(exc).__name__}: {one_line(exc)}", file=sys.stderr)

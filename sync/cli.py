@@ -21,3 +21,8 @@ def one_line(exc: BaseException) -> str:
     """The first line of ``exc``'s message, or its class's name when it has none."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def os_problem(exc: OSError) -> str:
+    """A file the command could not make or read, as a technician fixes it: ``PATH: REASON``."""
+    return f"{exc.filename}: {exc.strerror or exc}"

@@ -103,6 +103,12 @@ def test_commands_on_an_uninitialised_dir_fail_with_one_clear_line(tmp_path):
         assert "Traceback" not in result.stderr
 
 
+def test_a_data_dir_that_cannot_be_made_is_named_in_one_line(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    result = run_cli("init", "--store", "S001", data_dir=tmp_path / "a-file" / "edge", check=False)
+    assert (result.returncode, result.stderr) == (1, f"fidelis-edge: {tmp_path / 'a-file' / 'edge'}: Not a directory\n")
+
+
 def test_usage_errors_are_one_line_naming_the_help(tmp_path):
     for args in (["till", "add"], ["init"], ["discover", "--timeout", "abc"], ["bogus"], ["log", "dismiss"]):
         result = run_cli(*args, data_dir=tmp_path / "edge", check=False)

@@ -98,6 +98,10 @@ def test_failures_are_one_clear_line(tmp_path, run_central):
     empty = f"sqlite:///{tmp_path / 'empty.db'}"
     assert "run 'fidelis-central init'" in _one_error_line(run_central("--database", empty, "store", "list"))
     assert not (tmp_path / "empty.db").exists()  # a command from the wrong directory leaves nothing behind
+    (tmp_path / "a-file").write_text("")
+    unmakeable = f"sqlite:///{tmp_path / 'a-file' / 'central.db'}"  # its folder would be inside a file
+    line = _one_error_line(run_central("--database", unmakeable, "init"))
+    assert line.startswith(f"fidelis-central: {tmp_path / 'a-file'}: ") and "unexpected" not in line
     assert "unsupported database URL" in _one_error_line(run_central("--database", "mysql://x/y", "init"))
     down = "postgresql://postgres@127.0.0.1:1/nothing"
     assert "cannot open database" in _one_error_line(run_central("--database", down, "store", "list"))
