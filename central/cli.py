@@ -199,8 +199,6 @@ def cmd_vouchers_turnover(args: argparse.Namespace) -> None:
 
     from . import vouchers
 
-    for code in args.store or ():
-        stores.get_store(code)  # a campaign for a shop that does not exist is a typo, not 0 vouchers
     campaign = shared_vouchers.Turnover(args.min_visits, args.min_turnover, args.percent, args.amount)
     midnight = datetime.min.time().replace(tzinfo=timezone.utc)
     issued = vouchers.issue_by_turnover(campaign, datetime.combine(start, midnight),
@@ -227,13 +225,13 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app({"DATABASE_URL": args.database, "KEY_FILE": str(args.key_file)})
-    verify.warm_up()  # start the signature-checking helpers before the first big push
-    positions.start_refresher()  # the dashboard's figures follow the feed in the background
     try:
         server = waitress.create_server(app, host=args.host, port=args.port, threads=args.threads,
                                         ident="fidelis-central")
     except OSError as exc:  # the port is taken (another central?) or the address is not this host's
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    verify.warm_up()  # start the signature-checking helpers before the first big push
+    positions.start_refresher()  # the dashboard's figures follow the feed in the background
     _hint(f"fidelis-central serving on http://{args.host}:{args.port} (/api/v1, /sync/v1) "
           f"with {db.redact(args.database)}")
     web.settle_heap()

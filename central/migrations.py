@@ -240,8 +240,8 @@ def open_checked(url: str) -> None:
     try:
         parsed = db.parse_url(url)
         if not parsed.is_postgres and parsed.target != ":memory:" and not os.path.exists(parsed.target):
-            raise CentralError(500, "schema_outdated", f"no database at {parsed.target}: run 'fidelis-central init' "
-                               "(or give --database)")
+            raise CentralError(503, "database_unavailable", f"no database at {parsed.target}: run "
+                               "'fidelis-central init' (or give --database)")
         db.connect(url)
         version = current_version()
     except db.DatabaseUrlError as exc:

@@ -28,6 +28,7 @@ from . import audit, db, feed, giftcards
 from . import exceptions as queue
 from . import rules as rulebook
 from .errors import not_found
+from .stores import get_store
 from .pushrows import first_column, select_in
 
 VOUCHER_STATE = "voucher.state"
@@ -219,8 +220,11 @@ def issue_by_turnover(campaign: vouchers.Turnover, start: datetime, end: datetim
     """A campaign: every customer whose sales in ``[start, end)`` (at ``stores``, or anywhere)
     reach the campaign's visits and turnover (sale totals less refunds) gets one voucher, valid
     ``valid_days`` at those shops. The code comes from the period, the shops and the customer, so
-    running the same campaign again issues nothing new."""
+    running the same campaign again issues nothing new. A shop that does not exist is
+    ``404 store_not_found`` (a typo, not a quiet month)."""
     shops = sorted(stores) if stores else None
+    for code in shops or ():
+        get_store(code)
     where, params = "s.customer_id IS NOT NULL AND s.at >= ? AND s.at < ?", [format_time(start), format_time(end)]
     if shops:
         where += f" AND d.store_code IN ({db.marks(len(shops))})"
